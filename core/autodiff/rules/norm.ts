@@ -1,0 +1,101 @@
+/**
+ * Softmax, LogSoftmax and the normalisations (LayerNormalization, InstanceNormalization),
+ * written with standard operators: the statistics are recomputed from the input.
+ * @module
+ */
+import type { Builder } from "../../onnx/builder.ts";
+import { numel } from "../../onnx/types.ts";
+import type { NodeView, Vjp } from "../types.ts";
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Softmax-family axis: default -1 (opset 13+), normalised. */
+const softAxis = (n: NodeView) => n.axis(n.attrInt("axis", -1), n.outShape(0).length);
+
+// dx = y (dy - sum(dy y)).
+export const softmax: Vjp = (g, n, dy) => [() => {
+  const y = n.out(0);
+  return g.mul(y, g.sub(dy, g.reduceSum(g.mul(dy, y), [softAxis(n)])));
+}];
+
+// dx = dy - softmax(x) sum(dy), with softmax(x) = exp(y).
+export const logSoftmax: Vjp = (g, n, dy) => [
+  () => g.sub(dy, g.mul(g.exp(n.out(0)), g.reduceSum(dy, [softAxis(n)]))),
+];
+
+/** Normalised input and reciprocal standard deviation over `axes` (biased variance). */
+export interface NormStats {
+  xhat: string;
+  rstd: string;
+}
+
+/** xhat = (x - mean) / sqrt(var + eps) over `axes`, kept for the backward maths. */
+export function normStats(g: Builder, x: string, axes: number[], eps: number): NormStats {
+  const xc = g.sub(x, g.reduceMean(x, axes));
+  const rstd = g.reciprocal(g.sqrt(g.add(g.reduceMean(g.mul(xc, xc), axes), eps)));
+  return { xhat: g.mul(xc, rstd), rstd };
+}
+
+/**
+ * The input gradient of xhat = normalise(x) given d loss / d xhat (`gh`):
+ * dx = rstd (gh - mean(gh) - xhat mean(gh xhat)), means over `axes`.
+ */
+export function normBackward(g: Builder, gh: string, s: NormStats, axes: number[]): string {
+  const centred = g.sub(gh, g.reduceMean(gh, axes));
+  return g.mul(s.rstd, g.sub(centred, g.mul(s.xhat, g.reduceMean(g.mul(gh, s.xhat), axes))));
+}
+
+/** Memoises a builder step shared by several gradient thunks. */
+function once<T>(f: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= f());
+}
+
+/**
+ * dx terms from gradients reaching LayerNormalization's optional Mean and InvStdDev outputs:
+ * d mean/dx = 1 / count, d rstd/dx = -rstd^2 xhat / count.
+ */
+function viaStats(g: Builder, n: NodeView, s: NormStats, count: number): string[] {
+  const d = (i: number) => g.cast(n.dy(i), g.dtype(n.in(0)));
+  const terms: string[] = [];
+  if (n.node.outputs[1]) terms.push(g.div(d(1), count));
+  if (n.node.outputs[2]) {
+    terms.push(g.div(g.mul(d(2), g.mul(g.mul(s.rstd, s.rstd), s.xhat)), -count));
+  }
+  return terms;
+}
+
+// Y = xhat Scale + B over axes >= axis. Scale and B align with the trailing axes, so the
+// driver's un-broadcast sums their gradients over the leading ones.
+export const layerNorm: Vjp = (g, n, dy) => {
+  const x = n.in(0), rank = n.inShape(0).length;
+  const axes = range(n.axis(n.attrInt("axis", -1), rank), rank);
+  const s = once(() => normStats(g, x, axes, n.attrFloat("epsilon", 1e-5)));
+  const count = numel(axes.map((a) => n.inShape(0)[a]!));
+  return [
+    () => g.sum([normBackward(g, g.mul(dy, n.in(1)), s(), axes), ...viaStats(g, n, s(), count)]),
+    () => g.mul(dy, s().xhat),
+    n.in(2) ? () => dy : null,
+  ];
+};
+
+// Per (n, c) over the spatial axes; scale and B are [C], so their gradients are summed over
+// N and the spatial axes here (the driver's right-aligned un-broadcast would not fit).
+export const instanceNorm: Vjp = (g, n, dy) => {
+  const shape = n.inShape(0), axes = range(2, shape.length);
+  const s = once(() => normStats(g, n.in(0), axes, n.attrFloat("epsilon", 1e-5)));
+  const perChannel = (v: string) => g.reshape(v, [shape[1]!, ...axes.map(() => 1)]);
+  return [
+    () => normBackward(g, g.mul(dy, perChannel(n.in(1))), s(), axes),
+    () => g.reduceSum(g.mul(dy, s().xhat), [0, ...axes], false),
+    () => g.reduceSum(dy, [0, ...axes], false),
+  ];
+};
+
+/** Operator type → rule, for this family. */
+export const NORM_RULES: Record<string, Vjp> = {
+  Softmax: softmax,
+  LogSoftmax: logSoftmax,
+  LayerNormalization: layerNorm,
+  InstanceNormalization: instanceNorm,
+};

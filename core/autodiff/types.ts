@@ -1,0 +1,108 @@
+/**
+ * The shape of a vector-Jacobian rule and the view of a forward node that rules read.
+ * @module
+ */
+import type { Builder } from "../onnx/builder.ts";
+import type { ConstValue } from "../onnx/shape_inference.ts";
+import type { Attribute, Node } from "../onnx/types.ts";
+
+/** A lazily built gradient: called by the driver only when that input needs one. */
+export type Grad = (() => string) | null;
+
+/**
+ * A vector-Jacobian product: given the upstream gradient `dy` of output 0 (and
+ * `n.dy(i)` for other outputs), returns one entry per node input: a thunk building
+ * the gradient, or null where none flows (integer inputs, shapes, indices).
+ * The driver un-broadcasts returned gradients to the input's shape.
+ */
+export type Vjp = (g: Builder, n: NodeView, dy: string) => Grad[];
+
+/** Read access to a forward node during the backward pass. */
+export class NodeView {
+  constructor(
+    readonly node: Node,
+    private readonly g: Builder,
+    private readonly dys: (string | undefined)[],
+  ) {}
+
+  /** Name of input i ("" when omitted). */
+  in(i: number): string {
+    return this.node.inputs[i] ?? "";
+  }
+
+  /** Name of output i. */
+  out(i: number): string {
+    return this.node.outputs[i]!;
+  }
+
+  /** Static shape of input i. */
+  inShape(i: number): number[] {
+    return this.g.shape(this.in(i));
+  }
+
+  /** Static shape of output i. */
+  outShape(i: number): number[] {
+    return this.g.shape(this.out(i));
+  }
+
+  /** Constant-folded value of input i (axes, starts, shapes computed at run time). */
+  value(i: number): number[] | undefined {
+    const name = this.in(i);
+    const v: ConstValue | undefined = name ? this.g.table.value(name) : undefined;
+    return v?.data;
+  }
+
+  /** Constant value of input i, or an error naming the node when it is not static. */
+  staticValue(i: number, what: string): number[] {
+    const v = this.value(i);
+    if (!v) {
+      throw new Error(
+        `autodiff: ${this.node.opType} node '${this.node.name}': ${what} must be computable ` +
+          `from static shapes`,
+      );
+    }
+    return v;
+  }
+
+  /** Gradient w.r.t. output i; zeros when nothing flowed into it. */
+  dy(i: number): string {
+    const d = this.dys[i];
+    if (d) return d;
+    const t = this.g.type(this.out(i));
+    return this.g.zeros(t.shape, t.dtype);
+  }
+
+  private attr(name: string): Attribute | undefined {
+    return this.node.attributes.find((a) => a.name === name);
+  }
+
+  attrInt(name: string, def: number): number {
+    const a = this.attr(name);
+    return a?.type === "int" ? a.i : def;
+  }
+
+  attrFloat(name: string, def: number): number {
+    const a = this.attr(name);
+    return a?.type === "float" ? a.f : def;
+  }
+
+  attrInts(name: string, def: number[]): number[] {
+    const a = this.attr(name);
+    return a?.type === "ints" ? a.ints : def;
+  }
+
+  attrFloats(name: string, def: number[]): number[] {
+    const a = this.attr(name);
+    return a?.type === "floats" ? a.floats : def;
+  }
+
+  attrString(name: string, def: string): string {
+    const a = this.attr(name);
+    return a?.type === "string" ? a.s : def;
+  }
+
+  /** Normalises a possibly negative axis against a rank. */
+  axis(axis: number, rank: number): number {
+    return axis < 0 ? axis + rank : axis;
+  }
+}

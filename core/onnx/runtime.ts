@@ -1,0 +1,205 @@
+/**
+ * The one place that imports onnxruntime-node. Sessions are created from models built
+ * in memory or from files; `run` checks input names, dtypes and shapes before calling
+ * ONNX Runtime, so a mistake reads as a sentence rather than an ORT stack trace.
+ *
+ * @module
+ */
+import * as ort from "onnxruntime-node";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { tensorBytes } from "./model.ts";
+import { encodeModel } from "./proto.ts";
+import { DType, type Model, type Tensor } from "./types.ts";
+
+/** Host-side tensor types passed to and from sessions. */
+export type HostDType = "float32" | "float64" | "int32" | "int64" | "bool";
+
+/** A tensor on the host. int64 data is a BigInt64Array. */
+export interface HostTensor {
+  dtype: HostDType;
+  dims: number[];
+  data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+}
+
+/** Execution provider: CPU everywhere, CUDA where the CUDA libraries are installed. */
+export type ExecutionProvider = "cpu" | "cuda";
+
+/** Session settings. */
+export interface SessionOptions {
+  provider?: ExecutionProvider;
+  /** Threads inside one operator; default: ONNX Runtime's choice (one per core). */
+  intraOpThreads?: number;
+  /** Graph optimisation level; default "all". */
+  optimization?: "disabled" | "basic" | "extended" | "all";
+}
+
+const HOST_DTYPE: Partial<Record<DType, HostDType>> = {
+  [DType.FLOAT]: "float32",
+  [DType.DOUBLE]: "float64",
+  [DType.INT32]: "int32",
+  [DType.INT64]: "int64",
+  [DType.BOOL]: "bool",
+};
+
+/** The host dtype of an ONNX dtype. */
+export function hostDType(dtype: DType): HostDType {
+  const h = HOST_DTYPE[dtype];
+  if (!h) throw new Error(`unsupported tensor dtype ${DType[dtype] ?? dtype}`);
+  return h;
+}
+
+/** The deepest directory containing every path. */
+function commonDir(paths: string[]): string {
+  let parts = dirname(paths[0]!).split(sep);
+  for (const p of paths.slice(1)) {
+    const q = dirname(p).split(sep);
+    let i = 0;
+    while (i < parts.length && i < q.length && parts[i] === q[i]) i++;
+    parts = parts.slice(0, i);
+  }
+  return parts.join(sep) || sep;
+}
+
+/**
+ * ONNX Runtime only reads external data inside the model file's own directory (after
+ * resolving symlinks, as in the Hugging Face cache). So a model whose weights live
+ * elsewhere is written, for the moment of session creation, as a hidden file in the
+ * deepest directory holding all of its (real) weight files; where that directory is not
+ * writable, the weights are read into the model bytes instead (models under 2 GB).
+ */
+async function createOrtSession(
+  model: Model,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
+  const external = model.graph.initializers.filter((t) => t.external);
+  if (external.length === 0) return await ort.InferenceSession.create(encodeModel(model), options);
+  const base = model.baseDir ?? Deno.cwd();
+  const abs = (t: Tensor) =>
+    isAbsolute(t.external!.location) ? t.external!.location : join(base, t.external!.location);
+  const real = new Map<string, string>();
+  for (const t of external) {
+    const a = abs(t);
+    if (!real.has(a)) {
+      try {
+        real.set(a, await Deno.realPath(a));
+      } catch {
+        throw new Error(`external data file not found: ${a} (tensor '${t.name}')`);
+      }
+    }
+  }
+  const dir = commonDir([...real.values()]);
+  const path = join(dir, `.dd-session-${crypto.randomUUID()}.onnx`);
+  const rebased: Model = {
+    ...model,
+    graph: {
+      ...model.graph,
+      initializers: model.graph.initializers.map((t) =>
+        t.external
+          ? { ...t, external: { ...t.external, location: relative(dir, real.get(abs(t))!) } }
+          : t
+      ),
+    },
+  };
+  try {
+    await Deno.writeFile(path, encodeModel(rebased));
+  } catch {
+    const inlined = await Promise.all(model.graph.initializers.map(async (t) =>
+      t.external ? { name: t.name, dtype: t.dtype, dims: t.dims, data: await tensorBytes(t, base) } : t
+    ));
+    return await ort.InferenceSession.create(
+      encodeModel({ ...model, graph: { ...model.graph, initializers: inlined } }),
+      options,
+    );
+  }
+  try {
+    return await ort.InferenceSession.create(path, options);
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
+interface InputSpec {
+  dtype: HostDType;
+  shape: (number | string | null)[] | null;
+}
+
+/** An ONNX Runtime session with checked inputs. */
+export class Session {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly inputs: Map<string, InputSpec>,
+    readonly outputNames: readonly string[],
+  ) {}
+
+  /**
+   * Creates a session from an in-memory model (external data resolved against its
+   * `baseDir`) or from a file path.
+   * @example
+   * ```ts ignore
+   * const s = await Session.create(model);
+   * const out = await s.run({ x: { dtype: "float32", dims: [2], data: new Float32Array(2) } });
+   * ```
+   */
+  static async create(model: Model, opts: SessionOptions = {}): Promise<Session> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [opts.provider ?? "cpu"],
+      graphOptimizationLevel: opts.optimization ?? "all",
+    };
+    if (opts.intraOpThreads) sessionOptions.intraOpNumThreads = opts.intraOpThreads;
+    const session = await createOrtSession(model, sessionOptions);
+    const inputs = new Map<string, InputSpec>();
+    const init = new Set(model.graph.initializers.map((t) => t.name));
+    for (const v of model.graph.inputs) {
+      if (!init.has(v.name)) inputs.set(v.name, { dtype: hostDType(v.dtype), shape: v.shape });
+    }
+    return new Session(session, inputs, session.outputNames);
+  }
+
+  /** Names of the inputs that must be fed. */
+  get inputNames(): string[] {
+    return [...this.inputs.keys()];
+  }
+
+  /** Runs the model; checks every feed's name, dtype and static dims first. */
+  async run(
+    feeds: Record<string, HostTensor>,
+    outputs?: string[],
+  ): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, spec] of this.inputs) {
+      const t = feeds[name];
+      if (!t) throw new Error(`missing input '${name}'`);
+      if (t.dtype !== spec.dtype) {
+        throw new Error(`input '${name}' must be ${spec.dtype}, got ${t.dtype}`);
+      }
+      if (spec.shape) {
+        const ok = spec.shape.length === t.dims.length &&
+          spec.shape.every((d, i) => typeof d !== "number" || d === t.dims[i]);
+        if (!ok) {
+          throw new Error(
+            `input '${name}' must have shape [${spec.shape.join(",")}], got [${t.dims.join(",")}]`,
+          );
+        }
+      }
+      ortFeeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
+    }
+    for (const name of Object.keys(feeds)) {
+      if (!this.inputs.has(name)) throw new Error(`unknown input '${name}'`);
+    }
+    const result = await this.session.run(ortFeeds, outputs ?? [...this.outputNames]);
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      out[name] = {
+        dtype: t.type as HostDType,
+        dims: [...t.dims],
+        data: t.data as HostTensor["data"],
+      };
+    }
+    return out;
+  }
+
+  /** Frees the native session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

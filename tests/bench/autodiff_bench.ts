@@ -1,0 +1,114 @@
+/**
+ * `deno task bench`: the cost of a gradient graph against the forward graph it came from,
+ * on the sd-tiny-torch fixture UNet at batch 2, ONNX Runtime CPU.
+ *
+ * Each configuration runs in its own process so that peak memory (VmHWM, minus the RSS
+ * measured after loading the runtime and before creating the session) is its own.
+ * Time: median of 20 runs after 3 warm-up runs. Rows run alternately, twice each.
+ */
+import { differentiate } from "../../core/autodiff/driver.ts";
+import { inlineModel, startGraph } from "../../core/onnx/compose.ts";
+import { loadModel } from "../../core/onnx/model.ts";
+import { type HostTensor, Session } from "../../core/onnx/runtime.ts";
+import { DType, type Model } from "../../core/onnx/types.ts";
+
+const UNET = new URL("../fixtures/sd-tiny-torch/unet/model.onnx", import.meta.url).pathname;
+const B = 2;
+type Mode = "forward" | "grad-inputs" | "grad-weights";
+
+function rssKiB(field: "VmRSS" | "VmHWM"): number {
+  const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+)`));
+  return m ? Number(m[1]) : NaN;
+}
+
+async function buildModel(mode: Mode): Promise<Model> {
+  const unet = await loadModel(UNET);
+  const f = (name: string, shape: number[]) => ({ name, dtype: DType.FLOAT, shape });
+  const { g, finish } = startGraph([
+    f("sample", [B, 4, 16, 16]),
+    f("timestep", [B]),
+    f("encoder_hidden_states", [B, 16, 32]),
+    f("target", [B, 4, 16, 16]),
+  ]);
+  const out = inlineModel(g, unet, {
+    sample: "sample",
+    timestep: "timestep",
+    encoder_hidden_states: "encoder_hidden_states",
+  }, "unet/").out_sample!;
+  const err = g.sub(out, "target");
+  g.name(g.reduceMean(g.mul(err, err), [0, 1, 2, 3], false), "loss");
+  const model = finish(["loss"]);
+  if (mode === "forward") return model;
+  const wrt = mode === "grad-inputs"
+    ? ["sample", "encoder_hidden_states"]
+    : model.graph.initializers.filter((t) => t.name.startsWith("unet/") && t.dtype === DType.FLOAT &&
+      t.dims.length > 0 && t.dims.reduce((a, b) => a * b, 1) > 1).map((t) => t.name);
+  return differentiate(model, { loss: "loss", wrt }).model;
+}
+
+function feeds(): Record<string, HostTensor> {
+  const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+  return {
+    sample: { dtype: "float32", dims: [B, 4, 16, 16], data: rand(B * 1024) },
+    timestep: { dtype: "float32", dims: [B], data: Float32Array.from([10, 500]) },
+    encoder_hidden_states: { dtype: "float32", dims: [B, 16, 32], data: rand(B * 512) },
+    target: { dtype: "float32", dims: [B, 4, 16, 16], data: rand(B * 1024).reverse() },
+  };
+}
+
+async function worker(mode: Mode): Promise<void> {
+  const model = await buildModel(mode);
+  const base = rssKiB("VmRSS");
+  const s = await Session.create(model);
+  const x = feeds();
+  for (let i = 0; i < 3; i++) await s.run(x);
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    await s.run(x);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const peak = rssKiB("VmHWM");
+  console.log(JSON.stringify({ mode, ms: times[10], peakMiB: (peak - base) / 1024, nodes: model.graph.nodes.length }));
+}
+
+async function runWorker(mode: Mode): Promise<{ ms: number; peakMiB: number; nodes: number }> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--worker", mode],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const out = await cmd.output();
+  if (!out.success) throw new Error(`bench worker ${mode} failed`);
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]!);
+}
+
+if (Deno.args[0] === "--worker") {
+  await worker(Deno.args[1] as Mode);
+} else {
+  const modes: Mode[] = ["forward", "grad-inputs", "grad-weights"];
+  const results = new Map<Mode, { ms: number[]; peak: number[]; nodes: number }>();
+  for (let round = 0; round < 2; round++) {
+    for (const m of modes) {
+      const r = await runWorker(m);
+      const e = results.get(m) ?? { ms: [], peak: [], nodes: r.nodes };
+      e.ms.push(r.ms);
+      e.peak.push(r.peakMiB);
+      results.set(m, e);
+    }
+  }
+  const best = (xs: number[]) => Math.min(...xs);
+  const fwd = results.get("forward")!;
+  console.log(`sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores)`);
+  console.log("graph                      nodes   time ms   peak MiB   time ratio   memory ratio");
+  for (const m of modes) {
+    const r = results.get(m)!;
+    console.log(
+      `${m.padEnd(26)} ${String(r.nodes).padStart(5)} ${best(r.ms).toFixed(2).padStart(9)} ` +
+        `${best(r.peak).toFixed(1).padStart(10)} ${(best(r.ms) / best(fwd.ms)).toFixed(2).padStart(12)} ` +
+        `${(best(r.peak) / best(fwd.peak)).toFixed(2).padStart(14)}`,
+    );
+  }
+}
