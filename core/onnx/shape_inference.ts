@@ -131,6 +131,15 @@ export class ShapeTable {
 }
 
 /**
+ * A declared input dim that is a real size. A declared 0 counts as unknown: a zero-size
+ * graph input is meaningless, and a symbolic dim can decode as 0 (protobufjs reports the
+ * proto2 default of an unset `dim_value`).
+ */
+function knownDim(d: number | string | null): d is number {
+  return typeof d === "number" && d > 0;
+}
+
+/**
  * Infers every value of `model.graph`, given concrete shapes for graph inputs in `shapes`
  * (inputs whose declared shape is fully numeric may be omitted). Initializers get their
  * type from dims/dtype and are folded when inline and at most 4096 elements.
@@ -163,7 +172,7 @@ export function inferShapes(model: Model, shapes: Record<string, number[]>): Sha
       }
       const declared = inp.shape;
       const clash = declared && (declared.length !== given.length ||
-        declared.some((d, i) => typeof d === "number" && d !== given[i]));
+        declared.some((d, i) => knownDim(d) && d !== given[i]));
       if (clash) {
         throw new Error(
           `input '${inp.name}': shape ${fmt(given)} contradicts the declared ` +
@@ -176,7 +185,7 @@ export function inferShapes(model: Model, shapes: Record<string, number[]>): Sha
         throw new Error(`input '${inp.name}' has unknown rank: give --shape ${inp.name}=...`);
       }
       shape = inp.shape.map((d, i) => {
-        if (typeof d !== "number") {
+        if (!knownDim(d)) {
           throw new Error(
             `input '${inp.name}' has unknown dimension ${i}: give --shape ${inp.name}=...`,
           );

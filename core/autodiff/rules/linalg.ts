@@ -14,6 +14,11 @@ function swapLast(g: Builder, x: string): string {
   return g.transpose(x, perm);
 }
 
+/** Transposes by `perm`, emitting nothing for the identity. */
+function permute(g: Builder, x: string, perm: number[]): string {
+  return perm.every((p, i) => p === i) ? x : g.transpose(x, perm);
+}
+
 /** MatMul's output shape with 1-D operands promoted to matrices ([k]·B: [..., 1, m]). */
 function promotedOut(out: number[], aVec: boolean, bVec: boolean): number[] {
   const s = [...out];
@@ -27,18 +32,13 @@ function promotedOut(out: number[], aVec: boolean, bVec: boolean): number[] {
 export const matmul: Vjp = (g, n, dy) => {
   const [aVec, bVec] = [n.inShape(0).length === 1, n.inShape(1).length === 1];
   const dy2 = g.reshape(dy, promotedOut(n.outShape(0), aVec, bVec));
-  const rank = g.shape(dy2).length;
+  const r = g.shape(dy2).length;
   const a = () => (aVec ? g.unsqueeze(n.in(0), [0]) : n.in(0));
   const b = () => (bVec ? g.unsqueeze(n.in(1), [1]) : n.in(1));
+  const drop = (x: string, vec: boolean, axis: number) => (vec ? g.squeeze(x, [axis]) : x);
   return [
-    () => {
-      const da = g.matmul(dy2, swapLast(g, b()));
-      return aVec ? g.squeeze(da, [rank - 2]) : da;
-    },
-    () => {
-      const db = g.matmul(swapLast(g, a()), dy2);
-      return bVec ? g.squeeze(db, [rank - 1]) : db;
-    },
+    () => drop(g.matmul(dy2, swapLast(g, b())), aVec, r - 2),
+    () => drop(g.matmul(swapLast(g, a()), dy2), bVec, r - 1),
   ];
 };
 
@@ -47,16 +47,12 @@ export const matmul: Vjp = (g, n, dy) => {
 export const gemm: Vjp = (g, n, dy) => {
   const [tA, tB] = [n.attrInt("transA", 0) === 1, n.attrInt("transB", 0) === 1];
   const [alpha, beta] = [n.attrFloat("alpha", 1), n.attrFloat("beta", 1)];
+  const mm = (a: string, b: string, transA: boolean, transB: boolean) =>
+    g.gemm(a, b, undefined, { transA, transB, alpha });
   const [a, b] = [n.in(0), n.in(1)];
   return [
-    () =>
-      tA
-        ? g.gemm(b, dy, undefined, { transA: tB, transB: true, alpha })
-        : g.gemm(dy, b, undefined, { transB: !tB, alpha }),
-    () =>
-      tB
-        ? g.gemm(dy, a, undefined, { transA: true, transB: tA, alpha })
-        : g.gemm(a, dy, undefined, { transA: !tA, alpha }),
+    () => (tA ? mm(b, dy, tB, true) : mm(dy, b, false, !tB)),
+    () => (tB ? mm(dy, a, true, tA) : mm(a, dy, !tA, false)),
     n.in(2) ? () => (beta === 1 ? dy : g.mul(dy, beta)) : null,
   ];
 };
@@ -65,6 +61,11 @@ export const gemm: Vjp = (g, n, dy) => {
  * Splits an Einsum equation into operand and output labels; an implicit output is the
  * labels that occur once, sorted.
  * @throws Error for ellipses, repeated labels within a term, or a wrong operand count.
+ * @example
+ * ```ts
+ * import { parseEinsum } from "./linalg.ts";
+ * parseEinsum("ij,jk", 2); // { ins: [["i", "j"], ["j", "k"]], out: ["i", "k"] }
+ * ```
  */
 export function parseEinsum(equation: string, nInputs: number): { ins: string[][]; out: string[] } {
   const [lhs = "", rhs] = equation.replace(/\s/g, "").split("->");
@@ -97,7 +98,7 @@ export const einsum: Vjp = (g, n, dy) => {
     const eq = [out, ...others].map((t) => t.join("")).join(",") + "->" + kept.join("");
     const x = others.length > 0
       ? g.einsum(eq, dy, ...n.node.inputs.filter((_, j) => j !== i))
-      : g.transpose(dy, kept.map((l) => out.indexOf(l)));
+      : permute(g, dy, kept.map((l) => out.indexOf(l)));
     const lost = labels.flatMap((l, axis) => (kept.includes(l) ? [] : [axis]));
     return lost.length === 0 ? x : g.expand(g.unsqueeze(x, lost), n.inShape(i));
   });

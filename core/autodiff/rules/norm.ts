@@ -9,7 +9,11 @@ import type { NodeView, Vjp } from "../types.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
-/** Softmax-family axis: default -1 (opset 13+), normalised. */
+/**
+ * Softmax-family axis: default -1, normalised. Opset 13 semantics (one axis); before 13 the
+ * input was flattened to 2-D at `axis`, which agrees only when axis is the last one. The
+ * node's own opset is not visible to rules, so such models are not told apart.
+ */
 const softAxis = (n: NodeView) => n.axis(n.attrInt("axis", -1), n.outShape(0).length);
 
 // dx = y (dy - sum(dy y)).
@@ -29,7 +33,13 @@ export interface NormStats {
   rstd: string;
 }
 
-/** xhat = (x - mean) / sqrt(var + eps) over `axes`, kept for the backward maths. */
+/**
+ * xhat = (x - mean) / sqrt(var + eps) over `axes`, kept for the backward maths.
+ * @example
+ * ```ts ignore
+ * const s = normStats(g, "x", [2, 3], 1e-5); // per (n, c) of an NCHW tensor
+ * ```
+ */
 export function normStats(g: Builder, x: string, axes: number[], eps: number): NormStats {
   const xc = g.sub(x, g.reduceMean(x, axes));
   const rstd = g.reciprocal(g.sqrt(g.add(g.reduceMean(g.mul(xc, xc), axes), eps)));
@@ -39,6 +49,10 @@ export function normStats(g: Builder, x: string, axes: number[], eps: number): N
 /**
  * The input gradient of xhat = normalise(x) given d loss / d xhat (`gh`):
  * dx = rstd (gh - mean(gh) - xhat mean(gh xhat)), means over `axes`.
+ * @example
+ * ```ts ignore
+ * const dx = normBackward(g, g.mul(dy, scale), normStats(g, x, axes, eps), axes);
+ * ```
  */
 export function normBackward(g: Builder, gh: string, s: NormStats, axes: number[]): string {
   const centred = g.sub(gh, g.reduceMean(gh, axes));

@@ -7,7 +7,14 @@ import type { Builder } from "../../onnx/builder.ts";
 import { numel } from "../../onnx/types.ts";
 import type { NodeView, Vjp } from "../types.ts";
 
-/** The reduced axes (non-negative, sorted); empty with noop_with_empty_axes: nothing reduced. */
+/**
+ * The reduced axes, non-negative and sorted, from input 1 or the `axes` attribute; no axes
+ * means all of them, or none (an identity) with noop_with_empty_axes.
+ * @example
+ * ```ts ignore
+ * const axes = reducedAxes(n); // ReduceSum(x [2,3,4], axes=[-1]) -> [2]
+ * ```
+ */
 export function reducedAxes(n: NodeView): number[] {
   const rank = n.inShape(0).length;
   const axes = n.in(1) ? n.staticValue(1, "axes") : n.attrInts("axes", []);

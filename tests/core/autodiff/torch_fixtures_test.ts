@@ -130,3 +130,45 @@ Deno.test("composed DreamDistribution objective: loss and d loss/d P match torch
     assert.ok(e <= TOL, `dd case ${i}: ${e}`);
   }
 });
+
+type Sd2Ref = {
+  unet: Record<string, JsonArray>;
+  unet_grad: Record<string, JsonArray> & { loss_f64: number };
+};
+
+Deno.test("diffusers-exported SD2 UNet (ONNX): gradients match torch autograd (v-prediction loss)", async () => {
+  const ref = await readJson<Sd2Ref>("diffusers-tiny-sd2/reference.json");
+  const unet = await loadModel(`${FIXTURES}diffusers-tiny-sd2/onnx/unet/model.onnx`);
+  const u = ref.unet;
+  const { g, finish } = startGraph([
+    { ...f(u.sample!), name: "sample" },
+    { name: "timestep", dtype: DType.FLOAT, shape: u.timestep!.shape },
+    { ...f(u.encoder_hidden_states!), name: "encoder_hidden_states" },
+    { ...f(ref.unet_grad.target!), name: "target" },
+  ]);
+  const out = inlineModel(g, unet, {
+    sample: "sample",
+    timestep: "timestep",
+    encoder_hidden_states: "encoder_hidden_states",
+  }, "unet/").out_sample!;
+  const err = g.sub(out, "target");
+  g.name(g.reduceMean(g.mul(err, err), [0, 1, 2, 3], false), "loss");
+  const { model } = differentiate(finish(["loss"]), {
+    loss: "loss",
+    wrt: ["sample", "encoder_hidden_states"],
+  });
+  const s = await Session.create(model);
+  const r = await s.run({
+    sample: host(u.sample!),
+    timestep: { dtype: "float32", dims: u.timestep!.shape, data: Float32Array.from(u.timestep!.data) },
+    encoder_hidden_states: host(u.encoder_hidden_states!),
+    target: host(ref.unet_grad.target!),
+  });
+  await s.release();
+  assert.ok(Math.abs(Number(r.loss!.data[0]) - ref.unet_grad.loss_f64) < 1e-5, "loss");
+  for (const w of ["sample", "encoder_hidden_states"]) {
+    const e = relL2(r[`grad_${w}`]!.data as Float32Array, ref.unet_grad[`grad_${w}_f64`]!.data);
+    console.log(`diffusers SD2 unet d loss/d ${w}: rel L2 ${e.toExponential(2)}`);
+    assert.ok(e <= TOL, `${w}: ${e}`);
+  }
+});

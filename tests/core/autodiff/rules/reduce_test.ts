@@ -8,7 +8,6 @@ import { buildCheckModel, checkGradient, type CheckSpec, Rng } from "../../../he
 /** Float64 central differences: anything above 1e-6 is a wrong rule, not rounding. */
 async function fd(spec: CheckSpec): Promise<void> {
   const { errors, worst } = await checkGradient(spec);
-  console.log("WORST", spec.op, worst);
   assert.ok(worst <= 1e-6, `${spec.op}: relative errors ${JSON.stringify(errors)}`);
 }
 
