@@ -58,7 +58,9 @@ function unsupported(n: NodeView, what: string): never {
 
 function options(geo: Geometry, outputPadding?: number[]): ConvOptions {
   const { strides, pads, dilations, group } = geo;
-  return outputPadding ? { strides, pads, dilations, group, outputPadding } : { strides, pads, dilations, group };
+  return outputPadding
+    ? { strides, pads, dilations, group, outputPadding }
+    : { strides, pads, dilations, group };
 }
 
 /** Slices the trailing axes of `x` (from axis 2 on) down to `spatial`, when larger. */
@@ -76,7 +78,7 @@ function cropSpatial(g: Builder, x: string, spatial: number[]): string {
  */
 function weightGrad(g: Builder, x: string, dy: string, geo: Geometry): string {
   const [batch, channels, ...spatial] = g.shape(x);
-  const G = geo.group, cig = channels! / G, r = spatial.length;
+  const G = geo.group, cig = channels! / G;
   const rest = spatial.map((_, i) => i + 3);
   const xt = g.reshape(
     g.transpose(g.reshape(x, [batch!, G, cig, ...spatial]), [2, 1, 0, ...rest]),
@@ -85,7 +87,8 @@ function weightGrad(g: Builder, x: string, dy: string, geo: Geometry): string {
   const dyt = g.transpose(dy, [1, 0, ...rest.map((a) => a - 1)]);
   const { strides, dilations, pads } = geo;
   const w = g.conv(xt, dyt, undefined, { strides: dilations, dilations: strides, pads, group: G });
-  return g.transpose(cropSpatial(g, w, geo.kernel), [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)]);
+  const perm = [1, 0, ...spatial.map((_, i) => i + 2)];
+  return g.transpose(cropSpatial(g, w, geo.kernel), perm);
 }
 
 /** Sum of `dy` over every axis but the channels: the bias gradient. */
@@ -99,7 +102,9 @@ export const conv: Vjp = (g, n, dy) => {
   const geo = geometry(n, size);
   const { kernel: k, strides: s, pads: p, dilations: d } = geo, r = k.length;
   // Rows the forward pass never reached (stride remainder) come back as output_padding.
-  const op = size.map((h, i) => h + p[i]! + p[i + r]! - d[i]! * (k[i]! - 1) - 1 - s[i]! * (outSize[i]! - 1));
+  const op = size.map((h, i) =>
+    h + p[i]! + p[i + r]! - d[i]! * (k[i]! - 1) - 1 - s[i]! * (outSize[i]! - 1)
+  );
   return [
     () => g.convTranspose(dy, n.in(1), undefined, options(geo, op)),
     () => weightGrad(g, n.in(0), dy, geo),

@@ -31,7 +31,11 @@ function permute(g: Builder, x: string, perm: number[]): string {
  */
 function scatterAxis(g: Builder, dy: string, axis: number, idx: string, size: number): string {
   const ys = g.shape(dy), q = g.shape(idx).length, rank = ys.length - q + 1;
-  const moved = permute(g, dy, [...range(axis, axis + q), ...range(0, axis), ...range(axis + q, ys.length)]);
+  const moved = permute(g, dy, [
+    ...range(axis, axis + q),
+    ...range(0, axis),
+    ...range(axis + q, ys.length),
+  ]);
   const zeros = g.zeros([size, ...ys.slice(0, axis), ...ys.slice(axis + q)], g.dtype(dy));
   const out = g.scatterNDAdd(zeros, g.reshape(idx, [...g.shape(idx), 1]), moved);
   return permute(g, out, [...range(1, axis + 1), 0, ...range(axis + 1, rank)]);
@@ -68,26 +72,30 @@ function sliceRanges(n: NodeView, shape: number[]): AxisRange[] {
   const steps = n.value(4) ?? starts.map(() => 1);
   return axes.map((a, i) => {
     const axis = n.axis(a, shape.length), dim = shape[axis]!, step = steps[i]!;
-    const at = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
+    const at = (v: number, lo: number, hi: number) =>
+      Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
     const start = at(starts[i]!, 0, step > 0 ? dim : dim - 1);
     const end = at(ends[i]!, step > 0 ? 0 : -1, step > 0 ? dim : dim - 1);
     return { axis, start, step, count: Math.max(0, Math.ceil((end - start) / step)) };
   });
 }
 
-// Unit steps: zero padding around dy; other steps: scatter along that axis.
+/** The adjoint of a slice: zero padding for unit steps, a scatter along other axes. */
+function unslice(g: Builder, dy: string, shape: number[], ranges: AxisRange[]): string {
+  const r = shape.length, pads = new Array<number>(2 * r).fill(0);
+  let grad = dy;
+  for (const { axis, start, step, count } of ranges) {
+    const dim = shape[axis]!;
+    const idx = range(0, count).map((j) => start + j * step);
+    if (step === 1) [pads[axis], pads[axis + r]] = [start, dim - start - count];
+    else grad = scatterAxis(g, grad, axis, g.ints(idx), dim);
+  }
+  return pads.some((p) => p !== 0) ? g.pad(grad, pads) : grad;
+}
+
 export const slice: Vjp = (g, n, dy) => {
-  const shape = n.inShape(0), r = shape.length;
-  return [() => {
-    const pads = new Array<number>(2 * r).fill(0);
-    let grad = dy;
-    for (const { axis, start, step, count } of sliceRanges(n, shape)) {
-      if (step !== 1) {
-        grad = scatterAxis(g, grad, axis, g.ints(range(0, count).map((j) => start + j * step)), shape[axis]!);
-      } else [pads[axis], pads[axis + r]] = [start, shape[axis]! - start - count];
-    }
-    return pads.some((p) => p !== 0) ? g.pad(grad, pads) : grad;
-  }, null, null, null, null];
+  const shape = n.inShape(0);
+  return [() => unslice(g, dy, shape, sliceRanges(n, shape)), null, null, null, null];
 };
 
 /** A Pad node's pads over all axes, [begin..., end...]. */
@@ -104,7 +112,9 @@ function padAmounts(n: NodeView, r: number): number[] {
 export const pad: Vjp = (g, n, dy) => {
   const mode = n.attrString("mode", "constant");
   if (mode !== "constant") {
-    throw new Error(`autodiff: Pad node '${n.node.name}': unsupported mode=${mode} (only constant)`);
+    throw new Error(
+      `autodiff: Pad node '${n.node.name}': unsupported mode=${mode} (only constant)`,
+    );
   }
   const shape = n.inShape(0), r = shape.length, p = padAmounts(n, r);
   const dx = once(() =>

@@ -32,7 +32,6 @@ function withSizes(shape: number[], sizes: number[]): InputSpec[] {
 
 async function dot(inputs: InputSpec[], attrs: Attribute[]): Promise<number> {
   const r = await checkGradient({ op: "Resize", inputs, attrs, dtype: DType.FLOAT, mode: "dot" });
-  console.log("ERR", JSON.stringify(r.errors));
   return r.worst;
 }
 
