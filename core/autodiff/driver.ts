@@ -10,7 +10,14 @@
  */
 import { Builder } from "../onnx/builder.ts";
 import { inferShapes, type ShapeTable } from "../onnx/shape_inference.ts";
-import { defaultOpset, isFloat, type Model, type Node, numel, type ValueInfo } from "../onnx/types.ts";
+import {
+  defaultOpset,
+  isFloat,
+  type Model,
+  type Node,
+  numel,
+  type ValueInfo,
+} from "../onnx/types.ts";
 import { RULES } from "./rules/mod.ts";
 import { NodeView } from "./types.ts";
 
@@ -81,7 +88,10 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
     throw new Error(`loss '${opts.loss}' is not scalar: shape [${lossType.shape.join(",")}]`);
   }
   if (opts.wrt.length === 0) throw new Error("nothing to differentiate with respect to");
-  const sources = new Set([...graph.inputs.map((v) => v.name), ...graph.initializers.map((t) => t.name)]);
+  const sources = new Set([
+    ...graph.inputs.map((v) => v.name),
+    ...graph.initializers.map((t) => t.name),
+  ]);
   for (const w of opts.wrt) {
     if (!sources.has(w)) throw new Error(`unknown wrt '${w}': not a graph input or initializer`);
     if (!isFloat(table.type(w).dtype)) throw new Error(`wrt '${w}' is not a float tensor`);
@@ -147,10 +157,19 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
   const outputs: ValueInfo[] = [{ name: opts.loss, dtype: lossType.dtype, shape: lossType.shape }];
   opts.wrt.forEach((w, i) => {
     const name = gradNames[i]!;
-    if (table.types.has(name)) throw new Error(`gradient name '${name}' is already used in the graph`);
+    if (table.types.has(name)) {
+      throw new Error(`gradient name '${name}' is already used in the graph`);
+    }
     const t = table.type(w);
     const grad = gradOf(w) ?? g.zeros(t.shape, t.dtype);
-    g.nodes.push({ name: `${name}_identity`, opType: "Identity", domain: "", inputs: [grad], outputs: [name], attributes: [] });
+    g.nodes.push({
+      name: `${name}_identity`,
+      opType: "Identity",
+      domain: "",
+      inputs: [grad],
+      outputs: [name],
+      attributes: [],
+    });
     table.types.set(name, t);
     outputs.push({ name, dtype: t.dtype, shape: t.shape });
   });

@@ -74,7 +74,10 @@ function orthoLoss(g: Builder, c: string, K: number): string {
   const [, L, d] = g.shape(c) as [number, number, number];
   const flat = g.reshape(c, [K, L * d]);
   const norms = g.sqrt(g.reduceSum(g.mul(flat, flat), [1], true)); // [K,1]
-  const cos = g.div(g.matmul(flat, g.transpose(flat, [1, 0])), g.mul(norms, g.transpose(norms, [1, 0])));
+  const cos = g.div(
+    g.matmul(flat, g.transpose(flat, [1, 0])),
+    g.mul(norms, g.transpose(norms, [1, 0])),
+  );
   const upper = Array.from({ length: K * K }, (_, i) => (i % K > Math.floor(i / K) ? 1 : 0));
   const mask = g.constant(g.dtype(c), [K, K], upper);
   const total = g.reduceSum(g.mul(g.abs(cos), mask), [0, 1], false);
@@ -93,7 +96,13 @@ export function buildObjective(
   o: ObjectiveOptions,
 ): ObjectiveOutputs {
   const embeds = templateEmbeds(g, v, o);
-  const te = inlineModel(g, textEncoder, { [textEncoder.graph.inputs[0]!.name]: embeds }, "te/", o.baseDir);
+  const te = inlineModel(
+    g,
+    textEncoder,
+    { [textEncoder.graph.inputs[0]!.name]: embeds },
+    "te/",
+    o.baseDir,
+  );
   const c = te[textEncoder.graph.outputs[0]!.name]!;
   const [K, L, d] = g.shape(c) as [number, number, number];
   const mu = g.reduceMean(c, [0], false);
@@ -106,13 +115,23 @@ export function buildObjective(
   const batch = o.S * B!;
   const tile = (x: string, rest: number[]) =>
     g.reshape(g.expand(g.reshape(x, [1, B!, ...rest]), [o.S, B!, ...rest]), [batch, ...rest]);
-  const cond = g.reshape(g.expand(g.reshape(cTilde, [o.S, 1, L, d]), [o.S, B!, L, d]), [batch, L, d]);
+  const cond = g.reshape(g.expand(g.reshape(cTilde, [o.S, 1, L, d]), [o.S, B!, L, d]), [
+    batch,
+    L,
+    d,
+  ]);
   const unetIn = unet.graph.inputs.map((i) => i.name);
-  const out = inlineModel(g, unet, {
-    [unetIn[0]!]: tile(v.xT, latent),
-    [unetIn[1]!]: tile(v.timestep, []),
-    [unetIn[2]!]: cond,
-  }, "unet/", o.baseDir)[unet.graph.outputs[0]!.name]!;
+  const out = inlineModel(
+    g,
+    unet,
+    {
+      [unetIn[0]!]: tile(v.xT, latent),
+      [unetIn[1]!]: tile(v.timestep, []),
+      [unetIn[2]!]: cond,
+    },
+    "unet/",
+    o.baseDir,
+  )[unet.graph.outputs[0]!.name]!;
   const err = g.sub(out, tile(v.target, latent));
   const all = g.shape(err).map((_, i) => i);
   const diffusion = g.reduceMean(g.mul(err, err), all, false);

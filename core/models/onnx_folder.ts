@@ -52,10 +52,11 @@ export function cutAtTokenEmbedding(textEncoder: Model): { embeds: Model; tokenT
   const graph = textEncoder.graph;
   const ids = graph.inputs[0]!;
   const inits = new Map(graph.initializers.map((t) => [t.name, t]));
-  // The ids may pass through a Cast before the Gather.
+  // The ids may pass through a Cast or a Reshape (diffusers' export) before the Gather.
+  const passThrough = new Set(["Cast", "Reshape", "Identity", "Flatten", "Squeeze", "Unsqueeze"]);
   const idsAliases = new Set([ids.name]);
   for (const n of graph.nodes) {
-    if (n.opType === "Cast" && idsAliases.has(n.inputs[0]!)) idsAliases.add(n.outputs[0]!);
+    if (passThrough.has(n.opType) && idsAliases.has(n.inputs[0]!)) idsAliases.add(n.outputs[0]!);
   }
   const gather = graph.nodes.find((n) =>
     n.opType === "Gather" && inits.get(n.inputs[0]!)?.dims.length === 2 &&
@@ -73,11 +74,19 @@ export function cutAtTokenEmbedding(textEncoder: Model): { embeds: Model; tokenT
     node("ConstantOfShape", ["cut/ids_shape"], ["cut/ids_stub"], [{
       name: "value",
       type: "tensor",
-      t: { name: "", dtype: ids.dtype, dims: [1], data: new Uint8Array(ids.dtype === DType.INT64 ? 8 : 4) },
+      t: {
+        name: "",
+        dtype: ids.dtype,
+        dims: [1],
+        data: new Uint8Array(ids.dtype === DType.INT64 ? 8 : 4),
+      },
     }]),
   ];
   const rename = (x: string) => (x === gather.outputs[0] ? E : x === ids.name ? "cut/ids_stub" : x);
-  const nodes = graph.nodes.filter((n) => n !== gather).map((n) => ({ ...n, inputs: n.inputs.map(rename) }));
+  const nodes = graph.nodes.filter((n) => n !== gather).map((n) => ({
+    ...n,
+    inputs: n.inputs.map(rename),
+  }));
   const outName = graph.outputs[0]!.name;
   const int64 = (name: string, v: number) => ({
     name,
@@ -85,12 +94,15 @@ export function cutAtTokenEmbedding(textEncoder: Model): { embeds: Model; tokenT
     dims: [1],
     data: new Uint8Array(BigInt64Array.from([BigInt(v)]).buffer),
   });
+  const kept = prune([...stub, ...nodes], [outName]);
+  const used = new Set(kept.flatMap((n) => n.inputs));
   const embeds: Model = {
     ...textEncoder,
     graph: {
       ...graph,
-      nodes: prune([...stub, ...nodes], [outName]),
-      initializers: [...graph.initializers, int64("cut/zero", 0), int64("cut/two", 2)],
+      nodes: kept,
+      initializers: [...graph.initializers, int64("cut/zero", 0), int64("cut/two", 2)]
+        .filter((t) => used.has(t.name)),
       inputs: [{ name: E, dtype: DType.FLOAT, shape: [ids.shape?.[0] ?? "batch", seq, d] }],
       outputs: [graph.outputs[0]!],
       valueInfo: [],
@@ -99,7 +111,12 @@ export function cutAtTokenEmbedding(textEncoder: Model): { embeds: Model; tokenT
   return { embeds, tokenTable: table.name };
 }
 
-function node(opType: string, inputs: string[], outputs: string[], attributes: Node["attributes"]): Node {
+function node(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attributes: Node["attributes"],
+): Node {
   return { name: `cut/${opType}_${outputs[0]}`, opType, domain: "", inputs, outputs, attributes };
 }
 
@@ -109,7 +126,9 @@ function node(opType: string, inputs: string[], outputs: string[], attributes: N
  */
 export async function loadOnnxFolder(dir: string, opts: OnnxFolderOptions = {}): Promise<SdGraphs> {
   const [textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all(
-    ["text_encoder", "unet", "vae_decoder", "vae_encoder"].map((c) => loadModel(join(dir, c, "model.onnx"))),
+    ["text_encoder", "unet", "vae_decoder", "vae_encoder"].map((c) =>
+      loadModel(join(dir, c, "model.onnx"))
+    ),
   ) as [Model, Model, Model, Model];
   const { embeds, tokenTable } = cutAtTokenEmbedding(textEncoder);
   const table = textEncoder.graph.initializers.find((t) => t.name === tokenTable)!;
@@ -132,7 +151,8 @@ export async function loadOnnxFolder(dir: string, opts: OnnxFolderOptions = {}):
     latentChannels,
     latentSize,
     vaeScale: outSide / latentSize,
-    scalingFactor: opts.scalingFactor ?? (vaeConfig?.scaling_factor as number | undefined) ?? 0.18215,
+    scalingFactor: opts.scalingFactor ?? (vaeConfig?.scaling_factor as number | undefined) ??
+      0.18215,
   };
   return {
     info,

@@ -56,7 +56,9 @@ export async function readSafetensorsIndex(path: string): Promise<SafetensorsInd
     }
     const headerLen = Number(new DataView(head.buffer).getBigUint64(0, true));
     if (headerLen > 100_000_000 || 8 + headerLen > size) {
-      throw new Error(`${path}: truncated or corrupt safetensors file (header length ${headerLen})`);
+      throw new Error(
+        `${path}: truncated or corrupt safetensors file (header length ${headerLen})`,
+      );
     }
     const buf = new Uint8Array(headerLen);
     let read = 0;
@@ -81,14 +83,18 @@ export async function readSafetensorsIndex(path: string): Promise<SafetensorsInd
       }
       const e = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
       const dtype = DTYPES[e.dtype];
-      if (dtype === undefined) throw new Error(`${path}: tensor '${name}' has unsupported dtype ${e.dtype}`);
+      if (dtype === undefined) {
+        throw new Error(`${path}: tensor '${name}' has unsupported dtype ${e.dtype}`);
+      }
       const [begin, end] = e.data_offsets;
       const count = e.shape.reduce((a, b) => a * b, 1);
       if (end - begin !== count * DTYPE_SIZE[dtype]!) {
         throw new Error(`${path}: tensor '${name}' byte range does not match its shape`);
       }
       if (dataStart + end > size) {
-        throw new Error(`${path}: truncated safetensors file (tensor '${name}' ends past the file)`);
+        throw new Error(
+          `${path}: truncated safetensors file (tensor '${name}' ends past the file)`,
+        );
       }
       tensors.set(name, { dtype, shape: e.shape, offset: dataStart + begin, length: end - begin });
     }

@@ -41,7 +41,9 @@ function rebaseExternal(model: Model, dir: string): Model {
   const base = model.baseDir;
   const rebase = (t: Tensor): Tensor => {
     if (!t.external || !base) return t;
-    const abs = isAbsolute(t.external.location) ? t.external.location : join(base, t.external.location);
+    const abs = isAbsolute(t.external.location)
+      ? t.external.location
+      : join(base, t.external.location);
     return { ...t, external: { ...t.external, location: relative(dir, abs) } };
   };
   return {
@@ -82,7 +84,9 @@ export async function tensorBytes(t: Tensor, baseDir?: string): Promise<Uint8Arr
     let read = 0;
     while (read < buf.length) {
       const n = await file.read(buf.subarray(read));
-      if (n === null) throw new Error(`external data ${loc} is shorter than tensor '${t.name}' needs`);
+      if (n === null) {
+        throw new Error(`external data ${loc} is shorter than tensor '${t.name}' needs`);
+      }
       read += n;
     }
     return buf;

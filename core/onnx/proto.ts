@@ -169,6 +169,8 @@ interface PNode {
 interface PDim {
   dim_value?: LongLike | null;
   dim_param?: string | null;
+  /** The oneof's virtual field: which of dim_value / dim_param is set. */
+  value?: string;
 }
 interface PValueInfo {
   name?: string;
@@ -257,7 +259,7 @@ function decodeValueInfo(p: PValueInfo): ValueInfo {
     dtype: (tt?.elem_type ?? 0) as DType,
     shape: tt?.shape
       ? (tt.shape.dim ?? []).map((d) =>
-        d.dim_value != null ? num(d.dim_value) : d.dim_param ? d.dim_param : null
+        d.value === "dim_value" ? num(d.dim_value) : d.value === "dim_param" ? d.dim_param ?? null : null
       )
       : null,
   };
@@ -282,7 +284,11 @@ function decodeAttr(p: PAttr): Attribute {
     case 7:
       return { name, type: "ints", ints: (p.ints ?? []).map(num) };
     case 8:
-      return { name, type: "strings", strings: (p.strings ?? []).map((s) => textDecoder.decode(s)) };
+      return {
+        name,
+        type: "strings",
+        strings: (p.strings ?? []).map((s) => textDecoder.decode(s)),
+      };
     default:
       throw new Error(`attribute '${name}' has unsupported type ${p.type}`);
   }

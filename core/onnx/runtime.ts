@@ -103,9 +103,13 @@ async function createOrtSession(
   try {
     await Deno.writeFile(path, encodeModel(rebased));
   } catch {
-    const inlined = await Promise.all(model.graph.initializers.map(async (t) =>
-      t.external ? { name: t.name, dtype: t.dtype, dims: t.dims, data: await tensorBytes(t, base) } : t
-    ));
+    const inlined = await Promise.all(
+      model.graph.initializers.map(async (t) =>
+        t.external
+          ? { name: t.name, dtype: t.dtype, dims: t.dims, data: await tensorBytes(t, base) }
+          : t
+      ),
+    );
     return await ort.InferenceSession.create(
       encodeModel({ ...model, graph: { ...model.graph, initializers: inlined } }),
       options,
@@ -144,6 +148,8 @@ export class Session {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [opts.provider ?? "cpu"],
       graphOptimizationLevel: opts.optimization ?? "all",
+      // Warnings such as "removing unused initializer" are noise for users; errors still throw.
+      logSeverityLevel: 3,
     };
     if (opts.intraOpThreads) sessionOptions.intraOpNumThreads = opts.intraOpThreads;
     const session = await createOrtSession(model, sessionOptions);

@@ -41,13 +41,16 @@ async function buildModel(mode: Mode): Promise<Model> {
   if (mode === "forward") return model;
   const wrt = mode === "grad-inputs"
     ? ["sample", "encoder_hidden_states"]
-    : model.graph.initializers.filter((t) => t.name.startsWith("unet/") && t.dtype === DType.FLOAT &&
-      t.dims.length > 0 && t.dims.reduce((a, b) => a * b, 1) > 1).map((t) => t.name);
+    : model.graph.initializers.filter((t) =>
+      t.name.startsWith("unet/") && t.dtype === DType.FLOAT &&
+      t.dims.length > 0 && t.dims.reduce((a, b) => a * b, 1) > 1
+    ).map((t) => t.name);
   return differentiate(model, { loss: "loss", wrt }).model;
 }
 
 function feeds(): Record<string, HostTensor> {
-  const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+  const rand = (n: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
   return {
     sample: { dtype: "float32", dims: [B, 4, 16, 16], data: rand(B * 1024) },
     timestep: { dtype: "float32", dims: [B], data: Float32Array.from([10, 500]) },
@@ -70,7 +73,14 @@ async function worker(mode: Mode): Promise<void> {
   }
   times.sort((a, b) => a - b);
   const peak = rssKiB("VmHWM");
-  console.log(JSON.stringify({ mode, ms: times[10], peakMiB: (peak - base) / 1024, nodes: model.graph.nodes.length }));
+  console.log(
+    JSON.stringify({
+      mode,
+      ms: times[10],
+      peakMiB: (peak - base) / 1024,
+      nodes: model.graph.nodes.length,
+    }),
+  );
 }
 
 async function runWorker(mode: Mode): Promise<{ ms: number; peakMiB: number; nodes: number }> {
@@ -101,13 +111,17 @@ if (Deno.args[0] === "--worker") {
   }
   const best = (xs: number[]) => Math.min(...xs);
   const fwd = results.get("forward")!;
-  console.log(`sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores)`);
+  console.log(
+    `sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores)`,
+  );
   console.log("graph                      nodes   time ms   peak MiB   time ratio   memory ratio");
   for (const m of modes) {
     const r = results.get(m)!;
     console.log(
       `${m.padEnd(26)} ${String(r.nodes).padStart(5)} ${best(r.ms).toFixed(2).padStart(9)} ` +
-        `${best(r.peak).toFixed(1).padStart(10)} ${(best(r.ms) / best(fwd.ms)).toFixed(2).padStart(12)} ` +
+        `${best(r.peak).toFixed(1).padStart(10)} ${
+          (best(r.ms) / best(fwd.ms)).toFixed(2).padStart(12)
+        } ` +
         `${(best(r.peak) / best(fwd.peak)).toFixed(2).padStart(14)}`,
     );
   }

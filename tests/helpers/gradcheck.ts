@@ -130,7 +130,14 @@ export function buildCheckModel(spec: CheckSpec, rng: Rng): {
     return g.one("ReduceSum", [g.mul(y, r)], [attr.int("keepdims", 0)]);
   });
   const loss = g.sum(terms);
-  g.nodes.push({ name: "loss_id", opType: "Identity", domain: "", inputs: [loss], outputs: ["loss"], attributes: [] });
+  g.nodes.push({
+    name: "loss_id",
+    opType: "Identity",
+    domain: "",
+    inputs: [loss],
+    outputs: ["loss"],
+    attributes: [],
+  });
   model.graph.nodes.push(...g.nodes);
   model.graph.initializers.push(...g.initializers);
   model.graph.outputs = [{ name: "loss", dtype, shape: [] }];
@@ -180,7 +187,8 @@ export async function checkGradient(spec: CheckSpec): Promise<CheckResult> {
         const plus = [...x], minus = [...x];
         plus[j] = x[j]! + h;
         minus[j] = x[j]! - h;
-        fd[j] = ((await lossAt({ ...feeds, [w]: plus })) - (await lossAt({ ...feeds, [w]: minus }))) /
+        fd[j] =
+          ((await lossAt({ ...feeds, [w]: plus })) - (await lossAt({ ...feeds, [w]: minus }))) /
           (2 * h);
       }
       errors[w] = relErr(res[gradNames[i]!]!.data as Float64Array, fd);

@@ -17,6 +17,7 @@ import {
   fmt,
   mapIndex,
   one,
+  roundTo,
   type Rule,
   type RuleOut,
   strides,
@@ -89,8 +90,14 @@ function rangeRule(c: Ctx): RuleOut {
   };
   const [start, limit, delta] = [scalar(0), scalar(1), scalar(2)];
   if (delta === 0) c.fail("delta is 0");
-  const n = Math.max(Math.ceil((limit - start) / delta), 0);
-  return one(c.in(0).dtype, [n], () => Array.from({ length: n }, (_, i) => start + i * delta));
+  const dtype = c.in(0).dtype;
+  const n = Math.max(Math.ceil(roundTo(dtype, limit - start) / delta), 0);
+  return one(dtype, [n], () => {
+    // Accumulate in the dtype, as ONNX Runtime does, so float values match it bit for bit.
+    const out: number[] = [];
+    for (let i = 0, v = start; i < n; i++, v = roundTo(dtype, v + delta)) out.push(v);
+    return out;
+  });
 }
 
 function triluRule(c: Ctx): RuleOut {

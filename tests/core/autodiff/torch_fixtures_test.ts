@@ -96,7 +96,16 @@ Deno.test("composed DreamDistribution objective: loss and d loss/d P match torch
   const spec = cases.dream_distribution_spec;
   for (const [i, c] of cases.dream_distribution.entries()) {
     const x = c.inputs;
-    const names = ["P", "bos_embedding", "eos_embedding", "pad_embedding", "x_t", "timestep", "eps", "omega"];
+    const names = [
+      "P",
+      "bos_embedding",
+      "eos_embedding",
+      "pad_embedding",
+      "x_t",
+      "timestep",
+      "eps",
+      "omega",
+    ];
     const { g, finish } = startGraph(names.map((n) => ({ ...f(x[n]!), name: n })));
     const o = buildObjective(g, te, unet, {
       ctx: "P",
@@ -160,7 +169,11 @@ Deno.test("diffusers-exported SD2 UNet (ONNX): gradients match torch autograd (v
   const s = await Session.create(model);
   const r = await s.run({
     sample: host(u.sample!),
-    timestep: { dtype: "float32", dims: u.timestep!.shape, data: Float32Array.from(u.timestep!.data) },
+    timestep: {
+      dtype: "float32",
+      dims: u.timestep!.shape,
+      data: Float32Array.from(u.timestep!.data),
+    },
     encoder_hidden_states: host(u.encoder_hidden_states!),
     target: host(ref.unet_grad.target!),
   });

@@ -40,7 +40,14 @@ function externalModel(dataFile: string): Model {
     producerVersion: "",
     graph: {
       name: "g",
-      nodes: [{ name: "n", opType: "Add", domain: "", inputs: ["x", "w"], outputs: ["y"], attributes: [] }],
+      nodes: [{
+        name: "n",
+        opType: "Add",
+        domain: "",
+        inputs: ["x", "w"],
+        outputs: ["y"],
+        attributes: [],
+      }],
       initializers: [{
         name: "w",
         dtype: DType.FLOAT,
@@ -69,7 +76,9 @@ Deno.test("saveModel keeps external data in place: a model saved elsewhere runs 
   const w = await tensorBytes(copy.graph.initializers[0]!, copy.baseDir);
   assert.deepEqual(Array.from(new Float32Array(w.slice().buffer)), [1, 2, 3]);
   const s = await Session.create(copy);
-  const r = await s.run({ x: { dtype: "float32", dims: [3], data: Float32Array.from([10, 20, 30]) } });
+  const r = await s.run({
+    x: { dtype: "float32", dims: [3], data: Float32Array.from([10, 20, 30]) },
+  });
   assert.deepEqual(Array.from(r.y!.data as Float32Array), [11, 22, 33]);
   await s.release();
   const files = [...Deno.readDirSync(join(dir, "out", "deep"))].map((e) => e.name);

@@ -60,18 +60,39 @@ Deno.test("grad CLI writes loss then grad_<wrt> in order, keeps inputs, reuses e
   const weight = (await loadModel(src)).graph.initializers.find((t) => t.external)!;
   const out = join(dir, "out", "grad.onnx");
   await Deno.mkdir(join(dir, "out"));
-  const r = await grad(src, "--loss", "loss", "--wrt", `${weight.name},inputs_embeds`, "--out", out);
+  const r = await grad(
+    src,
+    "--loss",
+    "loss",
+    "--wrt",
+    `${weight.name},inputs_embeds`,
+    "--out",
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["grad.onnx"]);
   const m = await loadModel(out);
   assert.deepEqual(m.graph.inputs.map((v) => v.name), ["inputs_embeds", "R", "ids"]);
-  assert.deepEqual(m.graph.outputs.map((v) => v.name), ["loss", `grad_${weight.name}`, "grad_inputs_embeds"]);
+  assert.deepEqual(m.graph.outputs.map((v) => v.name), [
+    "loss",
+    `grad_${weight.name}`,
+    "grad_inputs_embeds",
+  ]);
   assert.deepEqual(m.graph.outputs[1]!.shape, weight.dims);
   assert.deepEqual(m.graph.outputs[2]!.shape, [2, 16, 32]);
   assert.ok(m.graph.initializers.some((t) => t.external?.location === "../in/weights.bin"));
   assert.ok(m.graph.nodes.every((n) => n.domain === ""), "standard ai.onnx operators only");
   // The written model runs and agrees with PyTorch autograd on the fixture case.
-  const c = (await readJson<{ text_encoder_embeds: { batch: number; inputs: { inputs_embeds: JsonArray }; R: JsonArray; grads_f64: { inputs_embeds: JsonArray } }[] }>("sd-tiny-torch/cases.json"))
+  const c = (await readJson<
+    {
+      text_encoder_embeds: {
+        batch: number;
+        inputs: { inputs_embeds: JsonArray };
+        R: JsonArray;
+        grads_f64: { inputs_embeds: JsonArray };
+      }[];
+    }
+  >("sd-tiny-torch/cases.json"))
     .text_encoder_embeds.find((x) => x.batch === 2)!;
   const s = await Session.create(m);
   const res = await s.run({
@@ -94,13 +115,42 @@ Deno.test("grad CLI: bad arguments give one line and exit code 1", async () => {
   const bad = join(dir, "bad.onnx");
   await Deno.writeFile(bad, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 9]));
   const cases: [string[], RegExp][] = [
-    [[join(dir, "missing.onnx"), "--loss", "l", "--wrt", "x", "--out", out], /model file not found/],
+    [
+      [join(dir, "missing.onnx"), "--loss", "l", "--wrt", "x", "--out", out],
+      /model file not found/,
+    ],
     [[bad, "--loss", "l", "--wrt", "x", "--out", out], /not a valid ONNX/],
-    [[TEXT, "--loss", "nope", "--wrt", "inputs_embeds", "--out", out, "--shape", "inputs_embeds=1x16x32"], /unknown loss 'nope'/],
+    [[
+      TEXT,
+      "--loss",
+      "nope",
+      "--wrt",
+      "inputs_embeds",
+      "--out",
+      out,
+      "--shape",
+      "inputs_embeds=1x16x32",
+    ], /unknown loss 'nope'/],
     [[TEXT, "--wrt", "inputs_embeds", "--out", out], /--loss is required/],
-    [[TEXT, "--loss", "last_hidden_state", "--wrt", "inputs_embeds", "--out", out], /input 'inputs_embeds' has unknown dimension 0/],
-    [[TEXT, "--loss", "last_hidden_state", "--wrt", "x", "--out", out, "--shape", "inputs_embeds=1x16x32"], /not scalar|unknown wrt/],
-    [[TEXT, "--loss", "l", "--wrt", "x", "--out", out, "--shape", "inputs_embeds=1xax32"], /bad --shape/],
+    [
+      [TEXT, "--loss", "last_hidden_state", "--wrt", "inputs_embeds", "--out", out],
+      /input 'inputs_embeds' has unknown dimension 0/,
+    ],
+    [[
+      TEXT,
+      "--loss",
+      "last_hidden_state",
+      "--wrt",
+      "x",
+      "--out",
+      out,
+      "--shape",
+      "inputs_embeds=1x16x32",
+    ], /not scalar|unknown wrt/],
+    [
+      [TEXT, "--loss", "l", "--wrt", "x", "--out", out, "--shape", "inputs_embeds=1xax32"],
+      /bad --shape/,
+    ],
   ];
   for (const [args, re] of cases) {
     const r = await grad(...args);
