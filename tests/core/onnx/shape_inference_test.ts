@@ -190,7 +190,7 @@ const CASES: Case[] = [
   { label: "Dropout mask", op: "Dropout", ins: [f(2, 3)], shapes: [[2, 3], [2, 3]] },
   { label: "Equal is BOOL", op: "Equal", ins: [f(2, 3), f(3)], shapes: [[2, 3]] },
   { label: "Shape start/end", op: "Shape", ins: [f(2, 3, 4, 5)], attrs: { start: 1, end: -1 }, shapes: [[2]], values: [[3, 4]] },
-  { label: "MaxPool ceil drops a window in the padding", op: "MaxPool", ins: [f(1, 1, 4)], attrs: { kernel_shape: [1], strides: [3], pads: [0, 2], ceil_mode: 1 }, shapes: [[1, 1, 2], [1, 1, 2]] },
+  { label: "MaxPool ceil drops a window in the padding", op: "MaxPool", ins: [f(1, 1, 5)], attrs: { kernel_shape: [3], strides: [3], pads: [0, 2], ceil_mode: 1 }, shapes: [[1, 1, 2], [1, 1, 2]] },
   { label: "Conv VALID", op: "Conv", ins: [f(1, 1, 7, 8), f(2, 1, 3, 2)], attrs: { strides: [2, 3], auto_pad: "VALID" }, shapes: [[1, 2, 3, 3]] },
   { label: "Conv 1-D with bias", op: "Conv", ins: [f(2, 4, 9), f(3, 4, 3), f(3)], attrs: { pads: [2, 0] }, shapes: [[2, 3, 9]] },
   { label: "ConvTranspose SAME_UPPER", op: "ConvTranspose", ins: [f(1, 2, 5, 5), f(2, 3, 3, 3)], attrs: { strides: [2, 2], auto_pad: "SAME_UPPER" }, shapes: [[1, 3, 10, 10]] },
