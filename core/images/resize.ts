@@ -87,15 +87,18 @@ export function resizeImage(img: RgbImage, width: number, height: number): RgbIm
   // vertical pass, rounding once
   const out = new Uint8Array(width * height * 3);
   const stride = width * 3;
+  const acc = new Float64Array(stride);
   for (let y = 0; y < height; y++) {
     const { index, weight } = yt[y] as Taps;
+    acc.fill(0);
+    for (let k = 0; k < index.length; k++) {
+      const s = (index[k] as number) * stride;
+      const w = weight[k] as number;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i] as number) + (tmp[s + i] as number) * w;
+    }
     const o = y * stride;
     for (let i = 0; i < stride; i++) {
-      let acc = 0;
-      for (let k = 0; k < index.length; k++) {
-        acc += (tmp[(index[k] as number) * stride + i] as number) * (weight[k] as number);
-      }
-      out[o + i] = Math.min(255, Math.max(0, Math.round(acc)));
+      out[o + i] = Math.min(255, Math.max(0, Math.round(acc[i] as number)));
     }
   }
   return { width, height, data: out };
