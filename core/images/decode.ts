@@ -97,7 +97,7 @@ function decodeJpeg(bytes: Uint8Array, pixels: number): RgbImage {
 interface Rgba {
   width: number;
   height: number;
-  data: Uint8ClampedArray | Uint8Array;
+  data: ArrayLike<number>;
 }
 
 async function decodeWebp(bytes: Uint8Array): Promise<Rgba> {
