@@ -1,12 +1,14 @@
 /**
  * The DreamDistribution training objective as one ONNX graph (DESIGN §3–§4):
  *
- *   E_k = [BOS, V_k, EOS, PAD...]              templated soft prompts [K, L, d]
+ *   E_k = [before, V_k, after]                 templated soft prompts [K, L, d]
+ *         (before = BOS + prefix token rows, after = suffix rows + EOS + padding rows)
  *   c   = text_encoder(E)                      [K, L, d]
  *   mu  = mean_k c,  sigma = std_k c           [L, d] (unbiased by default)
  *   c~_s = mu + omega_s * sigma                reparameterised samples [S, L, d]
- *   loss = mean_{s,b} ||target_b - unet(x_t_b, t_b, c~_s)||^2 + lambda * L_ortho
+ *   loss = mean_{s,b} w_b ||target_b - unet(x_t_b, t_b, c~_s)||^2 + lambda * L_ortho
  *
+ * Textual Inversion is the same graph with K = 1 and sigma = 0 ("none").
  * The gradient w.r.t. V comes from core/autodiff on this graph.
  * @module
  */
@@ -16,18 +18,20 @@ import type { Model } from "../onnx/types.ts";
 
 /** Sizes and method options of one objective graph. */
 export interface ObjectiveOptions {
-  /** Number of soft prompts (K >= 2 when sigma is used). */
+  /** Number of soft prompts (K >= 2 unless sigma is "none"). */
   K: number;
   /** Learnable vectors per prompt. */
   M: number;
   /** Monte-Carlo samples of c~. */
   S: number;
-  /** Sequence length L of the text encoder. */
-  L: number;
-  /** Weight of the orthogonality loss. */
+  /** Weight of the orthogonality loss (0 disables it). */
   lambda: number;
-  /** Std estimator over K: "unbiased" (paper, divide by K-1) or "population" (K). */
-  sigma: "unbiased" | "population";
+  /** Std over K: "unbiased" (paper), "population", or "none" (Textual Inversion: sigma = 0). */
+  sigma: "unbiased" | "population" | "none";
+  /** Ortho loss: "paper" (|cos| of flattened features, pairs i<j) or "pooled" (authors' code). */
+  ortho?: "paper" | "pooled";
+  /** Sequence index of the EOS token (for the pooled ortho loss). */
+  eosIndex?: number;
   /** Directory of the host model, for external weights of the inlined models. */
   baseDir?: string;
 }
@@ -36,51 +40,60 @@ export interface ObjectiveOptions {
 export interface ObjectiveInputs {
   /** Soft prompt vectors V [K, M, d]. */
   ctx: string;
-  /** Token-embedding rows [d] of BOS, EOS and PAD. */
-  bos: string;
-  eos: string;
-  pad: string;
+  /** Token-embedding rows before V ([P, d]: BOS and prefix) and after it ([L-P-M, d]). */
+  before: string;
+  after: string;
   /** Noisy latents [B, C, h, w], timesteps [B] (float), targets [B, C, h, w]. */
   xT: string;
   timestep: string;
   target: string;
   /** Standard normal noise [S, L, d] for the reparameterisation. */
   omega: string;
+  /** Optional per-image loss weights [B] (Min-SNR weighting). */
+  weights?: string;
 }
 
 /** Values the objective graph computes. */
 export interface ObjectiveOutputs {
   loss: string;
   diffusion: string;
-  ortho: string;
+  ortho: string | null;
   c: string;
   mu: string;
-  sigma: string;
+  sigma: string | null;
   cTilde: string;
 }
 
-function templateEmbeds(g: Builder, v: ObjectiveInputs, o: ObjectiveOptions): string {
+function templateEmbeds(g: Builder, v: ObjectiveInputs, K: number): string {
   const d = g.shape(v.ctx)[2]!;
-  const row = (x: string, n: number) => g.expand(g.reshape(x, [1, 1, d]), [o.K, n, d]);
-  const parts = [row(v.bos, 1), v.ctx, row(v.eos, 1)];
-  const padCount = o.L - o.M - 2;
-  if (padCount < 0) throw new Error(`M=${o.M} soft vectors do not fit in L=${o.L} tokens`);
-  if (padCount > 0) parts.push(row(v.pad, padCount));
-  return g.concat(parts, 1);
+  const rows = (x: string) => {
+    const n = g.shape(x)[0]!;
+    return g.expand(g.reshape(x, [1, n, d]), [K, n, d]);
+  };
+  return g.concat([rows(v.before), v.ctx, rows(v.after)], 1);
 }
 
-/** Mean over unordered pairs of |cos| between flattened prompt features (paper form). */
-function orthoLoss(g: Builder, c: string, K: number): string {
+/** Paper form: mean over unordered pairs of |cos| between flattened prompt features. */
+function orthoPaper(g: Builder, c: string, K: number): string {
   const [, L, d] = g.shape(c) as [number, number, number];
-  const flat = g.reshape(c, [K, L * d]);
+  return pairwiseCos(g, g.reshape(c, [K, L * d]), K, false);
+}
+
+/** Authors' code: squared cosine of the EOS-token features over ordered pairs i != j. */
+function orthoPooled(g: Builder, c: string, K: number, eosIndex: number): string {
+  const d = g.shape(c)[2]!;
+  const eos = g.reshape(g.slice(c, [eosIndex], [eosIndex + 1], [1]), [K, d]);
+  return pairwiseCos(g, eos, K, true);
+}
+
+function pairwiseCos(g: Builder, flat: string, K: number, squaredOrdered: boolean): string {
   const norms = g.sqrt(g.reduceSum(g.mul(flat, flat), [1], true)); // [K,1]
-  const cos = g.div(
-    g.matmul(flat, g.transpose(flat, [1, 0])),
-    g.mul(norms, g.transpose(norms, [1, 0])),
-  );
-  const upper = Array.from({ length: K * K }, (_, i) => (i % K > Math.floor(i / K) ? 1 : 0));
-  const mask = g.constant(g.dtype(c), [K, K], upper);
-  const total = g.reduceSum(g.mul(g.abs(cos), mask), [0, 1], false);
+  const gram = g.matmul(flat, g.transpose(flat, [1, 0]));
+  const cos = g.div(gram, g.mul(norms, g.transpose(norms, [1, 0])));
+  const keep = (i: number, j: number) => (squaredOrdered ? i !== j : j > i);
+  const mask = Array.from({ length: K * K }, (_, x) => (keep(Math.floor(x / K), x % K) ? 1 : 0));
+  const term = squaredOrdered ? g.mul(cos, cos) : g.abs(cos);
+  const total = g.reduceSum(g.mul(term, g.constant(g.dtype(flat), [K, K], mask)), [0, 1], false);
   return g.div(total, K * (K - 1));
 }
 
@@ -95,21 +108,23 @@ export function buildObjective(
   v: ObjectiveInputs,
   o: ObjectiveOptions,
 ): ObjectiveOutputs {
-  const embeds = templateEmbeds(g, v, o);
-  const te = inlineModel(
-    g,
-    textEncoder,
-    { [textEncoder.graph.inputs[0]!.name]: embeds },
-    "te/",
-    o.baseDir,
-  );
+  if (o.sigma !== "none" && o.K < 2) throw new Error("a prompt distribution needs K >= 2");
+  const embeds = templateEmbeds(g, v, o.K);
+  const teIn = textEncoder.graph.inputs[0]!.name;
+  const te = inlineModel(g, textEncoder, { [teIn]: embeds }, "te/", o.baseDir);
   const c = te[textEncoder.graph.outputs[0]!.name]!;
   const [K, L, d] = g.shape(c) as [number, number, number];
   const mu = g.reduceMean(c, [0], false);
-  const dev = g.sub(c, mu);
-  const divisor = o.sigma === "unbiased" ? K - 1 : K;
-  const sigma = g.sqrt(g.div(g.reduceSum(g.mul(dev, dev), [0], false), divisor));
-  const cTilde = g.add(mu, g.mul(v.omega, sigma)); // [S, L, d]
+  let sigma: string | null = null;
+  let cTilde: string;
+  if (o.sigma === "none") {
+    cTilde = g.expand(g.reshape(mu, [1, L, d]), [o.S, L, d]);
+  } else {
+    const dev = g.sub(c, mu);
+    const divisor = o.sigma === "unbiased" ? K - 1 : K;
+    sigma = g.sqrt(g.div(g.reduceSum(g.mul(dev, dev), [0], false), divisor));
+    cTilde = g.add(mu, g.mul(v.omega, sigma)); // [S, L, d]
+  }
 
   const [B, ...latent] = g.shape(v.xT) as number[];
   const batch = o.S * B!;
@@ -121,21 +136,23 @@ export function buildObjective(
     d,
   ]);
   const unetIn = unet.graph.inputs.map((i) => i.name);
-  const out = inlineModel(
-    g,
-    unet,
-    {
-      [unetIn[0]!]: tile(v.xT, latent),
-      [unetIn[1]!]: tile(v.timestep, []),
-      [unetIn[2]!]: cond,
-    },
-    "unet/",
-    o.baseDir,
-  )[unet.graph.outputs[0]!.name]!;
+  const out = inlineModel(g, unet, {
+    [unetIn[0]!]: tile(v.xT, latent),
+    [unetIn[1]!]: tile(v.timestep, []),
+    [unetIn[2]!]: cond,
+  }, "unet/", o.baseDir)[unet.graph.outputs[0]!.name]!;
   const err = g.sub(out, tile(v.target, latent));
-  const all = g.shape(err).map((_, i) => i);
-  const diffusion = g.reduceMean(g.mul(err, err), all, false);
-  const ortho = orthoLoss(g, c, K);
-  const loss = o.lambda === 0 ? diffusion : g.add(diffusion, g.mul(ortho, o.lambda));
+  const inner = latent.map((_, i) => i + 1);
+  let perSample = g.reduceMean(g.mul(err, err), inner, false); // [S*B]
+  if (v.weights) perSample = g.mul(perSample, tile(v.weights, []));
+  const diffusion = g.reduceMean(perSample, [0], false);
+  let ortho: string | null = null;
+  let loss = diffusion;
+  if (o.lambda > 0 && K > 1) {
+    ortho = (o.ortho ?? "paper") === "paper"
+      ? orthoPaper(g, c, K)
+      : orthoPooled(g, c, K, o.eosIndex ?? 1 + o.M);
+    loss = g.add(diffusion, g.mul(ortho, o.lambda));
+  }
   return { loss, diffusion, ortho, c, mu, sigma, cTilde };
 }

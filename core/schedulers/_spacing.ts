@@ -4,7 +4,7 @@
  * @module
  */
 import { type SchedulerConfig, TimestepSpacing } from "./config.ts";
-import { npLinspace } from "./_numerics.ts";
+import { npLinspace, roundHalfEven } from "./_numerics.ts";
 
 /** Throws unless `n` is an integer in 1..num_train_timesteps. */
 export function checkNumSteps(who: string, n: number, config: SchedulerConfig): void {
@@ -50,14 +50,10 @@ export function spacedTimesteps(config: SchedulerConfig, n: number): number[] {
     }
     case TimestepSpacing.Trailing: {
       const ratio = T / n;
-      return Array.from({ length: n }, (_, i) => roundHalfEvenLocal(T - i * ratio) - 1);
+      return Array.from({ length: n }, (_, i) => roundHalfEven(T - i * ratio) - 1);
     }
     case TimestepSpacing.Linspace:
       return npLinspace(0, T - 1, n).reverse();
   }
 }
 
-function roundHalfEvenLocal(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}

@@ -107,22 +107,26 @@ Deno.test("composed DreamDistribution objective: loss and d loss/d P match torch
       "omega",
     ];
     const { g, finish } = startGraph(names.map((n) => ({ ...f(x[n]!), name: n })));
+    const d = 32;
+    const row = (x: string) => g.reshape(x, [1, d]);
+    const after = g.concat([row("eos_embedding"), g.expand(row("pad_embedding"), [11, d])], 0);
     const o = buildObjective(g, te, unet, {
       ctx: "P",
-      bos: "bos_embedding",
-      eos: "eos_embedding",
-      pad: "pad_embedding",
+      before: row("bos_embedding"),
+      after,
       xT: "x_t",
       timestep: "timestep",
       target: "eps",
       omega: "omega",
-    }, { K: spec.K, M: spec.M, S: spec.S, L: 16, lambda: spec.lambda, sigma: "population" });
+    }, { K: spec.K, M: spec.M, S: spec.S, lambda: spec.lambda, sigma: "population" });
     g.name(o.loss, "loss");
-    g.name(o.sigma, "sigma");
+    g.name(o.sigma!, "sigma");
+    g.name(o.diffusion, "diffusion");
+    g.name(o.ortho!, "ortho");
     const { model } = differentiate(finish(["loss"]), {
       loss: "loss",
       wrt: ["P"],
-      extraOutputs: ["sigma"],
+      extraOutputs: ["sigma", "diffusion", "ortho"],
     });
     const s = await Session.create(model);
     const feeds: Record<string, HostTensor> = {};
@@ -134,6 +138,8 @@ Deno.test("composed DreamDistribution objective: loss and d loss/d P match torch
     const grad = r.grad_P!.data as Float32Array;
     assert.ok(grad.every(Number.isFinite), "no NaN/inf from sqrt at 0");
     assert.ok(Math.abs(Number(r.loss!.data[0]) - c.loss_f64) < 1e-5, `case ${i} loss`);
+    assert.ok(Math.abs(Number(r.diffusion!.data[0]) - c.loss_diffusion_f64) < 1e-5, "diffusion");
+    assert.ok(Math.abs(Number(r.ortho!.data[0]) - c.ortho_f64) < 1e-6, `ortho ${r.ortho!.data[0]}`);
     const e = relL2(grad, c.grads_f64.P!.data);
     console.log(`dream distribution case ${i} d loss/d P: rel L2 ${e.toExponential(2)}`);
     assert.ok(e <= TOL, `dd case ${i}: ${e}`);
