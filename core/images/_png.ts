@@ -132,6 +132,9 @@ function toRgb(png: DecodedPng, background: readonly number[]): RgbImage {
     if (png.transparency && png.transparency.length === channels) key = [...png.transparency];
   }
   if (samples.length !== n * channels) throw invalid("decoded data has the wrong size");
+  if (channels === 3 && max === 255 && !key && samples instanceof Uint8Array) {
+    return { width, height, data: samples }; // 8-bit RGB: already the answer
+  }
   const out = new Uint8Array(n * 3);
   const scale = 255 / max;
   const grey = channels < 3;

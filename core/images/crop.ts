@@ -31,7 +31,8 @@ export function cropImage(
     left + width > img.width || top + height > img.height
   ) {
     throw new RangeError(
-      `crop ${width}x${height} at (${left}, ${top}) is not inside a ${img.width}x${img.height} image`,
+      `crop ${width}x${height} at (${left}, ${top}) is not inside the ` +
+        `${img.width}x${img.height} image`,
     );
   }
   const out = new Uint8Array(width * height * 3);

@@ -84,8 +84,9 @@ function decodeJpeg(bytes: Uint8Array, pixels: number): RgbImage {
       useTArray: true,
       formatAsRGBA: false,
       maxResolutionInMP: Math.max(1, pixels / 1e6 + 1),
-      // decoder state is a few bytes per pixel and component; the header limit bounds it
-      maxMemoryUsageInMB: Math.max(64, Math.ceil((pixels * 16) / 2 ** 20)),
+      // jpeg-js keeps int32 coefficients per component plus lines and output (~18 B/pixel
+      // for 4:4:4 RGB); the header limit already bounds `pixels`
+      maxMemoryUsageInMB: 64 + Math.ceil((pixels * 32) / 2 ** 20),
     });
     return { width: out.width, height: out.height, data: out.data };
   } catch (e) {

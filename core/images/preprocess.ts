@@ -43,7 +43,9 @@ export function prepareImage(img: RgbImage, size: number, options: PrepareOption
     if (!pick) return Math.floor(max / 2);
     const v = pick(max);
     if (!Number.isInteger(v) || v < 0 || v > max) {
-      throw new RangeError(`randomOffset(${max}) returned ${v}, expected an integer in [0, ${max}]`);
+      throw new RangeError(
+        `randomOffset(${max}) returned ${v}, expected an integer in [0, ${max}]`,
+      );
     }
     return v;
   };

@@ -109,7 +109,10 @@ export function probeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {})
 function checkLimits(info: ImageInfo, limits: ImageLimits): void {
   const { width, height, format } = info;
   if (width < 1 || height < 1) {
-    throw new ImageError("invalid_image", `${format}: header gives an empty size ${width}x${height}`);
+    throw new ImageError(
+      "invalid_image",
+      `${format}: header gives an empty size ${width}x${height}`,
+    );
   }
   if (width > limits.maxWidth || height > limits.maxHeight || width * height > limits.maxPixels) {
     throw new ImageError(

@@ -52,7 +52,8 @@ function axisTaps(inSize: number, outSize: number): Taps[] {
  * ```ts
  * import { resizeImage } from "./resize.ts";
  * // 2x2 -> 1x1 is the mean of the four pixels
- * const img = { width: 2, height: 2, data: new Uint8Array([0, 0, 0, 40, 40, 40, 80, 80, 80, 120, 120, 120]) };
+ * const data = new Uint8Array([0, 0, 0, 40, 40, 40, 80, 80, 80, 120, 120, 120]);
+ * const img = { width: 2, height: 2, data };
  * console.assert(resizeImage(img, 1, 1).data[0] === 60);
  * ```
  */

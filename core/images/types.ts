@@ -30,11 +30,15 @@ export type ImageFormat = "png" | "jpeg" | "webp";
 export function checkRgbImage(img: RgbImage, what = "image"): RgbImage {
   const { width, height, data } = img;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new RangeError(`${what}: width and height must be positive integers, got ${width}x${height}`);
+    throw new RangeError(
+      `${what}: width and height must be positive integers, got ${width}x${height}`,
+    );
   }
   if (data.length !== width * height * 3) {
     throw new RangeError(
-      `${what}: data has ${data.length} bytes, expected ${width * height * 3} (${width}x${height}x3)`,
+      `${what}: data has ${data.length} bytes, expected ${
+        width * height * 3
+      } (${width}x${height}x3)`,
     );
   }
   return img;

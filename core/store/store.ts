@@ -138,8 +138,9 @@ export function validateKey(key: string): string {
 }
 
 /**
- * Checks a listing prefix: `""`, or up to 512 key characters without a leading '/' or a
- * `..`/`.` segment before its last '/'. A trailing '/' is allowed (`distributions/`).
+ * Checks a listing prefix: `""`, or up to 512 key characters without a leading '/' and with
+ * no empty, `.` or `..` segment before its last '/'. A trailing '/' is allowed
+ * (`distributions/`); the last segment may be partial (`distributions/dd_`).
  *
  * @param prefix The prefix to check.
  * @returns `prefix`, unchanged.
@@ -153,16 +154,16 @@ export function validateKey(key: string): string {
  * ```
  */
 export function validatePrefix(prefix: string): string {
-  if (prefix === "") return prefix;
-  const cut = prefix.lastIndexOf("/");
-  // The part before the last '/' names folders: it must be a key; the rest is a partial name.
-  if (cut >= 0 && cut < prefix.length - 1) validateKey(prefix.slice(0, cut + 1).slice(0, -1));
-  if (cut === prefix.length - 1) validateKey(prefix.slice(0, -1));
-  if (cut < 0 || cut < prefix.length - 1) {
-    const tail = prefix.slice(cut + 1);
-    if (prefix.length > MAX_KEY_LENGTH || !KEY_CHARS.test(tail)) {
-      throw new StoreError("invalid_key", `invalid store prefix ${JSON.stringify(prefix)}`);
-    }
+  const bad = (why: string): never => {
+    throw new StoreError("invalid_key", `invalid store prefix ${JSON.stringify(prefix)}: ${why}`);
+  };
+  if (typeof prefix !== "string") bad("not a string");
+  if (prefix.length > MAX_KEY_LENGTH) bad(`longer than ${MAX_KEY_LENGTH} characters`);
+  if (!KEY_CHARS.test(prefix)) bad("only A-Z a-z 0-9 . _ / - are allowed");
+  if (prefix.startsWith("/")) bad("prefixes are relative (no leading '/')");
+  // Every segment before the last '/' names a folder; the last one may be partial or empty.
+  for (const segment of prefix.split("/").slice(0, -1)) {
+    if (segment === "" || segment === "." || segment === "..") bad(`'${segment}' segment`);
   }
   return prefix;
 }

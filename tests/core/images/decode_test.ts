@@ -21,7 +21,9 @@ function pattern(width: number, height: number): RgbImage {
 
 function rgba(img: RgbImage, alpha = 255): Uint8Array {
   const out = new Uint8Array(img.width * img.height * 4).fill(alpha);
-  for (let i = 0; i < img.width * img.height; i++) out.set(img.data.subarray(i * 3, i * 3 + 3), i * 4);
+  for (let i = 0; i < img.width * img.height; i++) {
+    out.set(img.data.subarray(i * 3, i * 3 + 3), i * 4);
+  }
   return out;
 }
 
@@ -106,22 +108,23 @@ Deno.test("decodeImage() rounds 16-bit PNG samples to 8 bits", async () => {
 });
 
 Deno.test("decodeImage() expands palette PNG, with tRNS alpha over the background", async () => {
-  const palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255, 0].slice(0, 3)];
+  const palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
   const data = new Uint8Array([0, 1, 2, 1, 0, 2]);
   const png = fastPngEncode({ width: 3, height: 2, data, channels: 1, depth: 8, palette });
   const out = await decodeImage(png);
   assert.deepEqual([...out.data.subarray(0, 9)], [255, 0, 0, 0, 255, 0, 0, 0, 255]);
+  // fast-png writes tRNS only for non-opaque entries, so they come first here
   const trns = fastPngEncode({
     width: 3,
     height: 2,
     data,
     channels: 1,
     depth: 8,
-    palette: [[255, 0, 0, 255], [0, 255, 0, 0], [0, 0, 255, 128]],
+    palette: [[0, 255, 0, 0], [0, 0, 255, 128], [255, 0, 0, 255]],
   });
   const over = await decodeImage(trns, { background: [0, 0, 0] });
-  assert.deepEqual([...over.data.subarray(0, 9)], [255, 0, 0, 0, 0, 0, 0, 0, 128]);
-  assert.deepEqual([...(await decodeImage(trns)).data.subarray(3, 6)], [255, 255, 255]);
+  assert.deepEqual([...over.data.subarray(0, 9)], [0, 0, 0, 0, 0, 128, 255, 0, 0]);
+  assert.deepEqual([...(await decodeImage(trns)).data.subarray(0, 3)], [255, 255, 255]);
 });
 
 Deno.test("decodeImage() composites grey+alpha and RGBA PNG over white by default", async () => {
@@ -148,7 +151,12 @@ Deno.test("decodeImage() unpacks 1/2/4-bit grey and honours a grey tRNS key", as
   assert.deepEqual([...out.data].filter((_, i) => i % 3 === 0), [0, 85, 170, 255, 0]);
   const one = craftPng(3, 2, 1, 0, new Uint8Array([0, 0b10100000, 0, 0b01000000]));
   assert.deepEqual([...(await decodeImage(one)).data].filter((_, i) => i % 3 === 0), [
-    255, 0, 255, 0, 255, 0,
+    255,
+    0,
+    255,
+    0,
+    255,
+    0,
   ]);
   const four = craftPng(2, 1, 4, 0, new Uint8Array([0, 0xf8]));
   assert.deepEqual([...(await decodeImage(four)).data], [255, 255, 255, 136, 136, 136]);
@@ -162,10 +170,12 @@ Deno.test("decodeImage() unpacks 1/2/4-bit grey and honours a grey tRNS key", as
 
 Deno.test("decodeImage() calls a truncated PNG invalid_image at every cut", async () => {
   const png = encodePng(pattern(16, 16));
-  for (let n = 8; n < png.length; n += 3) await assertRejectsCode(png.subarray(0, n), "invalid_image");
+  for (let n = 8; n < png.length; n += 3) {
+    await assertRejectsCode(png.subarray(0, n), "invalid_image");
+  }
 });
 
-Deno.test("decodeImage() calls corrupt PNG data invalid_image (CRC, short or bomb IDAT)", async () => {
+Deno.test("decodeImage() calls corrupt PNG invalid_image (CRC, short or bomb IDAT)", async () => {
   const png = encodePng(pattern(16, 16)).slice();
   png[png.length - 20] = (png[png.length - 20] as number) ^ 0xff; // inside IDAT: CRC mismatch
   await assertRejectsCode(png, "invalid_image");
@@ -191,13 +201,25 @@ Deno.test("decodeImage() decodes a jpeg-js JPEG within tolerance", async () => {
   assert.ok(maxDiff(out.data, data) < 24);
 });
 
+Deno.test("decodeImage() decodes a 4.3 MP JPEG (jpeg-js memory cap follows the size)", async () => {
+  const w = 2400, h = 1800;
+  const px = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) px.set([i % 251, (i / w) % 256, 77, 255], i * 4);
+  const out = await decodeImage(jpeg.encode({ width: w, height: h, data: px }, 80).data);
+  assert.deepEqual([out.width, out.height, out.data.length], [w, h, w * h * 3]);
+});
+
 Deno.test("decodeImage() applies the JPEG EXIF orientation (6: rotate 90 clockwise)", async () => {
   const w = 32, h = 16;
   const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(x < 16 ? 0 : 255, (y * w + x) * 3, (y * w + x) * 3 + 3);
-  const jpg = jpeg.encode({ width: w, height: h, data: rgba({ width: w, height: h, data }) }, 95).data;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) data.fill(x < 16 ? 0 : 255, (y * w + x) * 3, (y * w + x) * 3 + 3);
+  }
+  const jpg =
+    jpeg.encode({ width: w, height: h, data: rgba({ width: w, height: h, data }) }, 95).data;
   const app1 = [
-    ...[0xff, 0xe1, 0, 34], ...new TextEncoder().encode("Exif\0\0II"),
+    ...[0xff, 0xe1, 0, 34],
+    ...new TextEncoder().encode("Exif\0\0II"),
     ...[42, 0, 8, 0, 0, 0, 1, 0, 0x12, 1, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0],
   ];
   const rotated = new Uint8Array([0xff, 0xd8, ...app1, ...jpg.subarray(2)]);
@@ -210,7 +232,7 @@ Deno.test("decodeImage() applies the JPEG EXIF orientation (6: rotate 90 clockwi
   assert.deepEqual([asStored.width, asStored.height], [32, 16]);
 });
 
-Deno.test("decodeImage() calls truncated or garbled JPEG invalid_image, never crashing", async () => {
+Deno.test("decodeImage() calls cut or garbled JPEG invalid_image, never crashing", async () => {
   const img = pattern(24, 24);
   const jpg = jpeg.encode({ width: 24, height: 24, data: rgba(img) }, 90).data;
   for (let n = 3; n < jpg.length - 2; n += 5) {
@@ -243,7 +265,12 @@ Deno.test("decodeImage() reads lossless WebP exactly and composites its alpha", 
   assert.deepEqual([...out.data.subarray(0, 3)], [255, 255, 255]);
   assert.deepEqual(out.data.subarray(3), img.data.subarray(3));
   const lossy = await webpEncode(
-    { width: 9, height: 6, data: new Uint8ClampedArray(rgba(img)), colorSpace: "srgb" } as ImageData,
+    {
+      width: 9,
+      height: 6,
+      data: new Uint8ClampedArray(rgba(img)),
+      colorSpace: "srgb",
+    } as ImageData,
     { quality: 90 },
   );
   const l = await decodeImage(new Uint8Array(lossy));
@@ -257,5 +284,8 @@ Deno.test("decodeImage() refuses random bytes as unsupported_format", async () =
   let seed = 42;
   const bytes = new Uint8Array(1000).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
   await assertRejectsCode(bytes, "unsupported_format");
-  await assertRejectsCode(new TextEncoder().encode("BM this is a bitmap, allegedly"), "unsupported_format");
+  await assertRejectsCode(
+    new TextEncoder().encode("BM this is a bitmap, allegedly"),
+    "unsupported_format",
+  );
 });

@@ -26,8 +26,22 @@ function webpHeader(width: number, height: number): Uint8Array {
   const u24 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255];
   const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
   return new Uint8Array([
-    ...ascii("RIFF"), 22, 0, 0, 0, ...ascii("WEBPVP8X"), 10, 0, 0, 0, 0, 0, 0, 0,
-    ...u24(width - 1), ...u24(height - 1),
+    ...ascii("RIFF"),
+    22,
+    0,
+    0,
+    0,
+    ...ascii("WEBPVP8X"),
+    10,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    ...u24(width - 1),
+    ...u24(height - 1),
   ]);
 }
 
@@ -71,7 +85,9 @@ Deno.test("probeImage() reads PNG, JPEG and WebP sizes from headers", () => {
 
 Deno.test("probeImage() refuses a 50000x50000 header bomb without pixel data", () => {
   // each input is only the header: a decoder would fail as truncated, the probe says too large
-  for (const bomb of [pngHeader(50000, 50000), jpegHeader(50000, 50000), webpHeader(16384, 16384)]) {
+  for (
+    const bomb of [pngHeader(50000, 50000), jpegHeader(50000, 50000), webpHeader(16384, 16384)]
+  ) {
     assertImageError(() => probeImage(bomb), "image_too_large");
   }
 });
@@ -107,14 +123,18 @@ Deno.test("probeImage() calls non-images unsupported_format, naming known format
   const random = new Uint8Array(4096).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
   assertImageError(() => probeImage(random), "unsupported_format");
   assertImageError(() => probeImage(new Uint8Array(0)), "unsupported_format");
-  assertImageError(() => probeImage(new TextEncoder().encode("hello, world")), "unsupported_format");
+  assertImageError(
+    () => probeImage(new TextEncoder().encode("hello, world")),
+    "unsupported_format",
+  );
   const gif = new TextEncoder().encode("GIF89a\x01\x00\x01\x00\x00\x00\x00");
   assert.throws(() => probeImage(gif), /GIF images are not supported/);
 });
 
 Deno.test("probeImage() reads the EXIF orientation before SOF, ignores broken EXIF", () => {
   const exif = (orientation: number) => [
-    ...[0xff, 0xe1, 0, 34], ...new TextEncoder().encode("Exif\0\0MM"),
+    ...[0xff, 0xe1, 0, 34],
+    ...new TextEncoder().encode("Exif\0\0MM"),
     ...[0, 42, 0, 0, 0, 8, 0, 1, 1, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0],
   ];
   const head = jpegHeader(8, 4);

@@ -1,0 +1,20 @@
+/**
+ * Models: Stable Diffusion 1.x/2.x graphs built from diffusers checkpoints (config.json +
+ * safetensors, weights referenced in place), and the shared in-memory form
+ * {@link SdGraphs}.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadDiffusersCheckpoint } from "./mod.ts";
+ * const sd = await loadDiffusersCheckpoint("tests/fixtures/diffusers-tiny-sd2");
+ * console.log(sd.info.latentSize);
+ * ```
+ * @module
+ */
+export * from "./checkpoint.ts";
+export * from "./clip_text.ts";
+export * from "./config.ts";
+export * from "./safetensors.ts";
+export type * from "./types.ts";
+export * from "./unet.ts";
+export * from "./vae.ts";

@@ -1,0 +1,116 @@
+/**
+ * Text features in, images out: seeded latents → denoising loop with classifier-free
+ * guidance → VAE decode. The stages follow diffusers' StableDiffusionPipeline.__call__.
+ *
+ * Reproducibility: image i's initial latents and any ancestral noise come from
+ * `new Rng(seed).fork(i)`, so an image depends on (seed, i) only, not on batch size.
+ *
+ * @module
+ */
+import { Rng } from "../random.ts";
+import type { Scheduler } from "../schedulers/scheduler.ts";
+import type { ModelRuntime } from "./model_runtime.ts";
+
+/** Sampling settings. */
+export interface Txt2ImgOptions {
+  steps: number;
+  /** Classifier-free guidance scale (1 disables the unconditional branch). */
+  guidance: number;
+  seed: number;
+  /** Images denoised together (the UNet runs on twice this with guidance). */
+  batchSize?: number;
+  /** Given initial latents [n, C, h, w] (already scaled by init_noise_sigma), e.g. for tests. */
+  latents?: Float32Array;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Final latents [n, C, h, w] and decoded pixels [n, 3, H, W] (raw, about [-1, 1]). */
+export interface Txt2ImgResult {
+  latents: Float32Array;
+  pixels: Float32Array;
+}
+
+/**
+ * Generates one image per row of `cond` [n, L, d]; `uncond` is [L, d] (shared) or [n, L, d].
+ * @throws Error when aborted, or on inconsistent sizes.
+ */
+export async function txt2img(
+  rt: ModelRuntime,
+  scheduler: Scheduler,
+  cond: Float32Array,
+  uncond: Float32Array,
+  opts: Txt2ImgOptions,
+): Promise<Txt2ImgResult> {
+  const { maxLength: L, hiddenSize: d, latentChannels: C, latentSize: h } = rt.graphs.info;
+  const feat = L * d, lat = C * h * h;
+  const n = cond.length / feat;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`cond must be [n, ${L}, ${d}]`);
+  if (uncond.length !== feat && uncond.length !== cond.length) {
+    throw new Error(`uncond must be [${L}, ${d}] or [${n}, ${L}, ${d}]`);
+  }
+  const batch = Math.max(1, Math.min(opts.batchSize ?? 4, n));
+  const plan = scheduler.setTimesteps(opts.steps);
+  const rngs = Array.from({ length: n }, (_, i) => new Rng(opts.seed).fork(i));
+  const latents = new Float32Array(n * lat);
+  const pixels: Float32Array[] = [];
+  const total = Math.ceil(n / batch) * plan.timesteps.length;
+  let done = 0;
+
+  for (let start = 0; start < n; start += batch) {
+    const b = Math.min(batch, n - start);
+    // 1. Initial latents.
+    let x = opts.latents
+      ? opts.latents.slice(start * lat, (start + b) * lat)
+      : concat(rngs.slice(start, start + b).map((r) => scale(r.normals(lat), plan.initNoiseSigma)));
+    // 2. Context: unconditional rows first, as diffusers does.
+    const c = cond.subarray(start * feat, (start + b) * feat);
+    const u = uncond.length === feat
+      ? concat(Array.from({ length: b }, () => uncond))
+      : uncond.subarray(start * feat, (start + b) * feat);
+    const guided = opts.guidance !== 1;
+    const context = guided ? concat([u, c]) : c;
+    // 3. Denoising loop: scale, predict, guide, step.
+    let state = scheduler.initialState(plan);
+    for (let k = 0; k < plan.timesteps.length; k++) {
+      if (opts.signal?.aborted) throw new Error("generation cancelled");
+      const input = scheduler.scaleModelInput(plan, x, k);
+      const pred = await rt.unet(
+        guided ? concat([input, input]) : input,
+        new Float32Array(guided ? 2 * b : b).fill(plan.timesteps[k]!),
+        context,
+      );
+      const eps = guided ? guide(pred, b * lat, opts.guidance) : pred;
+      const noise = scheduler.stochastic
+        ? concat(rngs.slice(start, start + b).map((r) => r.fork(`step${k}`).normals(lat)))
+        : undefined;
+      ({ prevSample: x, state } = scheduler.step(plan, state, k, eps, x, noise));
+      opts.onProgress?.(++done, total);
+    }
+    latents.set(x, start * lat);
+    // 4. Decode.
+    pixels.push(await rt.decode(scale(x, 1 / rt.graphs.info.scalingFactor), b));
+  }
+  return { latents, pixels: concat(pixels) };
+}
+
+/** u + g (c - u) with the unconditional half first. */
+function guide(pred: Float32Array, half: number, g: number): Float32Array {
+  const out = new Float32Array(half);
+  for (let i = 0; i < half; i++) out[i] = pred[i]! + g * (pred[half + i]! - pred[i]!);
+  return out;
+}
+
+function scale(x: Float32Array, s: number): Float32Array {
+  return s === 1 ? x : x.map((v) => v * s);
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+/**
+ * Euler ancestral sampling in the sigma (variance-exploding) parameterisation of Karras et al.
+ * 2022, "Elucidating the Design Space of Diffusion-Based Generative Models": x = x0 + sigma·eps
+ * with sigma = sqrt((1 - ᾱ_t) / ᾱ_t); one Euler step of the probability-flow ODE (their eq. 1,
+ * Algorithm 1) down to sigma_down, then fresh noise of std sigma_up (k-diffusion's
+ * `get_ancestral_step`). Behaves like diffusers v0.24 `EulerAncestralDiscreteScheduler`; unlike
+ * it, `sample` prediction is supported (x0 = model output).
+ * @module
+ */
+import { alphasCumprod, type SchedulerConfig, TimestepSpacing } from "./config.ts";
+import { PredictionType } from "./config.ts";
+import {
+  checkLengths,
+  checkStepIndex,
+  npInterpUnitGrid,
+  sigmasFromAlphasCumprod,
+} from "./_numerics.ts";
+import { checkNumSteps, checkTimesteps, spacedTimesteps } from "./_spacing.ts";
+import {
+  checkKind,
+  type Scheduler,
+  SchedulerKind,
+  type SchedulerPlan,
+  type StepResult,
+  type StepState,
+} from "./scheduler.ts";
+
+const f32 = Math.fround;
+
+/** An Euler-ancestral schedule: float32 timesteps and the sigma at each, then a final 0. */
+export interface EulerAncestralPlan extends SchedulerPlan {
+  readonly kind: SchedulerKind.EulerAncestral;
+  /** sigma_i (float32) for each step, and 0 at the end: length = steps + 1. */
+  readonly sigmas: readonly number[];
+}
+
+/**
+ * The Euler ancestral scheduler. Its `step` needs N(0, 1) `noise` of the sample's length.
+ *
+ * @example
+ * ```ts
+ * import { parseSchedulerConfig } from "./config.ts";
+ * import { EulerAncestralScheduler } from "./euler_ancestral.ts";
+ * import { Rng } from "../random.ts";
+ * const euler = new EulerAncestralScheduler(parseSchedulerConfig({ steps_offset: 1 }));
+ * const plan = euler.setTimesteps(20), rng = new Rng(7);
+ * let x = rng.normals(16).map((v) => v * plan.initNoiseSigma), state = euler.initialState(plan);
+ * for (let i = 0; i < plan.timesteps.length; i++) {
+ *   const input = euler.scaleModelInput(plan, x, i); // feed this to the model
+ *   const eps = new Float32Array(input.length); // the model's output
+ *   const noise = rng.fork(i).normals(x.length);
+ *   ({ prevSample: x, state } = euler.step(plan, state, i, eps, x, noise));
+ * }
+ * ```
+ */
+export class EulerAncestralScheduler implements Scheduler {
+  readonly kind = SchedulerKind.EulerAncestral;
+  readonly config: SchedulerConfig;
+  readonly stochastic = true;
+  /** sigma(t) for t = 0..T-1, float32 like diffusers. */
+  readonly #trainSigmas: Float32Array;
+
+  /** @throws {Error} With `rescale_betas_zero_snr` (sigma_max would be infinite). */
+  constructor(config: SchedulerConfig) {
+    if (config.rescale_betas_zero_snr) {
+      throw new Error("Euler ancestral: rescale_betas_zero_snr is not supported (infinite sigma)");
+    }
+    this.config = config;
+    this.#trainSigmas = sigmasFromAlphasCumprod(alphasCumprod(config));
+  }
+
+  setTimesteps(numInferenceSteps: number): EulerAncestralPlan {
+    checkNumSteps("Euler ancestral", numInferenceSteps, this.config);
+    const timesteps = spacedTimesteps(this.config, numInferenceSteps).map(f32);
+    checkTimesteps("Euler ancestral", timesteps, this.config);
+    // sigmas at the (possibly fractional) timesteps by linear interpolation, then 0
+    const sigmas = [...timesteps.map((t) => f32(npInterpUnitGrid(t, this.#trainSigmas))), 0];
+    const max = Math.max(...sigmas);
+    const spacing = this.config.timestep_spacing;
+    const initNoiseSigma = spacing === TimestepSpacing.Leading
+      ? f32(Math.sqrt(f32(f32(max * max) + 1)))
+      : max;
+    return Object.freeze({
+      kind: SchedulerKind.EulerAncestral as const,
+      timesteps: Object.freeze(timesteps),
+      initNoiseSigma,
+      sigmas: Object.freeze(sigmas),
+    });
+  }
+
+  initialState(plan: SchedulerPlan): StepState {
+    checkKind(plan, this.kind, "plan");
+    return Object.freeze({ kind: this.kind });
+  }
+
+  /** x / sqrt(sigma^2 + 1): the variance-preserving input the model was trained on. */
+  scaleModelInput(plan: SchedulerPlan, sample: Float32Array, stepIndex: number): Float32Array {
+    const p = checkKind<EulerAncestralPlan>(plan, this.kind, "plan");
+    checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
+    const sigma = p.sigmas[stepIndex]!;
+    const d = f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
+    return sample.map((x) => x / d);
+  }
+
+  step(
+    plan: SchedulerPlan,
+    state: StepState,
+    stepIndex: number,
+    modelOutput: Float32Array,
+    sample: Float32Array,
+    noise?: Float32Array,
+  ): StepResult {
+    const p = checkKind<EulerAncestralPlan>(plan, this.kind, "plan");
+    checkKind(state, this.kind, "state");
+    checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
+    checkLengths("Euler ancestral", sample, modelOutput, noise);
+    if (noise === undefined) throw new Error("Euler ancestral: step needs noise");
+    const sigma = p.sigmas[stepIndex]!, sigmaTo = p.sigmas[stepIndex + 1]!;
+    // 1. ancestral split of sigma_to: sigma_to^2 = sigma_down^2 + sigma_up^2
+    const sigmaUp = Math.sqrt((sigmaTo ** 2 * (sigma ** 2 - sigmaTo ** 2)) / sigma ** 2);
+    const sigmaDown = Math.sqrt(Math.max(sigmaTo ** 2 - sigmaUp ** 2, 0));
+    const dt = sigmaDown - sigma;
+    // 2. x0 from the model output; for v: c_skip = 1/(sigma^2+1), c_out = -sigma/sqrt(sigma^2+1)
+    const cSkip = 1 / (sigma * sigma + 1), cOut = -sigma / Math.sqrt(sigma * sigma + 1);
+    const type = this.config.prediction_type;
+    const n = sample.length;
+    const prevSample = new Float32Array(n), predOriginalSample = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = sample[i]!, m = modelOutput[i]!;
+      const x0 = type === PredictionType.Epsilon
+        ? x - sigma * m
+        : type === PredictionType.VPrediction
+        ? m * cOut + x * cSkip
+        : m;
+      predOriginalSample[i] = x0;
+      // 3. Euler step of dx/dsigma = (x - x0) / sigma (Karras eq. 1), then the noise
+      const derivative = (x - x0) / sigma;
+      prevSample[i] = x + derivative * dt + noise[i]! * sigmaUp;
+    }
+    return { prevSample, predOriginalSample, state };
+  }
+}
