@@ -14,7 +14,15 @@ import { z } from "zod";
 import { type Store, StoreError } from "../store/store.ts";
 import { type Float32Tensor, readSafetensors, writeSafetensors } from "./safetensors_write.ts";
 
-/** The `format` of manifests this module writes and reads. */
+/**
+ * The `format` of manifests this module writes and reads.
+ *
+ * @example
+ * ```ts
+ * import { MANIFEST_FORMAT } from "./distribution_artifact.ts";
+ * console.assert(MANIFEST_FORMAT === "dreamdistribution/1");
+ * ```
+ */
 export const MANIFEST_FORMAT = "dreamdistribution/1";
 
 const ID = /^[a-z0-9_-]{1,64}$/;
@@ -179,6 +187,7 @@ export async function saveDistribution(
  * } catch (e) {
  *   console.assert((e as { code: string }).code === "not_found");
  * }
+ * await Deno.remove(store.root, { recursive: true });
  * ```
  */
 export async function loadDistribution(
@@ -252,7 +261,9 @@ export async function loadDistribution(
  * ```ts
  * import { FsStore } from "../store/fs_store.ts";
  * import { deleteDistribution } from "./distribution_artifact.ts";
- * await deleteDistribution(new FsStore(await Deno.makeTempDir()), "dd_missing");
+ * const store = new FsStore(await Deno.makeTempDir());
+ * await deleteDistribution(store, "dd_missing"); // absent: no error
+ * await Deno.remove(store.root, { recursive: true });
  * ```
  */
 export async function deleteDistribution(store: Store, id: string): Promise<void> {
@@ -276,8 +287,9 @@ export async function deleteDistribution(store: Store, id: string): Promise<void
  * ```ts
  * import { FsStore } from "../store/fs_store.ts";
  * import { listDistributions } from "./distribution_artifact.ts";
- * const ids = await listDistributions(new FsStore(await Deno.makeTempDir()), { limit: 10 });
- * console.assert(ids.length === 0);
+ * const store = new FsStore(await Deno.makeTempDir());
+ * console.assert((await listDistributions(store, { limit: 10 })).length === 0);
+ * await Deno.remove(store.root, { recursive: true });
  * ```
  */
 export async function listDistributions(

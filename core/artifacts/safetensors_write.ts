@@ -56,7 +56,9 @@ export function writeSafetensors(
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== "string") throw new RangeError(`safetensors metadata '${k}' is not a string`);
+      if (typeof v !== "string") {
+        throw new RangeError(`safetensors metadata '${k}' is not a string`);
+      }
     }
     header[METADATA] = metadata;
   }

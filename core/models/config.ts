@@ -218,13 +218,16 @@ function parseWith<S extends z.ZodType>(schema: S, what: string, raw: unknown): 
   const issue = r.error.issues[0]!;
   const where = pathText(issue.path);
   const value = valueAt(raw, issue.path);
-  const shown = JSON.stringify(value) ?? "undefined";
+  if (value === undefined) throw new Error(`${what} config: ${where} is missing`);
+  const shown = JSON.stringify(value);
+  if (issue.code === "custom") throw new Error(`${what} config: ${where} ${issue.message}`);
+  if (issue.code === "invalid_type") {
+    throw new Error(`${what} config: unsupported ${where} ${shown} (expected ${issue.expected})`);
+  }
   if (issue.code === "invalid_value" || issue.code === "invalid_union") {
     throw new Error(`${what} config: unsupported ${where} ${shown}`);
   }
-  if (issue.code === "custom") throw new Error(`${what} config: ${where} ${issue.message}`);
-  const got = value === undefined ? "missing" : `got ${shown}`;
-  throw new Error(`${what} config: ${where}: ${issue.message} (${got})`);
+  throw new Error(`${what} config: ${where} ${shown} is out of range (${issue.message})`);
 }
 
 /**
@@ -258,8 +261,8 @@ export function parseUNetConfig(raw: unknown): UNetConfig {
  * @throws Error `vae config: ...` naming the field and value.
  * @example
  * ```ts
- * const c = parseVaeConfig({ block_out_channels: [128, 256, 512, 512] });
- * console.assert(c.latent_channels === 4);
+ * const c = parseVaeConfig({ block_out_channels: [128] });
+ * console.assert(c.latent_channels === 4 && c.down_block_types[0] === "DownEncoderBlock2D");
  * ```
  */
 export function parseVaeConfig(raw: unknown): VaeConfig {

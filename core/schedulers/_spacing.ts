@@ -56,4 +56,3 @@ export function spacedTimesteps(config: SchedulerConfig, n: number): number[] {
       return npLinspace(0, T - 1, n).reverse();
   }
 }
-

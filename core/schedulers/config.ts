@@ -52,7 +52,9 @@ const unitInterval = (name: string) =>
   z.number().refine((v) => v > 0 && v < 1, { error: `${name} must be in (0, 1)` });
 
 const refused = (name: string, why: string) =>
-  z.boolean().default(false).refine((v) => !v, { error: `${name}: true is not supported (${why})` });
+  z.boolean().default(false).refine((v) => !v, {
+    error: `${name}: true is not supported (${why})`,
+  });
 
 const lambdaMin = z.union([
   z.number(),
@@ -87,7 +89,8 @@ export const SchedulerConfigSchema = z.object({
     ctx.addIssue({
       code: "custom",
       path: ["trained_betas"],
-      message: `has ${c.trained_betas.length} values, num_train_timesteps is ${c.num_train_timesteps}`,
+      message:
+        `has ${c.trained_betas.length} values, num_train_timesteps is ${c.num_train_timesteps}`,
     });
   }
   if (c.trained_betas === null && c.beta_start > c.beta_end) {

@@ -97,7 +97,15 @@ export interface Store {
   list(prefix: string, opts?: ListOptions): Promise<string[]>;
 }
 
-/** The longest key accepted, in characters. */
+/**
+ * The longest key accepted, in characters.
+ *
+ * @example
+ * ```ts
+ * import { MAX_KEY_LENGTH } from "./store.ts";
+ * console.assert(MAX_KEY_LENGTH === 512);
+ * ```
+ */
 export const MAX_KEY_LENGTH = 512;
 
 const KEY_CHARS = /^[A-Za-z0-9._/-]*$/;

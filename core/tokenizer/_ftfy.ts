@@ -8,14 +8,14 @@
  * Mojibake repair is a subset of ftfy's `fix_encoding`: it re-reads text that was UTF-8
  * decoded as Latin-1 or Windows-1252 (ftfy's first two candidates, with its `is_bad`
  * gate, `restore_byte_a0`, `replace_lossy_sequences` and the CESU-8 / Java-null UTF-8
- * variants). Not ported: the other eight single-byte encodings ftfy tries (Windows-1250,
- * 1251, 1253, 1254, 1257, ISO-8859-2, MacRoman, CP437) and `decode_inconsistent_utf8`
- * (repairing mojibake embedded in text that cannot be re-encoded as a whole); such text is
- * left as it is where ftfy would repair it.
+ * variants, and `decode_inconsistent_utf8` for mojibake inside otherwise sound text). Not
+ * ported: the other eight single-byte encodings ftfy tries (Windows-1250, 1251, 1253, 1254,
+ * 1257, ISO-8859-2, MacRoman, CP437); text garbled through them is left as it is where ftfy
+ * would repair it.
  *
  * @module
  */
-import { isBad } from "./_ftfy_badness.ts";
+import { isBad, UTF8_DETECTOR_RE } from "./_ftfy_detect.ts";
 import { CP1252_C1, ftfyUnescapeHtml } from "./_html.ts";
 
 const LIGATURES: Readonly<Record<string, string>> = {
@@ -106,12 +106,13 @@ function encodeSloppy1252(text: string): string | undefined {
   return out;
 }
 
-const ALTERED_UTF8_RE = new RegExp(
+const ALTERED_UTF8 = (
   "[\\xc2\\xc3\\xc5\\xce\\xd0\\xd9] |[\\xe2\\xe3] [\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf]" +
     "|[\\xe0-\\xe3][\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf] |\\xf0 [\\x80-\\xbf][\\x80-\\xbf]" +
-    "|\\xf0[\\x80-\\xbf] [\\x80-\\xbf]|\\xf0[\\x80-\\xbf][\\x80-\\xbf] ",
-  "g",
+    "|\\xf0[\\x80-\\xbf] [\\x80-\\xbf]|\\xf0[\\x80-\\xbf][\\x80-\\xbf] "
 );
+const ALTERED_UTF8_RE = new RegExp(ALTERED_UTF8, "g");
+const HAS_ALTERED_UTF8_RE = new RegExp(ALTERED_UTF8);
 
 /** Puts back byte A0 where a program turned it into a space inside a UTF-8 sequence. */
 function restoreByteA0(bytes: string): string {
@@ -162,12 +163,17 @@ function fixEncodingStep(text: string): string {
   for (const [name, encode] of plans) {
     let bytes = encode(text);
     if (bytes === undefined) continue;
-    ALTERED_UTF8_RE.lastIndex = 0;
-    if (ALTERED_UTF8_RE.test(bytes)) bytes = restoreByteA0(bytes);
+    if (HAS_ALTERED_UTF8_RE.test(bytes)) bytes = restoreByteA0(bytes);
     if (name.startsWith("sloppy")) bytes = bytes.replace(LOSSY_UTF8_RE, "\xef\xbf\xbd");
     const fixed = decodeUtf8(bytes, /[\xc0\xed]/.test(bytes));
     if (fixed !== undefined) return fixed;
   }
+  // decode_inconsistent_utf8: repair bad-looking runs inside text that failed as a whole.
+  const fixed = text.replace(
+    UTF8_DETECTOR_RE,
+    (run) => run.length < text.length && isBad(run) ? fixEncoding(run) : run,
+  );
+  if (fixed !== text) return fixed;
   // ftfy: Latin-1 text with C1 controls is read as Windows-1252; else fix_c1_controls.
   // Both give fixC1's result.
   return fixC1(text);

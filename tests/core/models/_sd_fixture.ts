@@ -94,7 +94,7 @@ export async function copyCheckpoint(dest: string): Promise<void> {
 /** One tensor to write into a safetensors file. */
 export interface StEntry {
   name: string;
-  dtype: "F32" | "F16";
+  dtype: "F32" | "F16" | "BF16";
   shape: number[];
   bytes: Uint8Array;
 }

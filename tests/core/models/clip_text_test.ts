@@ -97,31 +97,37 @@ Deno.test("buildClipTextEncoder() with a shorter sequence slices the position ta
   assert.throws(() => buildClipTextEncoder(config, weights, SD2, { seqLength: 78 }), /78 is outside 1\.\.77/);
 });
 
-Deno.test("fp16 weights are referenced as they are and cast to float32 in the graph", async () => {
+/** float32 → bfloat16 bytes, rounding to nearest even. */
+function toBf16(f32: Float32Array): Uint8Array {
+  const bits = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+  return new Uint8Array(
+    Uint16Array.from(bits, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16).buffer,
+  );
+}
+
+Deno.test("fp16 and bf16 weights are referenced as they are and cast to float32 in the graph", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const src = `${SD2}/text_encoder/model.safetensors`;
     const index = await readSafetensorsIndex(src);
     const file = await Deno.readFile(src);
-    const entries: StEntry[] = [...index.tensors].map(([name, e]) => {
-      const f32 = new Float32Array(file.slice(e.offset, e.offset + e.length).buffer);
-      return {
-        name,
-        dtype: "F16",
-        shape: e.shape,
-        bytes: new Uint8Array(Float16Array.from(f32).buffer),
-      };
-    });
-    await writeSafetensors(join(dir, "text_encoder", "model.fp16.safetensors"), entries);
-    const w16 = await openSafetensors(dir, "text_encoder", "model.safetensors", "fp16");
-    const model = buildClipTextEncoder(config, w16, dir);
-    assert.ok(model.graph.initializers.some((t) => t.dtype === DType.FLOAT16 && t.external));
-    assert.ok(model.graph.nodes.some((n) => n.opType === "Cast"));
-    assert.equal(w16.tensor(TOKEN_EMBEDDING)!.dtype, DType.FLOAT16);
-    const out = await runOnce(model, { input_ids: rows(ref.input_ids, [0, 1]) }, "last_hidden_state");
-    const err = maxAbsErr(out.data, ref.last_hidden_state.data);
-    console.log(`text encoder with fp16 weights max |err| ${err.toExponential(2)}`);
-    assert.ok(err <= 2e-2, `fp16 weights: max |err| ${err}`);
+    for (const [variant, dtype, tol] of [["fp16", DType.FLOAT16, 1e-2], ["bf16", DType.BFLOAT16, 1e-1]] as const) {
+      const entries: StEntry[] = [...index.tensors].map(([name, e]) => {
+        const f32 = new Float32Array(file.slice(e.offset, e.offset + e.length).buffer);
+        const bytes = variant === "fp16" ? new Uint8Array(Float16Array.from(f32).buffer) : toBf16(f32);
+        return { name, dtype: variant === "fp16" ? "F16" : "BF16", shape: e.shape, bytes };
+      });
+      await writeSafetensors(join(dir, "text_encoder", `model.${variant}.safetensors`), entries);
+      const w = await openSafetensors(dir, "text_encoder", "model.safetensors", variant);
+      const model = buildClipTextEncoder(config, w, dir);
+      assert.ok(model.graph.initializers.every((t) => !t.external || t.dtype === dtype));
+      assert.ok(model.graph.nodes.some((n) => n.opType === "Cast"));
+      assert.equal(w.tensor(TOKEN_EMBEDDING)!.dtype, dtype);
+      const out = await runOnce(model, { input_ids: rows(ref.input_ids, [0, 1]) }, "last_hidden_state");
+      const err = maxAbsErr(out.data, ref.last_hidden_state.data);
+      console.log(`text encoder with ${variant} weights max |err| ${err.toExponential(2)}`);
+      assert.ok(err <= tol, `${variant} weights: max |err| ${err}`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
   alphasCumprod,
-  BetaSchedule,
   betas,
+  BetaSchedule,
   FinalSigmas,
   parseSchedulerConfig,
   PredictionType,
@@ -42,7 +42,10 @@ Deno.test("parseSchedulerConfig() fills DDIMScheduler defaults and ignores unkno
     [0.0001, 0.02, "linear", "epsilon", "leading"],
   );
   assert.deepEqual([c.clip_sample, c.set_alpha_to_one, c.steps_offset], [true, true, 0]);
-  assert.equal(parseSchedulerConfig({ lambda_min_clipped: "-Infinity" }).lambda_min_clipped, -1 / 0);
+  assert.equal(
+    parseSchedulerConfig({ lambda_min_clipped: "-Infinity" }).lambda_min_clipped,
+    -1 / 0,
+  );
   assert.equal(parseSchedulerConfig({ lambda_min_clipped: -5.1 }).lambda_min_clipped, -5.1);
 });
 

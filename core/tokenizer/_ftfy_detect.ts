@@ -1,9 +1,11 @@
 /**
- * ftfy's mojibake detector (`ftfy.badness.is_bad`, ftfy 6.3.1, Apache-2.0, Robyn Speer): a
- * regular expression over the few hundred characters that UTF-8 mojibake produces, matching
- * juxtapositions that intended text almost never has (a lowercase accented letter followed by
- * a currency sign, `Ã` followed by `©`, ...). Ported clause by clause; the character
- * categories are written as `\u` escapes so that no editor normalises them.
+ * ftfy's two mojibake detectors (ftfy 6.3.1, Apache-2.0, Robyn Speer), ported clause by
+ * clause, character classes written as `\u` escapes so that no editor normalises them:
+ * - `is_bad` (ftfy.badness): juxtapositions of the few hundred characters UTF-8 mojibake
+ *   produces that intended text almost never has (a lowercase accented letter followed by a
+ *   currency sign, `Ã` followed by `©`, ...);
+ * - `UTF8_DETECTOR_RE` (ftfy.chardata): runs of characters that look like UTF-8 sequences
+ *   decoded one byte at a time, for repairing mojibake inside otherwise sound text.
  *
  * @module
  */
@@ -111,3 +113,52 @@ const BADNESS_RE = new RegExp(CLAUSES.join("|"), "u");
 export function isBad(text: string): boolean {
   return BADNESS_RE.test(text);
 }
+
+/** ftfy's UTF8_CLUES: what UTF-8 lead and continuation bytes look like in its encodings. */
+const U = {
+  first2: "\\u0102\\u00c2\\u00c4\\u0100\\u00c5\\u00c3\\u00c6\\u0106\\u010c\\u00c7\\u010e\\u0110" +
+    "\\u00c9\\u011a\\u00ca\\u00cb\\u0116\\u00c8\\u0112\\u0118\\u00d0\\u011e\\u0122\\u00cd" +
+    "\\u00ce\\u00cf\\u0130\\u00cc\\u012a\\u0136\\u0139\\u013b\\u0141\\u0143\\u0147\\u0145" +
+    "\\u00d1\\u00d3\\u00d4\\u00d6\\u0150\\u00d2\\u014c\\u00d8\\u00d5\\u0158\\u015a\\u0160" +
+    "\\u015e\\u0162\\u00de\\u00da\\u00db\\u00dc\\u0170\\u00d9\\u016a\\u0172\\u016e\\u00dd" +
+    "\\u0179\\u017d\\u017b\\u00df\\u00d7\\u0392\\u0393\\u0394\\u0395\\u0396\\u0397\\u0398" +
+    "\\u0399\\u039a\\u039b\\u039c\\u039d\\u039e\\u039f\\u03a0\\u03a1\\u03a3\\u03a4\\u03a5" +
+    "\\u03a6\\u03a7\\u03a8\\u03a9\\u03aa\\u03ab\\u03ac\\u03ad\\u03ae\\u03af\\u0412\\u0413" +
+    "\\u0414\\u0415\\u0416\\u0417\\u0418\\u0419\\u041a\\u041b\\u041c\\u041d\\u041e\\u041f" +
+    "\\u0420\\u0421\\u0422\\u0423\\u0424\\u0425\\u0426\\u0427\\u0428\\u0429\\u042a\\u042b" +
+    "\\u042c\\u042d\\u042e\\u042f",
+  first3: "\\u00e1\\u0103\\u00e2\\u00e4\\u00e0\\u0101\\u0105\\u00e5\\u00e3\\u00e6\\u0107\\u010d" +
+    "\\u00e7\\u010f\\u00e9\\u011b\\u00ea\\u00eb\\u0117\\u00e8\\u0113\\u0119\\u0119\\u0123" +
+    "\\u00ed\\u00ee\\u00ef\\u00ec\\u012b\\u012f\\u0137\\u013a\\u013c\\u0155\\u017a\\u03b0" +
+    "\\u03b1\\u03b2\\u03b3\\u03b4\\u03b5\\u03b6\\u03b7\\u03b8\\u03b9\\u03ba\\u03bb\\u03bc" +
+    "\\u03bd\\u03be\\u03bf\\u0430\\u0431\\u0432\\u0433\\u0434\\u0435\\u0436\\u0437\\u0438" +
+    "\\u0439\\u043a\\u043b\\u043c\\u043d\\u043e\\u043f",
+  first4: "\\u0111\\u00f0\\u011f\\u00f3\\u0161\\u03c0\\u03c3\\u0440\\u0443",
+  cont: "\\u0080-\\u00bf \\u0104\\u00c6\\u013d\\u0141\\u00d8\\u0156\\u015a\\u0160\\u015e" +
+    "\\u0164\\u0178\\u0179\\u017d\\u017b\\u0152\\u0105\\u00e6\\u0192\\u013e\\u0142\\u00f8" +
+    "\\u0157\\u015b\\u0161\\u015f\\u0165\\u017a\\u017e\\u017c\\u0153\\u02c6\\u02c7\\u02d8" +
+    "\\u02db\\u02dc\\u02dd\\u0384\\u0385\\u0386\\u0388\\u0389\\u038a\\u038c\\u038e\\u038f" +
+    "\\u0401\\u0402\\u0403\\u0404\\u0405\\u0406\\u0407\\u0408\\u0409\\u040a\\u040b\\u040c" +
+    "\\u040e\\u040f\\u0451\\u0452\\u0453\\u0454\\u0455\\u0456\\u0457\\u0458\\u0459\\u045a" +
+    "\\u045b\\u045c\\u045e\\u045f\\u0490\\u0491\\u2013\\u2014\\u2015\\u2018\\u2019\\u201a" +
+    "\\u201c\\u201d\\u201e\\u2020\\u2021\\u2022\\u2026\\u2030\\u2039\\u203a\\u20ac\\u2116" +
+    "\\u2122",
+  contStrict: "\\u0080-\\u00bf\\u0104\\u00c6\\u013d\\u0141\\u00d8\\u0156\\u015a\\u0160\\u015e" +
+    "\\u0164\\u0178\\u0179\\u017d\\u017b\\u0152\\u0105\\u00e6\\u0192\\u013e\\u0142\\u00f8" +
+    "\\u0157\\u015b\\u0161\\u015f\\u0165\\u017a\\u017e\\u017c\\u0153\\u02c6\\u02c7\\u02d8" +
+    "\\u02db\\u02dc\\u02dd\\u0384\\u0385\\u0386\\u0388\\u0389\\u038a\\u038c\\u038e\\u038f" +
+    "\\u0401\\u0402\\u0403\\u0404\\u0405\\u0406\\u0407\\u0408\\u0409\\u040a\\u040b\\u040c" +
+    "\\u040e\\u040f\\u0451\\u0452\\u0453\\u0454\\u0455\\u0456\\u0457\\u0458\\u0459\\u045a" +
+    "\\u045b\\u045c\\u045e\\u045f\\u0490\\u0491\\u2020\\u2021\\u2030\\u2039\\u203a\\u20ac" +
+    "\\u2116\\u2122",
+};
+
+/**
+ * Runs of apparent UTF-8 sequences not preceded by a continuation-like character
+ * (ftfy's UTF8_DETECTOR_RE).
+ */
+export const UTF8_DETECTOR_RE = new RegExp(
+  `(?<![${U.contStrict}])(?:[${U.first2}][${U.cont}]|[${U.first3}][${U.cont}]{2}` +
+    `|[${U.first4}][${U.cont}]{3})+`,
+  "gu",
+);
