@@ -53,6 +53,10 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Reads a JSON file.
  * @throws Error naming the file when it is missing or not valid JSON.
+ * @example
+ * ```ts ignore
+ * const index = await readJsonFile("/models/sd2/model_index.json");
+ * ```
  */
 export async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
@@ -141,7 +145,9 @@ async function checkModelIndex(root: string): Promise<void> {
     const entry = index[component];
     const got = Array.isArray(entry) ? entry[1] : undefined;
     if (got !== undefined && got !== cls) {
-      throw new Error(`${path}: unsupported ${component} class ${JSON.stringify(got)} (want ${cls})`);
+      throw new Error(
+        `${path}: unsupported ${component} class ${JSON.stringify(got)} (want ${cls})`,
+      );
     }
   }
 }

@@ -57,7 +57,12 @@ export const UNetConfigSchema = z.object({
   flip_sin_to_cos: z.boolean().default(true),
   freq_shift: z.number().default(0),
   down_block_types: z.array(z.enum(UNET_DOWN_BLOCK_TYPES)).min(1)
-    .default(["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]),
+    .default([
+      "CrossAttnDownBlock2D",
+      "CrossAttnDownBlock2D",
+      "CrossAttnDownBlock2D",
+      "DownBlock2D",
+    ]),
   mid_block_type: z.enum(["UNetMidBlock2DCrossAttn"]).default("UNetMidBlock2DCrossAttn"),
   up_block_types: z.array(z.enum(UNET_UP_BLOCK_TYPES)).min(1)
     .default(["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]),
@@ -124,7 +129,10 @@ export const UNetConfigSchema = z.object({
   }
   c.block_out_channels.forEach((ch, i) => {
     if (ch % c.norm_num_groups !== 0) {
-      issue(["norm_num_groups"], `${c.norm_num_groups} does not divide block_out_channels[${i}] ${ch}`);
+      issue(
+        ["norm_num_groups"],
+        `${c.norm_num_groups} does not divide block_out_channels[${i}] ${ch}`,
+      );
     }
   });
   const headsKey = c.num_attention_heads === null ? "attention_head_dim" : "num_attention_heads";
@@ -189,7 +197,14 @@ export const VaeConfigSchema = z.object({
 /** A parsed AutoencoderKL config. */
 export type VaeConfig = z.output<typeof VaeConfigSchema>;
 
-/** A per-block config value (a number meaning "the same for every block") as a list of `n`. */
+/**
+ * A per-block config value (a number meaning "the same for every block") as a list of `n`.
+ * @example
+ * ```ts
+ * import { perBlock } from "./config.ts";
+ * console.assert(perBlock(8, 3).join() === "8,8,8");
+ * ```
+ */
 export function perBlock<T>(v: T | T[], n: number): T[] {
   return Array.isArray(v) ? [...v] : Array.from({ length: n }, () => v);
 }

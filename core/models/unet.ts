@@ -110,11 +110,15 @@ export function buildUNet(
         `check sample_size ${config.sample_size}`,
     );
   }
-  const { ctx, finish } = startModelGraph([
-    { name: "sample", dtype: DType.FLOAT, shape: [config.in_channels, h, w] },
-    { name: "timestep", dtype: DType.FLOAT, shape: [] },
-    { name: "encoder_hidden_states", dtype: DType.FLOAT, shape: [o.seqLength ?? 77, p.crossDim] },
-  ], source, baseDir);
+  const { ctx, finish } = startModelGraph(
+    [
+      { name: "sample", dtype: DType.FLOAT, shape: [config.in_channels, h, w] },
+      { name: "timestep", dtype: DType.FLOAT, shape: [] },
+      { name: "encoder_hidden_states", dtype: DType.FLOAT, shape: [o.seqLength ?? 77, p.crossDim] },
+    ],
+    source,
+    baseDir,
+  );
   const g = ctx.g;
   const base: Omit<BlockArgs, "outChannels" | "numLayers"> = {
     groups: config.norm_num_groups,
@@ -167,7 +171,10 @@ export function buildUNet(
     });
   });
   // 6. post-process
-  x = groupNorm(ctx.at("conv_norm_out"), x, { groups: config.norm_num_groups, eps: config.norm_eps });
+  x = groupNorm(ctx.at("conv_norm_out"), x, {
+    groups: config.norm_num_groups,
+    eps: config.norm_eps,
+  });
   x = conv2d(ctx.at("conv_out"), activation(g, config.act_fn, x), {
     outChannels: config.out_channels,
     kernel: config.conv_out_kernel,

@@ -41,7 +41,13 @@ export interface VaeBuildOptions {
   width?: number;
 }
 
-/** Pixels per latent cell: 2^(number of down blocks - 1). */
+/**
+ * Pixels per latent cell: 2^(number of down blocks - 1).
+ * @example
+ * ```ts ignore
+ * vaeScale(parseVaeConfig(json)); // 8 for SD 1.x/2.x
+ * ```
+ */
 export function vaeScale(config: VaeConfig): number {
   return 2 ** (config.block_out_channels.length - 1);
 }
@@ -147,6 +153,8 @@ export function buildVaeEncoder(
     }).sample;
   });
   x = tail(enc, mid(enc, x, config), config, 2 * lc);
-  if (config.use_quant_conv) x = conv2d(ctx.at("quant_conv"), x, { outChannels: 2 * lc, kernel: 1 });
+  if (config.use_quant_conv) {
+    x = conv2d(ctx.at("quant_conv"), x, { outChannels: 2 * lc, kernel: 1 });
+  }
   return finish({ latent_sample: ctx.g.slice(x, [0], [lc], [1]) });
 }

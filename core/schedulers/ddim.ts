@@ -93,7 +93,11 @@ export class DDIMScheduler implements Scheduler {
     return Object.freeze({ kind: this.kind });
   }
 
-  scaleModelInput(plan: SchedulerPlan, sample: Float32Array, stepIndex: number): Float32Array {
+  scaleModelInput(
+    plan: SchedulerPlan,
+    sample: Float32Array,
+    stepIndex: number,
+  ): Float32Array<ArrayBuffer> {
     checkKind(plan, this.kind, "plan");
     checkStepIndex("DDIM", stepIndex, plan.timesteps.length);
     return sample.slice();

@@ -56,6 +56,11 @@ export interface DPMSolverPPState extends StepState {
   readonly previousX0: Float32Array | null;
 }
 
+/** A step's result, with the state typed. */
+export interface DPMSolverPPStepResult extends StepResult {
+  state: DPMSolverPPState;
+}
+
 /** alpha_t, sigma_t and lambda_t of a VE sigma (diffusers' `_sigma_to_alpha_sigma_t`). */
 function alphaSigmaLambda(sigma: number): [number, number, number] {
   const alpha = 1 / Math.sqrt(sigma * sigma + 1);
@@ -138,7 +143,11 @@ export class DPMSolverPPScheduler implements Scheduler {
     return Object.freeze({ kind: this.kind, lastStepIndex: -1, previousX0: null });
   }
 
-  scaleModelInput(plan: SchedulerPlan, sample: Float32Array, stepIndex: number): Float32Array {
+  scaleModelInput(
+    plan: SchedulerPlan,
+    sample: Float32Array,
+    stepIndex: number,
+  ): Float32Array<ArrayBuffer> {
     checkKind(plan, this.kind, "plan");
     checkStepIndex("DPM-Solver++", stepIndex, plan.timesteps.length);
     return sample.slice();
@@ -150,7 +159,7 @@ export class DPMSolverPPScheduler implements Scheduler {
     stepIndex: number,
     modelOutput: Float32Array,
     sample: Float32Array,
-  ): StepResult {
+  ): DPMSolverPPStepResult {
     const p = checkKind<DPMSolverPPPlan>(plan, this.kind, "plan");
     const s = checkKind<DPMSolverPPState>(state, this.kind, "state");
     const steps = p.timesteps.length;

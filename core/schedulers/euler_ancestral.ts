@@ -94,7 +94,11 @@ export class EulerAncestralScheduler implements Scheduler {
   }
 
   /** x / sqrt(sigma^2 + 1): the variance-preserving input the model was trained on. */
-  scaleModelInput(plan: SchedulerPlan, sample: Float32Array, stepIndex: number): Float32Array {
+  scaleModelInput(
+    plan: SchedulerPlan,
+    sample: Float32Array,
+    stepIndex: number,
+  ): Float32Array<ArrayBuffer> {
     const p = checkKind<EulerAncestralPlan>(plan, this.kind, "plan");
     checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
     const sigma = p.sigmas[stepIndex]!;

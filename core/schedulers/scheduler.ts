@@ -38,9 +38,9 @@ export interface StepState {
 /** What one `step` returns. */
 export interface StepResult {
   /** x at the next (lower) timestep. */
-  prevSample: Float32Array;
-  /** The x0 estimate of this step, where the algorithm forms one explicitly. */
-  predOriginalSample?: Float32Array;
+  prevSample: Float32Array<ArrayBuffer>;
+  /** The x0 estimate of this step (DPM-Solver++ returns its data prediction). */
+  predOriginalSample?: Float32Array<ArrayBuffer>;
   /** The state to pass to the next step. */
   state: StepState;
 }
@@ -66,7 +66,11 @@ export interface Scheduler {
   /** The state before the first step. */
   initialState(plan: SchedulerPlan): StepState;
   /** The model input for step `stepIndex` (a fresh array, even when the scale is 1). */
-  scaleModelInput(plan: SchedulerPlan, sample: Float32Array, stepIndex: number): Float32Array;
+  scaleModelInput(
+    plan: SchedulerPlan,
+    sample: Float32Array,
+    stepIndex: number,
+  ): Float32Array<ArrayBuffer>;
   /**
    * One denoising step from `plan.timesteps[stepIndex]` to the next.
    * @param noise N(0, 1) values of the sample's length; required when `stochastic`. The caller

@@ -5,17 +5,16 @@
  * Windows-1252, Latin ligatures, full/half-width forms, curly quotes, line breaks,
  * surrogates, terminal escapes, control characters, NFC; repeated until nothing changes.
  *
- * Mojibake repair is a subset of ftfy's `fix_encoding`: it re-reads text that was UTF-8
- * decoded as Latin-1 or Windows-1252 (ftfy's first two candidates, with its `is_bad`
- * gate, `restore_byte_a0`, `replace_lossy_sequences` and the CESU-8 / Java-null UTF-8
- * variants, and `decode_inconsistent_utf8` for mojibake inside otherwise sound text). Not
- * ported: the other eight single-byte encodings ftfy tries (Windows-1250, 1251, 1253, 1254,
- * 1257, ISO-8859-2, MacRoman, CP437); text garbled through them is left as it is where ftfy
- * would repair it.
+ * Mojibake repair is ftfy's `fix_encoding`: when `is_bad` flags the text, re-encode it in
+ * each of ftfy's ten single-byte encodings in turn and read the bytes as UTF-8 (with
+ * `restore_byte_a0`, `replace_lossy_sequences` and the CESU-8 / Java-null variants), else
+ * repair bad-looking runs inside it (`decode_inconsistent_utf8`), else read C1 controls as
+ * Windows-1252. Options other than the defaults, and `explain`, are not ported.
  *
  * @module
  */
 import { isBad, UTF8_DETECTOR_RE } from "./_ftfy_detect.ts";
+import { type Charmap, CHARMAPS } from "./_ftfy_charmaps.ts";
 import { CP1252_C1, ftfyUnescapeHtml } from "./_html.ts";
 
 const LIGATURES: Readonly<Record<string, string>> = {
@@ -80,25 +79,21 @@ function fixCharacters(text: string): string {
 
 // ---- mojibake repair (binary strings: one char per byte) ----
 
-/** Bytes 0x80-0xFF of sloppy-windows-1252, and the reverse map (U+FFFD is byte 0x1A). */
-const SLOPPY_1252 = CP1252_C1 + Array.from({ length: 96 }, (_, i) => String.fromCharCode(0xa0 + i))
-  .join("");
-let sloppyEncode: Map<string, string> | undefined;
+const encoders = new Map<Charmap, Map<string, string>>();
 
-function encodeLatin1(text: string): string | undefined {
-  return /^[\x00-\xff]*$/.test(text) ? text : undefined;
-}
-
-function encodeSloppy1252(text: string): string | undefined {
-  if (!sloppyEncode) {
-    sloppyEncode = new Map([["\ufffd", "\x1a"]]);
-    for (let i = 0; i < 128; i++) sloppyEncode.set(SLOPPY_1252[i]!, String.fromCharCode(0x80 + i));
+/** `text` in a single-byte encoding (one char per byte), or undefined if it has no bytes. */
+function encodeCharmap(text: string, map: Charmap): string | undefined {
+  let table = encoders.get(map);
+  if (!table) {
+    table = new Map(Array.from(map.high, (c, i) => [c, String.fromCharCode(0x80 + i)]));
+    if (map.sloppy) table.set("\ufffd", "\x1a");
+    encoders.set(map, table);
   }
   let out = "";
   for (const c of text) {
-    if (c < "\x80" && c !== "\x1a") out += c;
+    if (c < "\x80" && !(map.sloppy && c === "\x1a")) out += c;
     else {
-      const b = sloppyEncode.get(c);
+      const b = table.get(c);
       if (b === undefined) return undefined;
       out += b;
     }
@@ -155,16 +150,15 @@ function decodeUtf8(bytes: string, variants: boolean): string | undefined {
   }
 }
 
-/** One step of ftfy's `fix_encoding`, limited to Latin-1 and sloppy Windows-1252. */
+/** One step of ftfy's `fix_encoding`. */
 function fixEncodingStep(text: string): string {
   // deno-lint-ignore no-control-regex
   if (/^[\x00-\x7f]*$/.test(text) || !isBad(text)) return text;
-  const plans = [["latin-1", encodeLatin1], ["sloppy-windows-1252", encodeSloppy1252]] as const;
-  for (const [name, encode] of plans) {
-    let bytes = encode(text);
+  for (const map of CHARMAPS) {
+    let bytes = encodeCharmap(text, map);
     if (bytes === undefined) continue;
-    if (HAS_ALTERED_UTF8_RE.test(bytes)) bytes = restoreByteA0(bytes);
-    if (name.startsWith("sloppy")) bytes = bytes.replace(LOSSY_UTF8_RE, "\xef\xbf\xbd");
+    if (map.name !== "macroman" && HAS_ALTERED_UTF8_RE.test(bytes)) bytes = restoreByteA0(bytes);
+    if (map.sloppy) bytes = bytes.replace(LOSSY_UTF8_RE, "\xef\xbf\xbd");
     const fixed = decodeUtf8(bytes, /[\xc0\xed]/.test(bytes));
     if (fixed !== undefined) return fixed;
   }

@@ -33,7 +33,7 @@ function numericRef(body: string): string {
   return String.fromCodePoint(n);
 }
 
-const CHARREF_RE = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)/g;
+const CHARREF_RE = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)/gu;
 
 /**
  * Python's `html.unescape`: numeric references, named references with or without `;`

@@ -52,8 +52,10 @@ export class Weights {
     }
     const hit = this.bound.get(name);
     if (hit) return hit;
-    if (!(t.dtype === DType.FLOAT || t.dtype === DType.FLOAT16 || t.dtype === DType.BFLOAT16 ||
-      t.dtype === DType.DOUBLE)) {
+    if (
+      !(t.dtype === DType.FLOAT || t.dtype === DType.FLOAT16 || t.dtype === DType.BFLOAT16 ||
+        t.dtype === DType.DOUBLE)
+    ) {
       throw new Error(
         `${this.source.label}: tensor '${name}' has dtype ${DType[t.dtype]}, expected a float type`,
       );

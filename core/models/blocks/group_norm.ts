@@ -27,7 +27,9 @@ export function groupNorm(ctx: BlockContext, x: string, o: GroupNormOptions): st
   const shape = g.shape(x);
   const c = shape[1]!;
   if (c % o.groups !== 0) {
-    throw new Error(`${ctx.prefix || "group norm"}: ${o.groups} groups do not divide ${c} channels`);
+    throw new Error(
+      `${ctx.prefix || "group norm"}: ${o.groups} groups do not divide ${c} channels`,
+    );
   }
   const grouped = g.one("Reshape", [x, g.ints([0, o.groups, -1])]);
   const ones = g.constant(DType.FLOAT, [o.groups], new Array<number>(o.groups).fill(1));

@@ -26,6 +26,11 @@ export interface SinusoidOptions {
 /**
  * The float32 frequencies exp(-ln(maxPeriod)·i/(half - shift)), i < half, rounded as
  * torch's float32 arithmetic rounds them.
+ * @example
+ * ```ts
+ * import { timestepFrequencies } from "./timestep_embedding.ts";
+ * console.assert(timestepFrequencies(160, 0)[0] === 1);
+ * ```
  */
 export function timestepFrequencies(half: number, freqShift: number, maxPeriod = 10000): number[] {
   const f = Math.fround;
@@ -45,9 +50,15 @@ export function timestepFrequencies(half: number, freqShift: number, maxPeriod =
 export function timestepSinusoid(g: Builder, t: string, o: SinusoidOptions): string {
   const half = Math.floor(o.dim / 2);
   if (half === 0 || half === o.freqShift) {
-    throw new Error(`timestep embedding: dim ${o.dim} with freq_shift ${o.freqShift} is degenerate`);
+    throw new Error(
+      `timestep embedding: dim ${o.dim} with freq_shift ${o.freqShift} is degenerate`,
+    );
   }
-  const freqs = g.constant(DType.FLOAT, [1, half], timestepFrequencies(half, o.freqShift, o.maxPeriod));
+  const freqs = g.constant(
+    DType.FLOAT,
+    [1, half],
+    timestepFrequencies(half, o.freqShift, o.maxPeriod),
+  );
   const arg = g.mul(g.unsqueeze(t, [1]), freqs);
   const sin = g.sin(arg);
   const cos = g.cos(arg);

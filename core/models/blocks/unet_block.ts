@@ -60,7 +60,14 @@ export type UpBlockFn = (ctx: BlockContext, x: string, a: UpBlockArgs) => string
 /** A mid block builder. */
 export type MidBlockFn = (ctx: BlockContext, x: string, a: MidBlockArgs) => string;
 
-/** The Transformer2DModel options of a cross-attention block, checked. */
+/**
+ * The Transformer2DModel options of a cross-attention block, checked.
+ * @throws Error when the context or head count is missing or the heads do not divide the channels.
+ * @example
+ * ```ts ignore
+ * const t = crossAttnOptions(args, 320, "down_blocks.0.");
+ * ```
+ */
 export function crossAttnOptions(a: BlockArgs, channels: number, where: string): {
   context: string;
   numHeads: number;

@@ -35,16 +35,22 @@ Deno.test("timestepSinusoid() matches diffusers' get_timestep_embedding at batch
   const half = 8;
   const freqs = timestepFrequencies(half, 1);
   // exponent = -ln(10000) * i / (half - shift), in float32.
-  freqs.forEach((f, i) => assert.ok(Math.abs(f - Math.exp((-Math.log(10000) * i) / (half - 1))) < 1e-6));
+  freqs.forEach((f, i) =>
+    assert.ok(Math.abs(f - Math.exp((-Math.log(10000) * i) / (half - 1))) < 1e-6)
+  );
   for (const [flip, dim] of [[true, 16], [false, 16], [true, 17]] as const) {
     const { ctx, finish } = startModelGraph(
       [{ name: "t", dtype: DType.FLOAT, shape: [] }],
       inline({}),
       "/",
     );
-    const model = finish({ emb: timestepSinusoid(ctx.g, "t", { dim, flipSinToCos: flip, freqShift: 1 }) });
+    const model = finish({
+      emb: timestepSinusoid(ctx.g, "t", { dim, flipSinToCos: flip, freqShift: 1 }),
+    });
     for (const ts of [[10, 981], [500]]) {
-      const out = await runOnce(model, { t: { dtype: "float32", dims: [ts.length], data: Float32Array.from(ts) } }, "emb");
+      const out = await runOnce(model, {
+        t: { dtype: "float32", dims: [ts.length], data: Float32Array.from(ts) },
+      }, "emb");
       const want = ts.flatMap((t) => {
         const arg = freqs.map((f) => Math.fround(t * f));
         const [a, b] = [arg.map(Math.sin), arg.map(Math.cos)];
@@ -79,7 +85,9 @@ Deno.test("groupNorm() matches torch.nn.GroupNorm at batch 2 and 1", async () =>
         want.push(((v - mean) / Math.sqrt(variance + eps)) * gamma[ch]! + beta[ch]!);
       });
     }
-    const out = await runOnce(model, { x: { dtype: "float32", dims: [b, c, 1, hw], data: Float32Array.from(x) } }, "y");
+    const out = await runOnce(model, {
+      x: { dtype: "float32", dims: [b, c, 1, hw], data: Float32Array.from(x) },
+    }, "y");
     assert.ok(maxAbsErr(out.data, want) < 1e-5, `batch ${b}`);
   }
   assert.throws(() => {
@@ -91,10 +99,14 @@ Deno.test("groupNorm() matches torch.nn.GroupNorm at batch 2 and 1", async () =>
 Deno.test("multiHeadAttention() matches softmax(QKᵀ/√d)V per head at batch 2", async () => {
   const [n, m, heads, hd] = [3, 4, 2, 2];
   const d = heads * hd;
-  const { ctx, finish } = startModelGraph([
-    { name: "q", dtype: DType.FLOAT, shape: [n, d] },
-    { name: "kv", dtype: DType.FLOAT, shape: [m, d] },
-  ], inline({}), "/");
+  const { ctx, finish } = startModelGraph(
+    [
+      { name: "q", dtype: DType.FLOAT, shape: [n, d] },
+      { name: "kv", dtype: DType.FLOAT, shape: [m, d] },
+    ],
+    inline({}),
+    "/",
+  );
   const model = finish({ y: multiHeadAttention(ctx.g, "q", "kv", "kv", { numHeads: heads }) });
   const b = 2;
   const q = values(b * n * d, 7), kv = values(b * m * d, 8);
@@ -104,8 +116,12 @@ Deno.test("multiHeadAttention() matches softmax(QKᵀ/√d)V per head at batch 2
       for (let h = 0; h < heads; h++) {
         const qi = (j: number) => q[(bi * n + i) * d + h * hd + j]!;
         const kj = (r: number, j: number) => kv[(bi * m + r) * d + h * hd + j]!;
-        const s = Array.from({ length: m }, (_, r) =>
-          Array.from({ length: hd }, (_, j) => qi(j) * kj(r, j)).reduce((a, v) => a + v, 0) / Math.sqrt(hd));
+        const s = Array.from(
+          { length: m },
+          (_, r) =>
+            Array.from({ length: hd }, (_, j) => qi(j) * kj(r, j)).reduce((a, v) => a + v, 0) /
+            Math.sqrt(hd),
+        );
         const mx = Math.max(...s);
         const e = s.map((v) => Math.exp(v - mx));
         const z = e.reduce((a, v) => a + v, 0);
@@ -126,7 +142,12 @@ Deno.test("BlockContext.param() casts half-precision tensors and refuses integer
     label: "mixed.safetensors",
     tensor: (name) =>
       name === "h"
-        ? { name, dtype: DType.FLOAT16, dims: [2], external: { location: "w", offset: 0, length: 4 } }
+        ? {
+          name,
+          dtype: DType.FLOAT16,
+          dims: [2],
+          external: { location: "w", offset: 0, length: 4 },
+        }
         : name === "i"
         ? makeTensor(name, DType.INT64, [2], [1, 2])
         : undefined,
@@ -137,7 +158,10 @@ Deno.test("BlockContext.param() casts half-precision tensors and refuses integer
   assert.equal(ctx.g.dtype(h), DType.FLOAT);
   assert.equal(ctx.param("h"), h, "bound once");
   assert.equal(ctx.g.initializers.filter((t) => t.name === "h").length, 1);
-  assert.throws(() => ctx.param("i"), /mixed\.safetensors: tensor 'i' has dtype INT64, expected a float type/);
+  assert.throws(
+    () => ctx.param("i"),
+    /mixed\.safetensors: tensor 'i' has dtype INT64, expected a float type/,
+  );
   assert.throws(() => ctx.param("h", [3]), /tensor 'h' has shape \[2\], the config implies \[3\]/);
   assert.throws(() => ctx.at("a").param("zz"), /mixed\.safetensors: missing tensor 'a\.zz'/);
 });
@@ -160,9 +184,15 @@ Deno.test("ACTIVATIONS: silu, erf gelu and quick_gelu match their formulas", asy
     quick_gelu: (z: number) => z * sig(1.702 * z),
   };
   for (const [name, f] of Object.entries(ACTIVATIONS)) {
-    const { ctx, finish } = startModelGraph([{ name: "x", dtype: DType.FLOAT, shape: [6] }], inline({}), "/");
+    const { ctx, finish } = startModelGraph(
+      [{ name: "x", dtype: DType.FLOAT, shape: [6] }],
+      inline({}),
+      "/",
+    );
     const model = finish({ y: f(ctx.g, "x") });
-    const out = await runOnce(model, { x: { dtype: "float32", dims: [2, 6], data: Float32Array.from(x) } }, "y");
+    const out = await runOnce(model, {
+      x: { dtype: "float32", dims: [2, 6], data: Float32Array.from(x) },
+    }, "y");
     assert.ok(maxAbsErr(out.data, x.map(want[name as keyof typeof want])) < 1e-5, name);
   }
 });

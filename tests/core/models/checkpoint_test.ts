@@ -11,9 +11,33 @@ const TOL = 1e-4;
 
 /** The operators the graphs may use: standard ai.onnx at opset 17. */
 const OPS = new Set([
-  "Add", "ArgMax", "Cast", "Concat", "Conv", "Cos", "Div", "Equal", "Erf", "Gather", "Identity",
-  "InstanceNormalization", "LayerNormalization", "MatMul", "Mul", "Pad", "Reshape", "Resize",
-  "Sigmoid", "Sin", "Slice", "Softmax", "Split", "Squeeze", "Sub", "Transpose", "Unsqueeze",
+  "Add",
+  "ArgMax",
+  "Cast",
+  "Concat",
+  "Conv",
+  "Cos",
+  "Div",
+  "Equal",
+  "Erf",
+  "Gather",
+  "Identity",
+  "InstanceNormalization",
+  "LayerNormalization",
+  "MatMul",
+  "Mul",
+  "Pad",
+  "Reshape",
+  "Resize",
+  "Sigmoid",
+  "Sin",
+  "Slice",
+  "Softmax",
+  "Split",
+  "Squeeze",
+  "Sub",
+  "Transpose",
+  "Unsqueeze",
 ]);
 
 Deno.test("loadDiffusersCheckpoint() derives ModelInfo from the configs", () => {
@@ -88,7 +112,10 @@ Deno.test("every checkpoint tensor is bound by name as external data, never copi
           assert.equal(t.data, undefined);
         } else {
           // Only small constants are inline (the causal mask, 77x77 float32, is the largest).
-          assert.ok((t.data?.length ?? 0) <= 77 * 77 * 4, `${t.name}: ${t.data?.length} inline bytes`);
+          assert.ok(
+            (t.data?.length ?? 0) <= 77 * 77 * 4,
+            `${t.name}: ${t.data?.length} inline bytes`,
+          );
         }
       }
     }
@@ -103,7 +130,11 @@ Deno.test("the loaded graphs reproduce reference.json at batch 2", async () => {
   const te = REF.text_encoder, u = REF.unet, v = REF.vae;
   const errs = {
     text: maxAbsErr(
-      (await runOnce(sd.textEncoder, { input_ids: rows(te.input_ids, [0, 1]) }, "last_hidden_state")).data,
+      (await runOnce(
+        sd.textEncoder,
+        { input_ids: rows(te.input_ids, [0, 1]) },
+        "last_hidden_state",
+      )).data,
       te.last_hidden_state.data,
     ),
     unet: maxAbsErr(
@@ -115,11 +146,16 @@ Deno.test("the loaded graphs reproduce reference.json at batch 2", async () => {
       u.out_sample.data,
     ),
     decode: maxAbsErr(
-      (await runOnce(sd.vaeDecoder, { latent_sample: rows(v.decode_latent_sample, [0, 0]) }, "sample")).data,
+      (await runOnce(
+        sd.vaeDecoder,
+        { latent_sample: rows(v.decode_latent_sample, [0, 0]) },
+        "sample",
+      )).data,
       refRows(v.decode_sample, [0, 0]),
     ),
     encode: maxAbsErr(
-      (await runOnce(sd.vaeEncoder, { sample: rows(v.encode_sample, [0, 0]) }, "latent_sample")).data,
+      (await runOnce(sd.vaeEncoder, { sample: rows(v.encode_sample, [0, 0]) }, "latent_sample"))
+        .data,
       refRows(v.encode_mean, [0, 0]),
     ),
   };
@@ -132,7 +168,8 @@ Deno.test("loadDiffusersCheckpoint() names the file or field that is wrong", asy
   try {
     await copyCheckpoint(dir);
     const at = (f: string) => join(dir, f);
-    const expectError = async (re: RegExp) => await assert.rejects(loadDiffusersCheckpoint(dir), re);
+    const expectError = async (re: RegExp) =>
+      await assert.rejects(loadDiffusersCheckpoint(dir), re);
     const edit = async (f: string, patch: Record<string, unknown>) => {
       const raw = JSON.parse(await Deno.readTextFile(join(SD2, f)));
       await Deno.writeTextFile(at(f), JSON.stringify({ ...raw, ...patch }));
@@ -149,11 +186,19 @@ Deno.test("loadDiffusersCheckpoint() names the file or field that is wrong", asy
     await restore("vae/config.json");
 
     await edit("unet/config.json", { norm_num_groups: 24 });
-    await expectError(/unet config: norm_num_groups 24 does not divide block_out_channels\[0\] 32 \(.*unet\/config\.json\)/);
-    await edit("unet/config.json", { down_block_types: ["CrossAttnDownBlock2D", "SimpleCrossAttnDownBlock2D"] });
-    await expectError(/unet config: unsupported down_block_types\[1\] "SimpleCrossAttnDownBlock2D"/);
+    await expectError(
+      /unet config: norm_num_groups 24 does not divide block_out_channels\[0\] 32 \(.*unet\/config\.json\)/,
+    );
+    await edit("unet/config.json", {
+      down_block_types: ["CrossAttnDownBlock2D", "SimpleCrossAttnDownBlock2D"],
+    });
+    await expectError(
+      /unet config: unsupported down_block_types\[1\] "SimpleCrossAttnDownBlock2D"/,
+    );
     await edit("unet/config.json", { cross_attention_dim: 64 });
-    await expectError(/unet config: cross_attention_dim 64 does not match text_encoder hidden_size 32/);
+    await expectError(
+      /unet config: cross_attention_dim 64 does not match text_encoder hidden_size 32/,
+    );
     await restore("unet/config.json");
 
     await edit("model_index.json", { unet: ["diffusers", "UNet2DModel"] });
@@ -166,12 +211,19 @@ Deno.test("loadDiffusersCheckpoint() names the file or field that is wrong", asy
 
     const unetFile = at("unet/diffusion_pytorch_model.safetensors");
     await Deno.truncate(unetFile, 1_000_000);
-    await expectError(/unet\/diffusion_pytorch_model\.safetensors: truncated safetensors file \(tensor '.*' ends past the file\)/);
+    await expectError(
+      /unet\/diffusion_pytorch_model\.safetensors: truncated safetensors file \(tensor '.*' ends past the file\)/,
+    );
     await Deno.truncate(unetFile, 4);
-    await expectError(/unet\/diffusion_pytorch_model\.safetensors: truncated safetensors file \(no header\)/);
+    await expectError(
+      /unet\/diffusion_pytorch_model\.safetensors: truncated safetensors file \(no header\)/,
+    );
     await restore("unet/diffusion_pytorch_model.safetensors");
 
-    await assert.rejects(loadDiffusersCheckpoint(join(dir, "nowhere")), /config file not found: .*nowhere\/text_encoder\/config\.json/);
+    await assert.rejects(
+      loadDiffusersCheckpoint(join(dir, "nowhere")),
+      /config file not found: .*nowhere\/text_encoder\/config\.json/,
+    );
     await loadDiffusersCheckpoint(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -21,7 +21,9 @@ import {
   writeSafetensors,
 } from "./_sd_fixture.ts";
 
-const config = parseClipTextConfig(JSON.parse(await Deno.readTextFile(`${SD2}/text_encoder/config.json`)));
+const config = parseClipTextConfig(
+  JSON.parse(await Deno.readTextFile(`${SD2}/text_encoder/config.json`)),
+);
 const weights = await openSafetensors(SD2, "text_encoder", "model.safetensors");
 const ref = REF.text_encoder;
 const TOL = 1e-4;
@@ -33,7 +35,11 @@ Deno.test("buildClipTextEncoder() reproduces transformers' last_hidden_state at 
   assert.deepEqual(model.graph.outputs[0]!.shape, ["batch", 77, 32]);
   let worst = 0;
   for (const picks of [[0, 1], [0], [1]]) {
-    const out = await runOnce(model, { input_ids: rows(ref.input_ids, picks) }, "last_hidden_state");
+    const out = await runOnce(
+      model,
+      { input_ids: rows(ref.input_ids, picks) },
+      "last_hidden_state",
+    );
     assert.deepEqual(out.dims, [picks.length, 77, 32]);
     worst = Math.max(worst, maxAbsErr(out.data, refRows(ref.last_hidden_state, picks)));
   }
@@ -71,7 +77,9 @@ Deno.test("the embeds graph equals the ids graph when fed the token-table rows",
   );
   const err = maxAbsErr(fromEmbeds.data, fromIds.data);
   const errRef = maxAbsErr(fromEmbeds.data, ref.last_hidden_state.data);
-  console.log(`embeds vs ids max |err| ${err.toExponential(2)}, vs reference ${errRef.toExponential(2)}`);
+  console.log(
+    `embeds vs ids max |err| ${err.toExponential(2)}, vs reference ${errRef.toExponential(2)}`,
+  );
   assert.ok(err <= 1e-6, `embeds vs ids ${err}`);
   assert.ok(errRef <= TOL, `embeds vs reference ${errRef}`);
   // Batch 1 of the embeds graph.
@@ -94,7 +102,10 @@ Deno.test("buildClipTextEncoder() with a shorter sequence slices the position ta
   // Causal attention: the first 8 positions do not see the rest.
   const want = refRows(ref.last_hidden_state, [0]).slice(0, 8 * 32);
   assert.ok(maxAbsErr(out.data, want) <= TOL);
-  assert.throws(() => buildClipTextEncoder(config, weights, SD2, { seqLength: 78 }), /78 is outside 1\.\.77/);
+  assert.throws(
+    () => buildClipTextEncoder(config, weights, SD2, { seqLength: 78 }),
+    /78 is outside 1\.\.77/,
+  );
 });
 
 /** float32 → bfloat16 bytes, rounding to nearest even. */
@@ -111,10 +122,18 @@ Deno.test("fp16 and bf16 weights are referenced as they are and cast to float32 
     const src = `${SD2}/text_encoder/model.safetensors`;
     const index = await readSafetensorsIndex(src);
     const file = await Deno.readFile(src);
-    for (const [variant, dtype, tol] of [["fp16", DType.FLOAT16, 1e-2], ["bf16", DType.BFLOAT16, 1e-1]] as const) {
+    for (
+      const [variant, dtype, tol] of [["fp16", DType.FLOAT16, 1e-2], [
+        "bf16",
+        DType.BFLOAT16,
+        1e-1,
+      ]] as const
+    ) {
       const entries: StEntry[] = [...index.tensors].map(([name, e]) => {
         const f32 = new Float32Array(file.slice(e.offset, e.offset + e.length).buffer);
-        const bytes = variant === "fp16" ? new Uint8Array(Float16Array.from(f32).buffer) : toBf16(f32);
+        const bytes = variant === "fp16"
+          ? new Uint8Array(Float16Array.from(f32).buffer)
+          : toBf16(f32);
         return { name, dtype: variant === "fp16" ? "F16" : "BF16", shape: e.shape, bytes };
       });
       await writeSafetensors(join(dir, "text_encoder", `model.${variant}.safetensors`), entries);
@@ -123,7 +142,11 @@ Deno.test("fp16 and bf16 weights are referenced as they are and cast to float32 
       assert.ok(model.graph.initializers.every((t) => !t.external || t.dtype === dtype));
       assert.ok(model.graph.nodes.some((n) => n.opType === "Cast"));
       assert.equal(w.tensor(TOKEN_EMBEDDING)!.dtype, dtype);
-      const out = await runOnce(model, { input_ids: rows(ref.input_ids, [0, 1]) }, "last_hidden_state");
+      const out = await runOnce(
+        model,
+        { input_ids: rows(ref.input_ids, [0, 1]) },
+        "last_hidden_state",
+      );
       const err = maxAbsErr(out.data, ref.last_hidden_state.data);
       console.log(`text encoder with ${variant} weights max |err| ${err.toExponential(2)}`);
       assert.ok(err <= tol, `${variant} weights: max |err| ${err}`);

@@ -45,9 +45,17 @@ Deno.test("buildUNet() reproduces diffusers' out_sample at batch 2 and 1", async
 Deno.test("buildUNet() builds for another latent size and refuses one that does not halve", async () => {
   const model = buildUNet(config, weights, SD2, { height: 8, width: 12, seqLength: 5 });
   const out = await runOnce(model, {
-    sample: { dtype: "float32", dims: [2, 4, 8, 12], data: new Float32Array(2 * 4 * 8 * 12).fill(0.5) },
+    sample: {
+      dtype: "float32",
+      dims: [2, 4, 8, 12],
+      data: new Float32Array(2 * 4 * 8 * 12).fill(0.5),
+    },
     timestep: { dtype: "float32", dims: [2], data: Float32Array.from([1, 999]) },
-    encoder_hidden_states: { dtype: "float32", dims: [2, 5, 32], data: new Float32Array(320).fill(0.1) },
+    encoder_hidden_states: {
+      dtype: "float32",
+      dims: [2, 5, 32],
+      data: new Float32Array(320).fill(0.1),
+    },
   }, "out_sample");
   assert.deepEqual(out.dims, [2, 4, 8, 12]);
   assert.ok(out.data.every(Number.isFinite));
@@ -72,7 +80,12 @@ Deno.test("openSafetensors() reads sharded weights through the .index.json", asy
         part.map((name) => {
           const e = index.tensors.get(name)!;
           weightMap[name] = shard;
-          return { name, dtype: "F32", shape: e.shape, bytes: file.slice(e.offset, e.offset + e.length) };
+          return {
+            name,
+            dtype: "F32",
+            shape: e.shape,
+            bytes: file.slice(e.offset, e.offset + e.length),
+          };
         }),
       );
     }
@@ -107,7 +120,9 @@ Deno.test("use_linear_projection false: 1x1-conv proj_in/proj_out give the same 
     },
   };
   const model = buildUNet(parseUNetConfig({ ...raw, use_linear_projection: false }), asConv, SD2);
-  assert.ok(model.graph.initializers.some((t) => t.name.endsWith("proj_in.weight") && t.dims.length === 4));
+  assert.ok(
+    model.graph.initializers.some((t) => t.name.endsWith("proj_in.weight") && t.dims.length === 4),
+  );
   const out = await runOnce(model, feeds([0, 1]), "out_sample");
   assert.ok(maxAbsErr(out.data, ref.out_sample.data) <= TOL);
 });
@@ -124,5 +139,8 @@ Deno.test("buildUNet() names the tensor when the checkpoint does not fit the con
     /tensor 'down_blocks\.0\.attentions\.0\.proj_in\.weight' has shape \[32,32\], the config implies \[32,32,1,1\]/,
   );
   const missing = { label: "x.safetensors", tensor: () => undefined };
-  assert.throws(() => buildUNet(config, missing, SD2), /x\.safetensors: missing tensor 'time_embedding\.linear_1\.weight'/);
+  assert.throws(
+    () => buildUNet(config, missing, SD2),
+    /x\.safetensors: missing tensor 'time_embedding\.linear_1\.weight'/,
+  );
 });

@@ -16,7 +16,11 @@ Deno.test("buildVaeDecoder() reproduces diffusers' decode at batch 1 and 2", asy
   assert.deepEqual(model.graph.outputs[0]!.shape, ["batch", 3, 32, 32]);
   let worst = 0;
   for (const picks of [[0], [0, 0]]) {
-    const out = await runOnce(model, { latent_sample: rows(ref.decode_latent_sample, picks) }, "sample");
+    const out = await runOnce(
+      model,
+      { latent_sample: rows(ref.decode_latent_sample, picks) },
+      "sample",
+    );
     assert.deepEqual(out.dims, [picks.length, 3, 32, 32]);
     worst = Math.max(worst, maxAbsErr(out.data, refRows(ref.decode_sample, picks)));
   }
@@ -46,7 +50,11 @@ Deno.test("a batch-2 VAE decode keeps its rows apart", async () => {
   const two = new Float32Array(x.length * 2);
   two.set(x);
   two.set(x.map((v) => -v), x.length);
-  const out = await runOnce(model, { latent_sample: { ...one, dims: [2, 4, 16, 16], data: two } }, "sample");
+  const out = await runOnce(
+    model,
+    { latent_sample: { ...one, dims: [2, 4, 16, 16], data: two } },
+    "sample",
+  );
   const n = out.data.length / 2;
   assert.ok(maxAbsErr(out.data.subarray(0, n), ref.decode_sample.data) <= TOL);
   assert.ok(maxAbsErr(out.data.subarray(n), ref.decode_sample.data) > 1e-2);
@@ -69,7 +77,10 @@ Deno.test("vaeScale() is 2^(len(block_out_channels) - 1); other latent sizes bui
 });
 
 Deno.test("buildVaeDecoder() accepts the legacy attention names query/key/value/proj_attn", async () => {
-  const legacy = new Map([["to_q", "query"], ["to_k", "key"], ["to_v", "value"], ["to_out.0", "proj_attn"]]);
+  const legacy = new Map([["to_q", "query"], ["to_k", "key"], ["to_v", "value"], [
+    "to_out.0",
+    "proj_attn",
+  ]]);
   const renamed = {
     label: weights.label,
     tensor(name: string) {
@@ -86,6 +97,10 @@ Deno.test("buildVaeDecoder() accepts the legacy attention names query/key/value/
   };
   const model = buildVaeDecoder(config, renamed, SD2);
   assert.ok(model.graph.initializers.some((t) => t.name.endsWith("attentions.0.proj_attn.weight")));
-  const out = await runOnce(model, { latent_sample: rows(ref.decode_latent_sample, [0]) }, "sample");
+  const out = await runOnce(
+    model,
+    { latent_sample: rows(ref.decode_latent_sample, [0]) },
+    "sample",
+  );
   assert.ok(maxAbsErr(out.data, ref.decode_sample.data) <= TOL);
 });

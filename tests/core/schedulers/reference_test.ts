@@ -46,6 +46,7 @@ interface Reference {
     euler_ancestral: { trajectory_10: Trajectory };
     dpmsolver_multistep: { trajectory_10: Trajectory };
   };
+  txt2img: { timesteps: JsonArray };
 }
 
 const f32 = (a: JsonArray) => Float32Array.from(a.data);
@@ -104,6 +105,13 @@ Deno.test("DDIM matches diffusers: timesteps_50 and step50 at t=781", async () =
     prev: maxAbs(out.prevSample, s.prev_sample.data),
     x0: maxAbs(out.predOriginalSample!, s.pred_original_sample.data),
   });
+});
+
+Deno.test("DDIM gives the txt2img pipeline's 5 timesteps and init_noise_sigma 1", async () => {
+  const { ref, config } = await load();
+  const plan = createScheduler(SchedulerKind.DDIM, config).setTimesteps(5);
+  assert.deepEqual(plan.timesteps, ref.txt2img.timesteps.data);
+  assert.equal(plan.initNoiseSigma, 1);
 });
 
 Deno.test("DDIM matches diffusers over trajectory_10", async () => {
