@@ -58,7 +58,9 @@ export class Bpe {
       let second = "";
       for (let i = 0; i < word.length - 1; i++) {
         const rank = this.#ranks.get(`${word[i]} ${word[i + 1]}`);
-        if (rank !== undefined && rank < best) [best, first, second] = [rank, word[i]!, word[i + 1]!];
+        if (rank !== undefined && rank < best) {
+          [best, first, second] = [rank, word[i]!, word[i + 1]!];
+        }
       }
       if (best === Infinity) break;
       const next: string[] = [];

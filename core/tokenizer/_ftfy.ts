@@ -101,11 +101,10 @@ function encodeCharmap(text: string, map: Charmap): string | undefined {
   return out;
 }
 
-const ALTERED_UTF8 = (
+const ALTERED_UTF8 =
   "[\\xc2\\xc3\\xc5\\xce\\xd0\\xd9] |[\\xe2\\xe3] [\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf]" +
-    "|[\\xe0-\\xe3][\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf] |\\xf0 [\\x80-\\xbf][\\x80-\\xbf]" +
-    "|\\xf0[\\x80-\\xbf] [\\x80-\\xbf]|\\xf0[\\x80-\\xbf][\\x80-\\xbf] "
-);
+  "|[\\xe0-\\xe3][\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf] |\\xf0 [\\x80-\\xbf][\\x80-\\xbf]" +
+  "|\\xf0[\\x80-\\xbf] [\\x80-\\xbf]|\\xf0[\\x80-\\xbf][\\x80-\\xbf] ";
 const ALTERED_UTF8_RE = new RegExp(ALTERED_UTF8, "g");
 const HAS_ALTERED_UTF8_RE = new RegExp(ALTERED_UTF8);
 
@@ -115,7 +114,6 @@ function restoreByteA0(bytes: string): string {
   return b.replace(ALTERED_UTF8_RE, (m) => m.replaceAll(" ", "\xa0"));
 }
 
-// deno-lint-ignore no-control-regex
 const LOSSY_UTF8_RE = new RegExp(
   "[\\xc2-\\xdf]\\x1a|[\\xc2-\\xc3][?]" +
     "|\\xed[\\xa0-\\xaf][\\x1a?]\\xed[\\xb0-\\xbf][\\x1a?\\x80-\\xbf]" +

@@ -47,7 +47,8 @@ const C = {
 
 const { common, c1, bad, law, currency, startPunct: sp, endPunct: ep, numeric, kaomoji } = C;
 const { upperAcc: ua, lowerAcc: la, upperCommon: uc, lowerCommon: lc, box } = C;
-const arabic = `[${common}${currency}${bad}${numeric}${sp}\\u0178\\u0160\\u00ae\\u00b0\\u00b5\\u00bb]`;
+const arabic =
+  `[${common}${currency}${bad}${numeric}${sp}\\u0178\\u0160\\u00ae\\u00b0\\u00b5\\u00bb]`;
 
 /** The clauses of ftfy's BADNESS_RE, in its order (Python `\w` as `[\p{L}\p{N}_]`). */
 const CLAUSES = [

@@ -153,12 +153,15 @@ export class ClipTokenizer {
   readonly #byteOf: ReadonlyMap<string, number>;
   readonly #skipOnDecode: ReadonlySet<number>;
 
-  private constructor(files: { vocab: unknown; merges: string; config: unknown; special: unknown }, names: {
-    vocab: string;
-    merges: string;
-    config: string;
-    special: string;
-  }) {
+  private constructor(
+    files: { vocab: unknown; merges: string; config: unknown; special: unknown },
+    names: {
+      vocab: string;
+      merges: string;
+      config: string;
+      special: string;
+    },
+  ) {
     const vocab = new Map(Object.entries(parse(VocabSchema, files.vocab, names.vocab)));
     const config = parse(TokenizerConfigSchema, files.config, names.config);
     const special = parse(SpecialTokensMapSchema, files.special ?? {}, names.special);
@@ -185,7 +188,9 @@ export class ClipTokenizer {
       const token = typeof raw === "string" ? raw : raw.content;
       const id = vocab.get(token);
       if (id === undefined) {
-        const from = config[key] !== undefined ? names.config : special[key] !== undefined
+        const from = config[key] !== undefined
+          ? names.config
+          : special[key] !== undefined
           ? names.special
           : "the default";
         const msg = `${names.vocab} lacks the special token ${JSON.stringify(token)} ` +

@@ -173,7 +173,8 @@ Deno.test("fromDir() refuses a vocab without the special tokens", async () => {
   delete vocab["<|startoftext|>"];
   await withFolder(
     (dir) => Deno.writeTextFile(join(dir, "vocab.json"), JSON.stringify(vocab)),
-    (dir) => refused(dir, "invalid_file", "vocab.json", /lacks the special token "<\|startoftext\|>"/),
+    (dir) =>
+      refused(dir, "invalid_file", "vocab.json", /lacks the special token "<\|startoftext\|>"/),
   );
 });
 
