@@ -32,7 +32,17 @@ import { TokenizerError } from "./tokenizer_error.ts";
 
 const AddedToken = z.union([z.string(), z.looseObject({ content: z.string() })]);
 
-/** tokenizer_config.json: the fields read (others are kept and ignored). */
+/**
+ * tokenizer_config.json: the fields read (others are kept and ignored).
+ *
+ * @example
+ * ```ts
+ * import { TokenizerConfigSchema } from "./clip.ts";
+ * const cfg = TokenizerConfigSchema.parse({ model_max_length: 77, pad_token: "!" });
+ * console.assert(cfg.pad_token === "!");
+ * console.assert(!TokenizerConfigSchema.safeParse({ model_max_length: "77" }).success);
+ * ```
+ */
 export const TokenizerConfigSchema = z.looseObject({
   model_max_length: z.number().int().min(2).max(65_536).optional(),
   bos_token: AddedToken.optional(),
@@ -44,7 +54,16 @@ export const TokenizerConfigSchema = z.looseObject({
 /** tokenizer_config.json as written (special tokens as strings or `AddedToken` objects). */
 export type TokenizerConfig = z.input<typeof TokenizerConfigSchema>;
 
-/** special_tokens_map.json: consulted for tokens tokenizer_config.json does not name. */
+/**
+ * special_tokens_map.json: consulted for tokens tokenizer_config.json does not name.
+ *
+ * @example
+ * ```ts
+ * import { SpecialTokensMapSchema } from "./clip.ts";
+ * const map = SpecialTokensMapSchema.parse({ pad_token: { content: "<|endoftext|>" } });
+ * console.assert(typeof map.pad_token === "object");
+ * ```
+ */
 export const SpecialTokensMapSchema = z.looseObject({
   bos_token: AddedToken.optional(),
   eos_token: AddedToken.optional(),
@@ -124,6 +143,63 @@ function parseMerges(text: string, file: string): [string, string][] {
   return merges;
 }
 
+/** The four files, as read (JSON parsed, not yet validated). */
+interface RawFiles {
+  vocab: unknown;
+  merges: string;
+  config: unknown;
+  special: unknown;
+}
+/** How errors name each file: paths for fromDir, bare names for fromFiles. */
+type FileNames = Record<keyof RawFiles, string>;
+
+/** id → token; refuses an id given twice and a vocabulary lacking a byte symbol. */
+function invertVocab(
+  vocab: ReadonlyMap<string, number>,
+  byteChars: readonly string[],
+  file: string,
+): Map<number, string> {
+  const tokens = new Map<number, string>();
+  for (const [token, id] of vocab) {
+    const other = tokens.get(id);
+    if (other !== undefined) {
+      const msg = `${file}: id ${id} is given to both ${JSON.stringify(other)} and ` +
+        JSON.stringify(token);
+      throw new TokenizerError("invalid_file", file, msg);
+    }
+    tokens.set(id, token);
+  }
+  for (const symbol of byteChars.flatMap((c) => [c, c + "</w>"])) {
+    if (vocab.has(symbol)) continue;
+    const msg = `${file}: byte symbol ${JSON.stringify(symbol)} is missing`;
+    throw new TokenizerError("invalid_file", file, msg);
+  }
+  return tokens;
+}
+
+/** A special token's id: from tokenizer_config.json, else special_tokens_map.json, else CLIP's. */
+function specialId(
+  key: keyof typeof DEFAULTS,
+  vocab: ReadonlyMap<string, number>,
+  config: z.output<typeof TokenizerConfigSchema>,
+  special: z.output<typeof SpecialTokensMapSchema>,
+  names: FileNames,
+): number {
+  const raw = config[key] ?? special[key] ?? DEFAULTS[key];
+  const token = typeof raw === "string" ? raw : raw.content;
+  const id = vocab.get(token);
+  if (id !== undefined) return id;
+  const from = config[key] !== undefined
+    ? names.config
+    : special[key] !== undefined
+    ? names.special
+    : "the default";
+  const msg = `${names.vocab} lacks the special token ${
+    JSON.stringify(token)
+  } (${key}, from ${from})`;
+  throw new TokenizerError("invalid_file", names.vocab, msg);
+}
+
 /**
  * CLIP's BPE tokenizer (Stable Diffusion 1.x/2.x text encoders).
  *
@@ -149,56 +225,16 @@ export class ClipTokenizer {
   readonly #vocab: ReadonlyMap<string, number>;
   readonly #tokens: ReadonlyMap<number, string>;
   readonly #bpe: Bpe;
-  readonly #byteChars = bytesToUnicode();
+  readonly #byteChars: readonly string[] = bytesToUnicode();
   readonly #byteOf: ReadonlyMap<string, number>;
   readonly #skipOnDecode: ReadonlySet<number>;
 
-  private constructor(
-    files: { vocab: unknown; merges: string; config: unknown; special: unknown },
-    names: {
-      vocab: string;
-      merges: string;
-      config: string;
-      special: string;
-    },
-  ) {
+  private constructor(files: RawFiles, names: FileNames) {
     const vocab = new Map(Object.entries(parse(VocabSchema, files.vocab, names.vocab)));
     const config = parse(TokenizerConfigSchema, files.config, names.config);
     const special = parse(SpecialTokensMapSchema, files.special ?? {}, names.special);
-    const tokens = new Map<number, string>();
-    for (const [token, id] of vocab) {
-      const other = tokens.get(id);
-      if (other !== undefined) {
-        const msg = `${names.vocab}: id ${id} is given to both ${JSON.stringify(other)} and ` +
-          JSON.stringify(token);
-        throw new TokenizerError("invalid_file", names.vocab, msg);
-      }
-      tokens.set(id, token);
-    }
-    for (const c of this.#byteChars) {
-      for (const symbol of [c, c + "</w>"]) {
-        if (!vocab.has(symbol)) {
-          const msg = `${names.vocab}: byte symbol ${JSON.stringify(symbol)} is missing`;
-          throw new TokenizerError("invalid_file", names.vocab, msg);
-        }
-      }
-    }
-    const idOf = (key: keyof typeof DEFAULTS): number => {
-      const raw = config[key] ?? special[key] ?? DEFAULTS[key];
-      const token = typeof raw === "string" ? raw : raw.content;
-      const id = vocab.get(token);
-      if (id === undefined) {
-        const from = config[key] !== undefined
-          ? names.config
-          : special[key] !== undefined
-          ? names.special
-          : "the default";
-        const msg = `${names.vocab} lacks the special token ${JSON.stringify(token)} ` +
-          `(${key}, from ${from})`;
-        throw new TokenizerError("invalid_file", names.vocab, msg);
-      }
-      return id;
-    };
+    this.#tokens = invertVocab(vocab, this.#byteChars, names.vocab);
+    const idOf = (key: keyof typeof DEFAULTS) => specialId(key, vocab, config, special, names);
     this.bosId = idOf("bos_token");
     this.eosId = idOf("eos_token");
     this.padId = idOf("pad_token");
@@ -206,17 +242,15 @@ export class ClipTokenizer {
     this.maxLength = config.model_max_length ?? DEFAULT_MAX_LENGTH;
     const merges = parseMerges(files.merges, names.merges);
     merges.forEach(([a, b], i) => {
-      if (!vocab.has(a + b)) {
-        const msg = `${names.merges}: the result of merge ${i + 1} (${a} ${b}) is not in ` +
-          names.vocab;
-        throw new TokenizerError("invalid_file", names.merges, msg);
-      }
+      if (vocab.has(a + b)) return;
+      const msg = `${names.merges}: the result of merge ${i + 1} (${a} ${b}) is not in ` +
+        names.vocab;
+      throw new TokenizerError("invalid_file", names.merges, msg);
     });
     // simple_tokenizer.py returns these two unmerged wherever they occur in the text.
     const fixed = ["<|startoftext|>", "<|endoftext|>"].filter((t) => vocab.has(t));
     this.#bpe = new Bpe(merges, fixed);
     this.#vocab = vocab;
-    this.#tokens = tokens;
     this.#byteOf = new Map(this.#byteChars.map((c, b) => [c, b]));
   }
 
@@ -229,7 +263,7 @@ export class ClipTokenizer {
    */
   static async fromDir(dir: string): Promise<ClipTokenizer> {
     const path = (name: string) => join(dir, name);
-    const names = {
+    const names: FileNames = {
       vocab: path("vocab.json"),
       merges: path("merges.txt"),
       config: path("tokenizer_config.json"),
@@ -256,7 +290,8 @@ export class ClipTokenizer {
    * @throws TokenizerError naming the file whose content is wrong.
    */
   static fromFiles(files: ClipTokenizerFiles): ClipTokenizer {
-    return new ClipTokenizer({ ...files, special: files.specialTokens }, {
+    const { vocab, merges, config, specialTokens: special } = files;
+    return new ClipTokenizer({ vocab, merges, config, special }, {
       vocab: "vocab.json",
       merges: "merges.txt",
       config: "tokenizer_config.json",
