@@ -28,6 +28,7 @@ import { Bpe, bytesToUnicode } from "./_bpe.ts";
 import { fixText } from "./_ftfy.ts";
 import { htmlUnescape } from "./_html.ts";
 import { PY_SPACE } from "./_ftfy_detect.ts";
+import { parse, parseJson, parseMerges, readText } from "./_files.ts";
 import { TokenizerError } from "./tokenizer_error.ts";
 
 const AddedToken = z.union([z.string(), z.looseObject({ content: z.string() })]);
@@ -111,36 +112,6 @@ const SPLIT_RE = new RegExp(
 function cleanText(text: string): string {
   const basic = htmlUnescape(htmlUnescape(fixText(text))).replace(STRIP_RE, "");
   return basic.replace(WS_RUN_RE, " ").replace(STRIP_RE, "").toLowerCase();
-}
-
-function issues(error: z.ZodError): string {
-  const shown = error.issues.slice(0, 5).map((i) =>
-    `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`
-  );
-  const more = error.issues.length - shown.length;
-  return shown.join("; ") + (more > 0 ? `; and ${more} more` : "");
-}
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, file: string): z.output<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new TokenizerError("invalid_file", file, `${file}: ${issues(r.error)}`);
-  return r.data;
-}
-
-function parseMerges(text: string, file: string): [string, string][] {
-  const lines = text.split("\n");
-  const merges: [string, string][] = [];
-  lines.forEach((raw, i) => {
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (line === "" || (i === 0 && line.startsWith("#version"))) return;
-    const parts = line.split(" ");
-    if (parts.length !== 2 || !parts[0] || !parts[1]) {
-      const msg = `${file}: line ${i + 1} is not a "left right" pair: ${JSON.stringify(line)}`;
-      throw new TokenizerError("invalid_file", file, msg);
-    }
-    merges.push([parts[0], parts[1]]);
-  });
-  return merges;
 }
 
 /** The four files, as read (JSON parsed, not yet validated). */
@@ -387,28 +358,5 @@ export class ClipTokenizer {
     }
     const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(Uint8Array.from(bytes));
     return text.replace(/^ +| +$/g, "");
-  }
-}
-
-async function readText(path: string, required: boolean): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      if (!required) return undefined;
-      throw new TokenizerError("missing_file", path, `${path}: file not found`, { cause: e });
-    }
-    throw new TokenizerError("invalid_file", path, `${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-}
-
-function parseJson(text: string, path: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const msg = `${path}: malformed JSON (${(e as Error).message})`;
-    throw new TokenizerError("malformed_json", path, msg, { cause: e });
   }
 }

@@ -1,0 +1,263 @@
+/**
+ * Learning a prompt distribution (DreamDistribution §3, Algorithm 1): AdamW on the soft
+ * prompts V [K, M, d] with gradients from the train-step graph (train_graph.ts). Textual
+ * Inversion is the same loop with K = 1 and sigma = 0.
+ *
+ * Reproducibility: step s draws its images, timesteps, noise and omega from
+ * `new Rng(seed).fork(s)`, so a run resumed from a checkpoint continues exactly.
+ *
+ * @module
+ */
+import type { RgbImage } from "../images/types.ts";
+import { flipHorizontal } from "../images/crop.ts";
+import { preprocessImage } from "../images/preprocess.ts";
+import { Session } from "../onnx/runtime.ts";
+import { AdamW, type AdamWState } from "../optim/adamw.ts";
+import type { ModelRuntime } from "../pipeline/model_runtime.ts";
+import { Rng } from "../random.ts";
+import type { SchedulerConfig } from "../schedulers/config.ts";
+import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";
+import { PromptDistribution } from "./prompt_distribution.ts";
+import {
+  assembleEmbeds,
+  embedRows,
+  readTokenTable,
+  type TemplateIds,
+  templateIds,
+  type TemplateTokenizer,
+} from "./template.ts";
+import { loadOrBuildTrainGraph, TRAIN_INPUTS, type TrainGraphSpec } from "./train_graph.ts";
+import { type TrainOptions, validateTrainOptions } from "./train_options.ts";
+
+/** Progress of one step. */
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  loss: number;
+  stepsPerSecond: number;
+  etaSeconds: number;
+}
+
+/** A resumable snapshot of a run. */
+export interface TrainCheckpoint {
+  step: number;
+  ctx: Float32Array;
+  adam: AdamWState;
+  lossCurve: number[];
+}
+
+/** Callbacks and controls of a run. */
+export interface TrainHooks {
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+  /** Called every `options.checkpointEvery` steps. */
+  onCheckpoint?: (c: TrainCheckpoint) => Promise<void> | void;
+  /** Resume from this snapshot. */
+  resume?: TrainCheckpoint;
+  /** Directory for cached train-step graphs; null disables the cache. */
+  cacheDir?: string | null;
+}
+
+/** The learned distribution and what the run measured. */
+export interface TrainResult {
+  ctx: Float32Array;
+  distribution: PromptDistribution;
+  template: TemplateIds;
+  lossCurve: number[];
+  options: TrainOptions;
+  timings: { graphMs: number; graphCached: boolean; ortMs: number; optimizerMs: number; totalMs: number };
+}
+
+/** Everything a run needs besides its options. */
+export interface TrainInputs {
+  runtime: ModelRuntime;
+  tokenizer: TemplateTokenizer;
+  schedulerConfig: SchedulerConfig;
+  images: RgbImage[];
+}
+
+/** Reference latents x0 (scaled), computed once per run. */
+async function referenceLatents(
+  rt: ModelRuntime,
+  images: RgbImage[],
+  flip: boolean,
+): Promise<Float32Array[]> {
+  const { latentSize, vaeScale, scalingFactor } = rt.graphs.info;
+  const size = latentSize * vaeScale;
+  const all = flip ? [...images, ...images.map(flipHorizontal)] : images;
+  const out: Float32Array[] = [];
+  for (const img of all) {
+    const lat = await rt.encode(preprocessImage(img, size), 1);
+    out.push(lat.map((v) => v * scalingFactor));
+  }
+  return out;
+}
+
+/**
+ * Encodes K learned prompts inside a template and fits N(mu, sigma) to their features
+ * (sigma = 0 for Textual Inversion).
+ */
+export async function fitDistribution(
+  rt: ModelRuntime,
+  table: Float32Array,
+  ids: TemplateIds,
+  ctx: Float32Array,
+  K: number,
+  M: number,
+  sigma: "unbiased" | "population" | "none",
+): Promise<PromptDistribution> {
+  const { maxLength: L, hiddenSize: d } = rt.graphs.info;
+  const c = await rt.encodeEmbeds(assembleEmbeds(table, d, ids, ctx, K, M), K);
+  if (sigma === "none") {
+    const mu = PromptDistribution.fromFeatures(c, K, [L, d], "population").mu;
+    return new PromptDistribution(mu, new Float32Array(mu.length), [L, d]);
+  }
+  return PromptDistribution.fromFeatures(c, K, [L, d], sigma);
+}
+
+function initialContext(o: TrainOptions, table: Float32Array, d: number, tok: TemplateTokenizer) {
+  const rng = new Rng(o.seed).fork("init");
+  const ctx = rng.normals(o.K * o.M * d).map((v) => v * o.initStd);
+  if (o.initWords) {
+    const ids = tok.encode(o.initWords);
+    if (ids.length === 0) throw new Error("initWords gives no tokens");
+    const rows = embedRows(table, d, ids);
+    // Each prompt starts from the words' embeddings (cycled over M), plus the small noise.
+    for (let k = 0; k < o.K; k++) {
+      for (let m = 0; m < o.M; m++) {
+        const src = (m % ids.length) * d;
+        for (let j = 0; j < d; j++) ctx[(k * o.M + m) * d + j]! += rows[src + j]!;
+      }
+    }
+  }
+  return ctx;
+}
+
+/**
+ * Learns a prompt distribution from reference images.
+ * @throws Error for invalid options or images, or "training cancelled" on abort.
+ */
+export async function trainDistribution(
+  inputs: TrainInputs,
+  options: Partial<TrainOptions>,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  const t0 = performance.now();
+  const o = validateTrainOptions(options, inputs.images.length);
+  const rt = inputs.runtime;
+  const { maxLength: L, hiddenSize: d, latentChannels: C, latentSize: h } = rt.graphs.info;
+  const ids = templateIds(inputs.tokenizer, o.template, o.M, L);
+  const table = await readTokenTable(rt.graphs);
+  const latents = await referenceLatents(rt, inputs.images, o.flip);
+  const sigmaMode = o.mode === "textual_inversion" ? "none" : o.sigma;
+  const spec: TrainGraphSpec = {
+    K: o.K,
+    M: o.M,
+    S: o.S,
+    batch: o.batchSize,
+    beforeRows: ids.before.length,
+    afterRows: ids.after.length,
+    lambda: o.mode === "textual_inversion" ? 0 : o.lambda,
+    sigma: sigmaMode,
+    ortho: o.ortho,
+    minSnr: o.minSnrGamma !== null,
+  };
+  const tg = performance.now();
+  const built = await loadOrBuildTrainGraph(rt.graphs, spec, hooks.cacheDir);
+  const graphMs = performance.now() - tg;
+  const session = await Session.create(built.model, rt.options);
+  const before = embedRows(table, d, ids.before);
+  const after = embedRows(table, d, ids.after);
+  const ctx = hooks.resume?.ctx.slice() ?? initialContext(o, table, d, inputs.tokenizer);
+  const opt = new AdamW(ctx.length, {
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    maxGradNorm: o.maxGradNorm,
+  });
+  if (hooks.resume) opt.state = structuredClone(hooks.resume.adam);
+  const lossCurve = [...(hooks.resume?.lossCurve ?? [])];
+  const lat = C * h * h;
+  const T = inputs.schedulerConfig.num_train_timesteps;
+  let ortMs = 0, optimizerMs = 0;
+  const start = hooks.resume?.step ?? 0;
+  const loopStart = performance.now();
+  try {
+    for (let step = start; step < o.steps; step++) {
+      if (hooks.signal?.aborted) throw new Error("training cancelled");
+      const rng = new Rng(o.seed).fork(step);
+      const x0 = new Float32Array(o.batchSize * lat);
+      const t = new Float32Array(o.batchSize);
+      for (let b = 0; b < o.batchSize; b++) {
+        x0.set(latents[Math.floor(rng.uniform() * latents.length)]!, b * lat);
+        t[b] = Math.floor(rng.uniform() * T);
+      }
+      const noise = rng.normals(x0.length);
+      const feeds: Parameters<Session["run"]>[0] = {
+        [TRAIN_INPUTS.ctx]: { dtype: "float32", dims: [o.K, o.M, d], data: ctx },
+        [TRAIN_INPUTS.before]: { dtype: "float32", dims: [ids.before.length, d], data: before },
+        [TRAIN_INPUTS.after]: { dtype: "float32", dims: [ids.after.length, d], data: after },
+        [TRAIN_INPUTS.xT]: {
+          dtype: "float32",
+          dims: [o.batchSize, C, h, h],
+          data: addNoise(inputs.schedulerConfig, x0, noise, t),
+        },
+        [TRAIN_INPUTS.timestep]: { dtype: "float32", dims: [o.batchSize], data: t },
+        [TRAIN_INPUTS.target]: {
+          dtype: "float32",
+          dims: [o.batchSize, C, h, h],
+          data: trainingTarget(inputs.schedulerConfig, x0, noise, t),
+        },
+        [TRAIN_INPUTS.omega]: { dtype: "float32", dims: [o.S, L, d], data: rng.normals(o.S * L * d) },
+      };
+      if (o.minSnrGamma !== null) {
+        feeds[TRAIN_INPUTS.weights] = {
+          dtype: "float32",
+          dims: [o.batchSize],
+          data: minSnrWeights(inputs.schedulerConfig, t, o.minSnrGamma),
+        };
+      }
+      const r0 = performance.now();
+      const out = await session.run(feeds, ["loss", "grad_ctx"]);
+      const r1 = performance.now();
+      opt.step(ctx, out.grad_ctx!.data as Float32Array);
+      optimizerMs += performance.now() - r1;
+      ortMs += r1 - r0;
+      const loss = Number(out.loss!.data[0]);
+      lossCurve.push(loss);
+      const done = step + 1 - start;
+      const rate = done / ((performance.now() - loopStart) / 1000);
+      hooks.onProgress?.({
+        step: step + 1,
+        steps: o.steps,
+        loss,
+        stepsPerSecond: rate,
+        etaSeconds: (o.steps - step - 1) / rate,
+      });
+      if (hooks.onCheckpoint && o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery === 0) {
+        await hooks.onCheckpoint({
+          step: step + 1,
+          ctx: ctx.slice(),
+          adam: structuredClone(opt.state),
+          lossCurve: [...lossCurve],
+        });
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  const distribution = await fitDistribution(rt, table, ids, ctx, o.K, o.M, sigmaMode);
+  return {
+    ctx,
+    distribution,
+    template: ids,
+    lossCurve,
+    options: o,
+    timings: {
+      graphMs,
+      graphCached: built.cached,
+      ortMs,
+      optimizerMs,
+      totalMs: performance.now() - t0,
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Training options with the paper's defaults (DESIGN §4) and their validation. Every
+ * option is checked before any work starts, with a message naming it.
+ * @module
+ */
+import { z } from "zod";
+
+/** zod schema of the training options; defaults follow the paper. */
+export const TrainOptionsSchema = z.object({
+  /** "distribution" (DreamDistribution) or "textual_inversion" (K = 1, sigma = 0). */
+  mode: z.enum(["distribution", "textual_inversion"]).default("distribution"),
+  K: z.number().int().min(1).max(256).default(32),
+  M: z.number().int().min(1).max(64).default(4),
+  S: z.number().int().min(1).max(64).default(4),
+  batchSize: z.number().int().min(1).max(64).default(4),
+  steps: z.number().int().min(1).max(100_000).default(1500),
+  lr: z.number().positive().max(1).default(1e-3),
+  weightDecay: z.number().min(0).max(1).default(1e-2),
+  maxGradNorm: z.number().min(0).default(1),
+  lambda: z.number().min(0).default(5e-3),
+  ortho: z.enum(["paper", "pooled"]).default("paper"),
+  sigma: z.enum(["unbiased", "population"]).default("unbiased"),
+  /** Min-SNR-gamma loss weighting (authors' code: 5); null = off (paper). */
+  minSnrGamma: z.number().positive().nullable().default(null),
+  initStd: z.number().min(0).default(0.02),
+  /** Initialise every prompt from these words' embeddings (authors' code option). */
+  initWords: z.string().min(1).optional(),
+  /** Training template; `{}` marks the learned vectors. */
+  template: z.string().default("{}"),
+  /** Random horizontal flip of the references (authors' code option). */
+  flip: z.boolean().default(false),
+  seed: z.number().int().min(0).default(0),
+  /** Checkpoint every N steps (0 = never). */
+  checkpointEvery: z.number().int().min(0).default(0),
+}).strict();
+
+/** Validated training options. */
+export type TrainOptions = z.infer<typeof TrainOptionsSchema>;
+
+/**
+ * Applies defaults and checks options against each other and the number of images.
+ * @throws Error naming the offending option.
+ */
+export function validateTrainOptions(input: Partial<TrainOptions>, imageCount: number): TrainOptions {
+  const parsed = TrainOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`invalid training option ${issue.path.join(".") || "(options)"}: ${issue.message}`);
+  }
+  const o = parsed.data;
+  if (imageCount < 1) throw new Error("no reference images");
+  if (!o.template.includes("{}")) throw new Error("invalid training option template: no {}");
+  if (o.mode === "textual_inversion") {
+    // Textual Inversion: one prompt, no sigma, no ortho loss, one sample.
+    return { ...o, K: 1, S: 1, lambda: 0 };
+  }
+  if (o.K < 2) throw new Error("invalid training option K: a distribution needs K >= 2 prompts");
+  return o;
+}
