@@ -136,11 +136,17 @@ export function buildObjective(
     d,
   ]);
   const unetIn = unet.graph.inputs.map((i) => i.name);
-  const out = inlineModel(g, unet, {
-    [unetIn[0]!]: tile(v.xT, latent),
-    [unetIn[1]!]: tile(v.timestep, []),
-    [unetIn[2]!]: cond,
-  }, "unet/", o.baseDir)[unet.graph.outputs[0]!.name]!;
+  const out = inlineModel(
+    g,
+    unet,
+    {
+      [unetIn[0]!]: tile(v.xT, latent),
+      [unetIn[1]!]: tile(v.timestep, []),
+      [unetIn[2]!]: cond,
+    },
+    "unet/",
+    o.baseDir,
+  )[unet.graph.outputs[0]!.name]!;
   const err = g.sub(out, tile(v.target, latent));
   const inner = latent.map((_, i) => i + 1);
   let perSample = g.reduceMean(g.mul(err, err), inner, false); // [S*B]

@@ -49,7 +49,9 @@ export class PromptDistribution {
     estimator: SigmaEstimator = "unbiased",
   ): PromptDistribution {
     const n = shape[0] * shape[1];
-    if (c.length !== K * n) throw new Error(`fromFeatures: expected ${K * n} values, got ${c.length}`);
+    if (c.length !== K * n) {
+      throw new Error(`fromFeatures: expected ${K * n} values, got ${c.length}`);
+    }
     if (estimator === "unbiased" && K < 2) {
       throw new Error("fromFeatures: the unbiased std needs K >= 2 prompts");
     }

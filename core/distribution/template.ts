@@ -34,7 +34,9 @@ export function splitTemplate(template: string): { prefix: string; suffix: strin
   const parts = template.split("{}");
   if (parts.length !== 2) {
     throw new Error(
-      `template must contain exactly one {} for the learned prompt, got ${JSON.stringify(template)}`,
+      `template must contain exactly one {} for the learned prompt, got ${
+        JSON.stringify(template)
+      }`,
     );
   }
   return { prefix: parts[0]!.trim(), suffix: parts[1]!.trim() };
@@ -79,7 +81,9 @@ export function embedRows(table: Float32Array, d: number, ids: number[]): Float3
   const out = new Float32Array(ids.length * d);
   const vocab = table.length / d;
   ids.forEach((id, i) => {
-    if (!(id >= 0 && id < vocab)) throw new Error(`token id ${id} outside the vocabulary (${vocab})`);
+    if (!(id >= 0 && id < vocab)) {
+      throw new Error(`token id ${id} outside the vocabulary (${vocab})`);
+    }
     out.set(table.subarray(id * d, (id + 1) * d), i * d);
   });
   return out;

@@ -64,8 +64,16 @@ export interface TrainResult {
   distribution: PromptDistribution;
   template: TemplateIds;
   lossCurve: number[];
+  /** Mean loss on a fixed evaluation set before and after training (NaN before on resume). */
+  evalLoss: { before: number; after: number };
   options: TrainOptions;
-  timings: { graphMs: number; graphCached: boolean; ortMs: number; optimizerMs: number; totalMs: number };
+  timings: {
+    graphMs: number;
+    graphCached: boolean;
+    ortMs: number;
+    optimizerMs: number;
+    totalMs: number;
+  };
 }
 
 /** Everything a run needs besides its options. */
@@ -179,43 +187,66 @@ export async function trainDistribution(
   const lat = C * h * h;
   const T = inputs.schedulerConfig.num_train_timesteps;
   let ortMs = 0, optimizerMs = 0;
+  const makeFeeds = (rng: Rng): Parameters<Session["run"]>[0] => {
+    const x0 = new Float32Array(o.batchSize * lat);
+    const t = new Float32Array(o.batchSize);
+    for (let b = 0; b < o.batchSize; b++) {
+      x0.set(latents[Math.floor(rng.uniform() * latents.length)]!, b * lat);
+      t[b] = Math.floor(rng.uniform() * T);
+    }
+    const noise = rng.normals(x0.length);
+    const feeds: Parameters<Session["run"]>[0] = {
+      [TRAIN_INPUTS.ctx]: { dtype: "float32", dims: [o.K, o.M, d], data: ctx },
+      [TRAIN_INPUTS.before]: { dtype: "float32", dims: [ids.before.length, d], data: before },
+      [TRAIN_INPUTS.after]: { dtype: "float32", dims: [ids.after.length, d], data: after },
+      [TRAIN_INPUTS.xT]: {
+        dtype: "float32",
+        dims: [o.batchSize, C, h, h],
+        data: addNoise(inputs.schedulerConfig, x0, noise, t),
+      },
+      [TRAIN_INPUTS.timestep]: { dtype: "float32", dims: [o.batchSize], data: t },
+      [TRAIN_INPUTS.target]: {
+        dtype: "float32",
+        dims: [o.batchSize, C, h, h],
+        data: trainingTarget(inputs.schedulerConfig, x0, noise, t),
+      },
+      [TRAIN_INPUTS.omega]: { dtype: "float32", dims: [o.S, L, d], data: rng.normals(o.S * L * d) },
+    };
+    if (o.minSnrGamma !== null) {
+      feeds[TRAIN_INPUTS.weights] = {
+        dtype: "float32",
+        dims: [o.batchSize],
+        data: minSnrWeights(inputs.schedulerConfig, t, o.minSnrGamma),
+      };
+    }
+    return feeds;
+  };
+  // A fixed evaluation set (4 batches) gives a loss comparable across steps, unlike the
+  // per-step loss, whose timesteps and noise change every step.
+  const evalFeeds = Array.from(
+    { length: 4 },
+    (_, i) => makeFeeds(new Rng(o.seed).fork(`eval${i}`)),
+  );
+  const evalLoss = async () => {
+    let total = 0;
+    for (const f of evalFeeds) {
+      total += Number(
+        (await session.run({
+          ...f,
+          [TRAIN_INPUTS.ctx]: { dtype: "float32", dims: [o.K, o.M, d], data: ctx },
+        }, ["loss"])).loss!.data[0],
+      );
+    }
+    return total / evalFeeds.length;
+  };
+  const evalBefore = hooks.resume ? NaN : await evalLoss();
   const start = hooks.resume?.step ?? 0;
   const loopStart = performance.now();
+  let evalAfter = NaN;
   try {
     for (let step = start; step < o.steps; step++) {
       if (hooks.signal?.aborted) throw new Error("training cancelled");
-      const rng = new Rng(o.seed).fork(step);
-      const x0 = new Float32Array(o.batchSize * lat);
-      const t = new Float32Array(o.batchSize);
-      for (let b = 0; b < o.batchSize; b++) {
-        x0.set(latents[Math.floor(rng.uniform() * latents.length)]!, b * lat);
-        t[b] = Math.floor(rng.uniform() * T);
-      }
-      const noise = rng.normals(x0.length);
-      const feeds: Parameters<Session["run"]>[0] = {
-        [TRAIN_INPUTS.ctx]: { dtype: "float32", dims: [o.K, o.M, d], data: ctx },
-        [TRAIN_INPUTS.before]: { dtype: "float32", dims: [ids.before.length, d], data: before },
-        [TRAIN_INPUTS.after]: { dtype: "float32", dims: [ids.after.length, d], data: after },
-        [TRAIN_INPUTS.xT]: {
-          dtype: "float32",
-          dims: [o.batchSize, C, h, h],
-          data: addNoise(inputs.schedulerConfig, x0, noise, t),
-        },
-        [TRAIN_INPUTS.timestep]: { dtype: "float32", dims: [o.batchSize], data: t },
-        [TRAIN_INPUTS.target]: {
-          dtype: "float32",
-          dims: [o.batchSize, C, h, h],
-          data: trainingTarget(inputs.schedulerConfig, x0, noise, t),
-        },
-        [TRAIN_INPUTS.omega]: { dtype: "float32", dims: [o.S, L, d], data: rng.normals(o.S * L * d) },
-      };
-      if (o.minSnrGamma !== null) {
-        feeds[TRAIN_INPUTS.weights] = {
-          dtype: "float32",
-          dims: [o.batchSize],
-          data: minSnrWeights(inputs.schedulerConfig, t, o.minSnrGamma),
-        };
-      }
+      const feeds = makeFeeds(new Rng(o.seed).fork(step));
       const r0 = performance.now();
       const out = await session.run(feeds, ["loss", "grad_ctx"]);
       const r1 = performance.now();
@@ -242,6 +273,7 @@ export async function trainDistribution(
         });
       }
     }
+    evalAfter = await evalLoss();
   } finally {
     await session.release();
   }
@@ -251,6 +283,7 @@ export async function trainDistribution(
     distribution,
     template: ids,
     lossCurve,
+    evalLoss: { before: evalBefore, after: evalAfter },
     options: o,
     timings: {
       graphMs,

@@ -106,7 +106,9 @@ export async function trainGraphKey(graphs: SdGraphs, spec: TrainGraphSpec): Pro
     "SHA-256",
     new Uint8Array([
       ...new TextEncoder().encode(JSON.stringify({ v: 1, spec, info: graphs.info })),
-      ...new TextEncoder().encode((await externalFacts([graphs.unet, graphs.textEncoderEmbeds])).join("\n")),
+      ...new TextEncoder().encode(
+        (await externalFacts([graphs.unet, graphs.textEncoderEmbeds])).join("\n"),
+      ),
     ]),
   );
   const te = await crypto.subtle.digest("SHA-256", encodeModel(graphs.textEncoderEmbeds).slice());

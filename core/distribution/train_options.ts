@@ -41,11 +41,16 @@ export type TrainOptions = z.infer<typeof TrainOptionsSchema>;
  * Applies defaults and checks options against each other and the number of images.
  * @throws Error naming the offending option.
  */
-export function validateTrainOptions(input: Partial<TrainOptions>, imageCount: number): TrainOptions {
+export function validateTrainOptions(
+  input: Partial<TrainOptions>,
+  imageCount: number,
+): TrainOptions {
   const parsed = TrainOptionsSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`invalid training option ${issue.path.join(".") || "(options)"}: ${issue.message}`);
+    throw new Error(
+      `invalid training option ${issue.path.join(".") || "(options)"}: ${issue.message}`,
+    );
   }
   const o = parsed.data;
   if (imageCount < 1) throw new Error("no reference images");
