@@ -1,0 +1,144 @@
+/**
+ * Sampling from learned distributions (DESIGN §4): optional text-guided editing (re-encode
+ * the K learned prompts inside a new template and refit mu/sigma), weighted mixing
+ * (eq. 7), diversity scaling (gamma), a fresh c~ per image, then classifier-free guided
+ * denoising with the encoding of the negative prompt ("" by default).
+ *
+ * @module
+ */
+import type { DistributionTensors, Manifest } from "../artifacts/distribution_artifact.ts";
+import type { RgbImage } from "../images/types.ts";
+import { fromTensor } from "../images/tensor.ts";
+import type { ModelRuntime } from "../pipeline/model_runtime.ts";
+import { txt2img } from "../pipeline/txt2img.ts";
+import { Rng } from "../random.ts";
+import type { SchedulerConfig } from "../schedulers/config.ts";
+import { createScheduler } from "../schedulers/create_scheduler.ts";
+import { SchedulerKind } from "../schedulers/scheduler.ts";
+import { type MixMode, PromptDistribution } from "./prompt_distribution.ts";
+import { fitDistribution } from "./train.ts";
+import { readTokenTable, templateIds, type TemplateTokenizer } from "./template.ts";
+
+/** A tokenizer that also pads full sequences (for the negative prompt). */
+export interface SampleTokenizer extends TemplateTokenizer {
+  encodePadded(text: string, maxLength?: number): number[];
+}
+
+/** One distribution of a (possibly mixed) sample request. */
+export interface WeightedDistribution {
+  manifest: Manifest;
+  tensors: DistributionTensors;
+  weight: number;
+}
+
+/** What to sample. */
+export interface SampleOptions {
+  gamma: number;
+  /** New template with `{}` for the learned prompt; absent = the learned mu/sigma as stored. */
+  template?: string;
+  negativePrompt?: string;
+  mixMode?: MixMode;
+  n: number;
+  seed: number;
+  steps: number;
+  guidance: number;
+  scheduler?: SchedulerKind;
+  /** One c~ shared by all images (authors' code) instead of a fresh one each (paper). */
+  sharedSample?: boolean;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** A model ready to sample from. */
+export interface SampleModel {
+  runtime: ModelRuntime;
+  tokenizer: SampleTokenizer;
+  schedulerConfig: SchedulerConfig;
+}
+
+/**
+ * The distribution to sample from: each input refit inside `template` if given, then mixed.
+ * @throws Error for no inputs, distributions of different models or shapes, bad weights.
+ */
+export async function resolveDistribution(
+  model: SampleModel,
+  dists: WeightedDistribution[],
+  template: string | undefined,
+  mixMode: MixMode = "paper",
+): Promise<PromptDistribution> {
+  if (dists.length === 0) throw new Error("no distribution to sample from");
+  const first = dists[0]!.manifest;
+  for (const { manifest: m } of dists) {
+    if (m.model.name !== first.model.name || m.model.revision !== first.model.revision) {
+      throw new Error(
+        `cannot mix distributions of different models: ${first.model.name}@${first.model.revision} ` +
+          `and ${m.model.name}@${m.model.revision}`,
+      );
+    }
+  }
+  const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
+  const table = template ? await readTokenTable(model.runtime.graphs) : null;
+  const parts: PromptDistribution[] = [];
+  for (const { manifest: m, tensors: t } of dists) {
+    if (m.L !== L || m.d !== d) {
+      throw new Error(`distribution ${m.id} has features [${m.L}, ${m.d}], the model [${L}, ${d}]`);
+    }
+    if (!template) {
+      parts.push(new PromptDistribution(t.mu.data, t.sigma.data, [L, d]));
+      continue;
+    }
+    const ids = templateIds(model.tokenizer, template, m.M, L);
+    const mode = m.K === 1 ? "none" : m.options.sigma === "population" ? "population" : "unbiased";
+    parts.push(await fitDistribution(model.runtime, table!, ids, t.ctx.data, m.K, m.M, mode));
+  }
+  return parts.length === 1 ? parts[0]! : PromptDistribution.mix(parts, dists.map((x) => x.weight), mixMode);
+}
+
+/** Text features of a plain prompt, [L, d]. */
+export async function encodePrompt(model: SampleModel, text: string): Promise<Float32Array> {
+  const ids = Int32Array.from(model.tokenizer.encodePadded(text, model.runtime.graphs.info.maxLength));
+  return await model.runtime.encodeIds(ids, 1);
+}
+
+/** The sampled c~ [n, L, d] and the unconditional features [L, d]. */
+export async function sampleFeatures(
+  model: SampleModel,
+  dist: PromptDistribution,
+  o: Pick<SampleOptions, "gamma" | "n" | "seed" | "sharedSample" | "negativePrompt">,
+): Promise<{ cond: Float32Array; uncond: Float32Array }> {
+  const scaled = dist.scaled(o.gamma);
+  const rng = new Rng(o.seed).fork("c~");
+  const cond = o.sharedSample
+    ? (() => {
+      const one = scaled.sample(rng);
+      const all = new Float32Array(o.n * one.length);
+      for (let i = 0; i < o.n; i++) all.set(one, i * one.length);
+      return all;
+    })()
+    : scaled.sampleMany(o.n, rng);
+  return { cond, uncond: await encodePrompt(model, o.negativePrompt ?? "") };
+}
+
+/** Generates n images from one distribution or a weighted mix. */
+export async function sampleImages(
+  model: SampleModel,
+  dists: WeightedDistribution[],
+  o: SampleOptions,
+): Promise<RgbImage[]> {
+  const dist = await resolveDistribution(model, dists, o.template, o.mixMode);
+  const { cond, uncond } = await sampleFeatures(model, dist, o);
+  const scheduler = createScheduler(o.scheduler ?? SchedulerKind.DDIM, model.schedulerConfig);
+  const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
+    steps: o.steps,
+    guidance: o.guidance,
+    seed: o.seed,
+    ...(o.batchSize ? { batchSize: o.batchSize } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  const { latentSize, vaeScale } = model.runtime.graphs.info;
+  const side = latentSize * vaeScale, size = 3 * side * side;
+  return Array.from({ length: o.n }, (_, i) =>
+    fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side));
+}

@@ -1,0 +1,249 @@
+/**
+ * The operations of the product (train, sample, embeddings, get/list/delete) over a store
+ * and a set of models, shared by the deno tasks and the HTTP functions. Models are loaded
+ * lazily, once per process, and their ONNX Runtime sessions reused.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  deleteDistribution,
+  type DistributionTensors,
+  listDistributions,
+  loadDistribution,
+  type Manifest,
+  newDistributionId,
+  saveDistribution,
+} from "../artifacts/distribution_artifact.ts";
+import { writeSafetensors } from "../artifacts/safetensors_write.ts";
+import { decodeImage, type DecodeOptions } from "../images/decode.ts";
+import { sha256Hex } from "../images/hash.ts";
+import type { RgbImage } from "../images/types.ts";
+import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
+import type { SessionOptions } from "../onnx/runtime.ts";
+import { ModelRuntime } from "../pipeline/model_runtime.ts";
+import { parseSchedulerConfig } from "../schedulers/config.ts";
+import type { Store } from "../store/store.ts";
+import { ClipTokenizer } from "../tokenizer/clip.ts";
+import {
+  resolveDistribution,
+  type SampleModel,
+  sampleFeatures,
+  sampleImages,
+  type SampleOptions,
+} from "../distribution/sample.ts";
+import { type TrainHooks, trainDistribution } from "../distribution/train.ts";
+import type { TrainOptions } from "../distribution/train_options.ts";
+
+/** Where a named model's files are, and which revision they are. */
+export interface ResolvedModel {
+  dir: string;
+  revision: string;
+}
+
+/** A loaded model: graphs, sessions, tokenizer, scheduler config. */
+export interface LoadedModel extends SampleModel {
+  name: string;
+  revision: string;
+  tokenizer: ClipTokenizer;
+}
+
+/** Engine settings. */
+export interface EngineOptions {
+  store: Store;
+  /** Name → files (models.lock resolution, fetching on first use). */
+  resolveModel: (name: string) => Promise<ResolvedModel>;
+  defaultModel: string;
+  sessionOptions?: SessionOptions;
+  /** Train-step graph cache directory; null disables caching. */
+  cacheDir?: string | null;
+  /** Limits for decoding reference images. */
+  imageLimits?: DecodeOptions["limits"];
+}
+
+/** One reference image as sent by a user. */
+export interface ImageInput {
+  bytes: Uint8Array;
+  name?: string;
+}
+
+/** A sample request: distribution ids with weights, and sampling options. */
+export interface SampleRequest extends Omit<SampleOptions, "onProgress" | "signal"> {
+  distributions: { id: string; weight: number }[];
+}
+
+/** Errors the callers map to client errors (4xx). */
+export class EngineError extends Error {
+  constructor(readonly code: string, message: string, readonly status = 400) {
+    super(message);
+    this.name = "EngineError";
+  }
+}
+
+/**
+ * The product's operations.
+ * @example
+ * ```ts ignore
+ * const engine = new Engine({ store, resolveModel, defaultModel: "tiny" });
+ * const manifest = await engine.train({ images }, { steps: 100 });
+ * ```
+ */
+export class Engine {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+
+  constructor(readonly options: EngineOptions) {}
+
+  /** The named model, loaded once per process. */
+  model(name = this.options.defaultModel): Promise<LoadedModel> {
+    let m = this.models.get(name);
+    if (!m) {
+      m = this.loadModel(name);
+      m.catch(() => this.models.delete(name));
+      this.models.set(name, m);
+    }
+    return m;
+  }
+
+  private async loadModel(name: string): Promise<LoadedModel> {
+    const { dir, revision } = await this.options.resolveModel(name);
+    const graphs = await loadDiffusersCheckpoint(dir);
+    const tokenizer = await ClipTokenizer.fromDir(join(dir, "tokenizer"));
+    const schedulerConfig = parseSchedulerConfig(
+      JSON.parse(await Deno.readTextFile(join(dir, "scheduler", "scheduler_config.json"))),
+    );
+    const runtime = new ModelRuntime(graphs, this.options.sessionOptions ?? {});
+    return { name, revision, runtime, tokenizer, schedulerConfig };
+  }
+
+  /** Decodes reference images (limits checked from headers first). */
+  async decodeImages(images: ImageInput[]): Promise<RgbImage[]> {
+    if (images.length === 0) throw new EngineError("no_images", "no reference images");
+    const out: RgbImage[] = [];
+    for (const [i, img] of images.entries()) {
+      try {
+        const limits = this.options.imageLimits;
+        const { width, height, data } = await decodeImage(img.bytes, limits ? { limits } : {});
+        out.push({ width, height, data });
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? "invalid_image";
+        throw new EngineError(code, `image ${img.name ?? i}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  /** Learns a distribution and saves it; nothing is written unless training succeeds. */
+  async train(
+    req: { model?: string; images: ImageInput[]; options: Partial<TrainOptions> },
+    hooks: TrainHooks = {},
+  ): Promise<Manifest> {
+    const images = await this.decodeImages(req.images);
+    const model = await this.model(req.model);
+    let result;
+    try {
+      result = await trainDistribution(
+        { runtime: model.runtime, tokenizer: model.tokenizer, schedulerConfig: model.schedulerConfig, images },
+        req.options,
+        { cacheDir: this.options.cacheDir ?? null, ...hooks },
+      );
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/^(invalid training option|no reference images|template|initWords)/.test(msg)) {
+        throw new EngineError("invalid_options", msg);
+      }
+      throw e;
+    }
+    const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
+    const o = result.options;
+    const tensors: DistributionTensors = {
+      ctx: { data: result.ctx, shape: [o.K, o.M, d] },
+      mu: { data: result.distribution.mu, shape: [L, d] },
+      sigma: { data: result.distribution.sigma, shape: [L, d] },
+    };
+    return await saveDistribution(this.options.store, {
+      id: newDistributionId(),
+      createdAt: new Date().toISOString(),
+      model: { name: model.name, revision: model.revision },
+      K: o.K,
+      M: o.M,
+      L,
+      d,
+      template: { prefix: result.template.prefix, suffix: result.template.suffix },
+      options: JSON.parse(JSON.stringify(o)),
+      references: await Promise.all(req.images.map(async (i) => ({ sha256: await sha256Hex(i.bytes) }))),
+      lossCurve: result.lossCurve,
+    }, tensors);
+  }
+
+  /** A stored distribution. */
+  get(id: string): Promise<{ manifest: Manifest; tensors: DistributionTensors }> {
+    return loadDistribution(this.options.store, id);
+  }
+
+  /** Ids of stored distributions, paged. */
+  list(opts?: { limit?: number; after?: string }): Promise<string[]> {
+    return listDistributions(this.options.store, opts);
+  }
+
+  /** Deletes a distribution (manifest first). */
+  delete(id: string): Promise<void> {
+    return deleteDistribution(this.options.store, id);
+  }
+
+  private async weighted(req: SampleRequest) {
+    if (req.distributions.length === 0) {
+      throw new EngineError("invalid_request", "no distribution to sample from");
+    }
+    const dists = await Promise.all(req.distributions.map(async ({ id, weight }) => ({
+      ...(await this.get(id)),
+      weight,
+    })));
+    const model = await this.model(dists[0]!.manifest.model.name);
+    if (dists.some((x) => x.manifest.model.name !== model.name)) {
+      throw new EngineError("model_mismatch", "cannot mix distributions of different models");
+    }
+    return { dists, model };
+  }
+
+  /** Generates images from one distribution or a weighted mix. */
+  async sample(
+    req: SampleRequest,
+    hooks: Pick<SampleOptions, "onProgress" | "signal"> = {},
+  ): Promise<RgbImage[]> {
+    const { dists, model } = await this.weighted(req);
+    return await clientErrors(() => sampleImages(model, dists, { ...req, ...hooks }));
+  }
+
+  /** Sampled features c~ [n, L, d] and the unconditional features [L, d], as safetensors. */
+  async embeddings(req: SampleRequest): Promise<Uint8Array> {
+    const { dists, model } = await this.weighted(req);
+    return await clientErrors(async () => {
+      const dist = await resolveDistribution(model, dists, req.template, req.mixMode);
+      const { cond, uncond } = await sampleFeatures(model, dist, req);
+      const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
+      return writeSafetensors({
+        c_tilde: { data: cond, shape: [req.n, L, d] },
+        uncond: { data: uncond, shape: [1, L, d] },
+      }, { model: model.name, revision: model.revision, gamma: String(req.gamma) });
+    });
+  }
+
+  /** Frees every model's sessions. */
+  async close(): Promise<void> {
+    for (const m of this.models.values()) await (await m).runtime.release();
+    this.models.clear();
+  }
+}
+
+/** Maps the method's argument errors (bad template, weights, mixes) to EngineError. */
+async function clientErrors<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/template|mix|weights|gamma|different models|distribution to sample|steps|features/.test(msg)) {
+      throw new EngineError("invalid_request", msg);
+    }
+    throw e;
+  }
+}
