@@ -101,6 +101,18 @@ async function referenceLatents(
   return out;
 }
 
+/** Text features c [K, L, d] of K learned prompts ctx [K, M, d] inside a template. */
+export function promptFeatures(
+  rt: ModelRuntime,
+  table: Float32Array,
+  ids: TemplateIds,
+  ctx: Float32Array,
+  K: number,
+  M: number,
+): Promise<Float32Array> {
+  return rt.encodeEmbeds(assembleEmbeds(table, rt.graphs.info.hiddenSize, ids, ctx, K, M), K);
+}
+
 /**
  * Encodes K learned prompts inside a template and fits N(mu, sigma) to their features
  * (sigma = 0 for Textual Inversion).
@@ -115,7 +127,7 @@ export async function fitDistribution(
   sigma: "unbiased" | "population" | "none",
 ): Promise<PromptDistribution> {
   const { maxLength: L, hiddenSize: d } = rt.graphs.info;
-  const c = await rt.encodeEmbeds(assembleEmbeds(table, d, ids, ctx, K, M), K);
+  const c = await promptFeatures(rt, table, ids, ctx, K, M);
   if (sigma === "none") {
     const mu = PromptDistribution.fromFeatures(c, K, [L, d], "population").mu;
     return new PromptDistribution(mu, new Float32Array(mu.length), [L, d]);

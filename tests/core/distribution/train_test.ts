@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import { loadOnnxFolder } from "../../../core/models/onnx_folder.ts";
 import { buildTrainGraph, TRAIN_INPUTS } from "../../../core/distribution/train_graph.ts";
 import {
+  promptFeatures,
   type TrainCheckpoint,
   trainDistribution,
 } from "../../../core/distribution/train.ts";
+import { readTokenTable } from "../../../core/distribution/template.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
 import { ModelRuntime } from "../../../core/pipeline/model_runtime.ts";
 import { FIXTURES, host, type JsonArray, readJson, relL2 } from "../../helpers/fixtures.ts";
@@ -163,5 +165,44 @@ Deno.test("trainDistribution refuses bad options before any work", async () => {
     trainDistribution({ ...inputs, images: [] }, {}, { cacheDir: null }),
     /no reference images/,
   );
+  await rt.release();
+});
+
+Deno.test("the ortho loss (lambda > 0) lowers the mean pairwise |cos| of the K prompt features", async () => {
+  const graphs = await loadTinySd2();
+  const rt = new ModelRuntime(graphs);
+  const inputs = {
+    runtime: rt,
+    tokenizer: toyTokenizer,
+    schedulerConfig: await tinySchedulerConfig(),
+    images: discImages(4),
+  };
+  const K = 4;
+  const meanAbsCos = async (lambda: number) => {
+    const r = await trainDistribution(inputs, {
+      K,
+      M: 2,
+      S: 2,
+      batchSize: 2,
+      steps: 30,
+      lr: 2e-2,
+      lambda,
+      seed: 2,
+    }, { cacheDir: null });
+    const c = await promptFeatures(rt, await readTokenTable(graphs), r.template, r.ctx, K, 2);
+    const n = c.length / K;
+    const row = (k: number) => c.subarray(k * n, (k + 1) * n);
+    const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
+    let total = 0;
+    for (let i = 0; i < K; i++) {
+      for (let j = i + 1; j < K; j++) {
+        total += Math.abs(dot(row(i), row(j))) / Math.sqrt(dot(row(i), row(i)) * dot(row(j), row(j)));
+      }
+    }
+    return total / (K * (K - 1) / 2);
+  };
+  const [without, withOrtho] = [await meanAbsCos(0), await meanAbsCos(1)];
+  console.log(`mean pairwise |cos|: lambda 0 -> ${without.toFixed(5)}, lambda 1 -> ${withOrtho.toFixed(5)}`);
+  assert.ok(withOrtho < without);
   await rt.release();
 });
