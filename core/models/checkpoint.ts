@@ -144,6 +144,8 @@ async function checkModelIndex(root: string): Promise<void> {
   for (const [component, cls] of Object.entries(CLASSES)) {
     const entry = index[component];
     const got = Array.isArray(entry) ? entry[1] : undefined;
+    // A null vae entry marks a pixel-space model.
+    if (component === "vae" && got === null) continue;
     if (got !== undefined && got !== cls) {
       throw new Error(
         `${path}: unsupported ${component} class ${JSON.stringify(got)} (want ${cls})`,
@@ -163,6 +165,26 @@ async function checkModelIndex(root: string): Promise<void> {
  * const unet = await Session.create(sd.unet);
  * ```
  */
+/**
+ * A pixel-space checkpoint has no VAE: model_index.json says `"vae": [null, null]` (or has
+ * no vae entry) and there is no vae/ folder.
+ */
+async function isPixelSpace(root: string): Promise<boolean> {
+  try {
+    await Deno.stat(join(root, "vae"));
+    return false;
+  } catch {
+    // no vae/ folder
+  }
+  try {
+    const index = JSON.parse(await Deno.readTextFile(join(root, "model_index.json")));
+    const vae = index.vae;
+    return vae === undefined || (Array.isArray(vae) && vae[0] === null);
+  } catch {
+    return false;
+  }
+}
+
 export async function loadDiffusersCheckpoint(
   dir: string,
   o: CheckpointOptions = {},
@@ -171,7 +193,8 @@ export async function loadDiffusersCheckpoint(
   await checkModelIndex(root);
   const text = await readConfig(root, "text_encoder", parseClipTextConfig);
   const unet = await readConfig(root, "unet", parseUNetConfig);
-  const vae = await readConfig(root, "vae", parseVaeConfig);
+  const pixelSpace = await isPixelSpace(root);
+  const vae = pixelSpace ? null : await readConfig(root, "vae", parseVaeConfig);
   const cross = Array.isArray(unet.cross_attention_dim)
     ? unet.cross_attention_dim[0]
     : unet.cross_attention_dim;
@@ -181,7 +204,7 @@ export async function loadDiffusersCheckpoint(
         `${text.hidden_size}`,
     );
   }
-  if (unet.in_channels !== vae.latent_channels) {
+  if (vae && unet.in_channels !== vae.latent_channels) {
     throw new Error(
       `unet config: in_channels ${unet.in_channels} does not match vae latent_channels ` +
         `${vae.latent_channels}`,
@@ -194,7 +217,12 @@ export async function loadDiffusersCheckpoint(
     "diffusion_pytorch_model.safetensors",
     o.variant,
   );
-  const vaeW = await openSafetensors(root, "vae", "diffusion_pytorch_model.safetensors", o.variant);
+  const vaeW = vae
+    ? await openSafetensors(root, "vae", "diffusion_pytorch_model.safetensors", o.variant)
+    : null;
+  if (pixelSpace && unet.in_channels !== 3) {
+    throw new Error(`unet config: a pixel-space model (no vae) needs in_channels 3, got ${unet.in_channels}`);
+  }
   const tokenEmbedding = textW.tensor(TOKEN_EMBEDDING);
   if (!tokenEmbedding) throw new Error(`${textW.label}: missing tensor '${TOKEN_EMBEDDING}'`);
   const size = o.latentSize ?? unet.sample_size;
@@ -206,15 +234,15 @@ export async function loadDiffusersCheckpoint(
       hiddenSize: text.hidden_size,
       latentChannels: unet.in_channels,
       latentSize: size,
-      vaeScale: vaeScale(vae),
-      scalingFactor: vae.scaling_factor ?? 0.18215,
+      vaeScale: vae ? vaeScale(vae) : 1,
+      scalingFactor: vae ? vae.scaling_factor ?? 0.18215 : 1,
     },
     textEncoder: buildClipTextEncoder(text, textW, root),
     textEncoderEmbeds: buildClipTextEncoderEmbeds(text, textW, root),
     tokenEmbedding,
     tokenEmbeddingBaseDir: root,
     unet: buildUNet(unet, unetW, root, { ...latent, seqLength }),
-    vaeDecoder: buildVaeDecoder(vae, vaeW, root, latent),
-    vaeEncoder: buildVaeEncoder(vae, vaeW, root, latent),
+    vaeDecoder: vae && vaeW ? buildVaeDecoder(vae, vaeW, root, latent) : null,
+    vaeEncoder: vae && vaeW ? buildVaeEncoder(vae, vaeW, root, latent) : null,
   };
 }

@@ -42,6 +42,10 @@ export interface SdGraphs {
   /** Directory the token table's external data (if any) resolves against. */
   tokenEmbeddingBaseDir?: string;
   unet: Model;
-  vaeDecoder: Model;
-  vaeEncoder: Model;
+  /**
+   * null for a pixel-space model (no VAE: the UNet denoises pixels in [-1, 1] directly,
+   * vaeScale = 1, scalingFactor = 1), like the project's embedded default model.
+   */
+  vaeDecoder: Model | null;
+  vaeEncoder: Model | null;
 }

@@ -21,7 +21,9 @@ export class ModelRuntime {
   private session(c: Component): Promise<Session> {
     let s = this.sessions.get(c);
     if (!s) {
-      s = Session.create(this.graphs[c], this.options);
+      const model = this.graphs[c];
+      if (!model) throw new Error(`this model has no ${c} graph`);
+      s = Session.create(model, this.options);
       // A failed creation is not cached, so a later call can retry.
       s.catch(() => this.sessions.delete(c));
       this.sessions.set(c, s);
@@ -70,6 +72,7 @@ export class ModelRuntime {
 
   /** Pixels [B, 3, H, W] in about [-1, 1] from unscaled latents [B, C, h, w]. */
   decode(latents: Float32Array, batch: number): Promise<Float32Array> {
+    if (!this.graphs.vaeDecoder) return Promise.resolve(latents); // pixel space
     const C = this.graphs.info.latentChannels;
     const side = Math.round(Math.sqrt(latents.length / (batch * C)));
     return this.run("vaeDecoder", {
@@ -79,6 +82,7 @@ export class ModelRuntime {
 
   /** Posterior-mean latents [B, C, h, w] (unscaled) from pixels [B, 3, H, W] in [-1, 1]. */
   encode(pixels: Float32Array, batch: number): Promise<Float32Array> {
+    if (!this.graphs.vaeEncoder) return Promise.resolve(pixels); // pixel space
     const side = Math.round(Math.sqrt(pixels.length / (batch * 3)));
     return this.run("vaeEncoder", {
       sample: { dtype: "float32", dims: [batch, 3, side, side], data: pixels },

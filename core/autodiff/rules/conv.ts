@@ -97,6 +97,35 @@ function biasGrad(g: Builder, dy: string): string {
   return g.reduceSum(dy, axes, false);
 }
 
+/**
+ * dX of a stride-1 Conv as a Conv of dY with the kernel flipped and its channel axes
+ * swapped (full correlation): the same maths as ConvTranspose, but ONNX Runtime's Conv
+ * kernels are several times faster, and for a constant W the flip folds at load time.
+ */
+function inputGradStride1(g: Builder, dy: string, w: string, geo: Geometry): string | null {
+  const { kernel: k, pads: p, dilations: d, group: G } = geo, r = k.length;
+  const pads = [
+    ...k.map((kk, i) => d[i]! * (kk - 1) - p[i]!),
+    ...k.map((kk, i) => d[i]! * (kk - 1) - p[i + r]!),
+  ];
+  if (pads.some((x) => x < 0)) return null;
+  const [co, cig, ...ks] = g.shape(w);
+  const cog = co! / G;
+  const spatial = ks.map((_, i) => i + 3);
+  const swapped = g.reshape(
+    g.transpose(g.reshape(w, [G, cog, cig!, ...ks]), [0, 2, 1, ...spatial]),
+    [G * cig!, cog, ...ks],
+  );
+  const flipped = g.slice(
+    swapped,
+    ks.map(() => -1),
+    ks.map(() => -(2 ** 31)),
+    ks.map((_, i) => i + 2),
+    ks.map(() => -1),
+  );
+  return g.conv(dy, flipped, undefined, { pads, dilations: d, group: G });
+}
+
 export const conv: Vjp = (g, n, dy) => {
   const size = n.inShape(0).slice(2), outSize = n.outShape(0).slice(2);
   const geo = geometry(n, size);
@@ -105,8 +134,11 @@ export const conv: Vjp = (g, n, dy) => {
   const op = size.map((h, i) =>
     h + p[i]! + p[i + r]! - d[i]! * (k[i]! - 1) - 1 - s[i]! * (outSize[i]! - 1)
   );
+  const stride1 = s.every((x) => x === 1);
   return [
-    () => g.convTranspose(dy, n.in(1), undefined, options(geo, op)),
+    () =>
+      (stride1 ? inputGradStride1(g, dy, n.in(1), geo) : null) ??
+        g.convTranspose(dy, n.in(1), undefined, options(geo, op)),
     () => weightGrad(g, n.in(0), dy, geo),
     () => biasGrad(g, dy),
   ];

@@ -12,7 +12,7 @@ const TEXT = `${FIXTURES}sd-tiny-torch/text_encoder/embeds.onnx`;
 
 async function grad(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    args: ["run", "-q", "-A", CLI, ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },

@@ -1,0 +1,82 @@
+/**
+ * `deno task export-onnx --model NAME|DIR --out DIR [--variant fp16] [--latent-size N] [--force]`
+ *
+ * Converts a diffusers checkpoint, without Python, into an ONNX export folder in the optimum
+ * layout (text_encoder/model.onnx and embeds.onnx, unet/, vae_decoder/, vae_encoder/, each
+ * with its weights.bin; tokenizer/, scheduler/, README.md). See core/export.
+ *
+ * @module
+ */
+import { writeOnnxFolder } from "../export/onnx_folder_writer.ts";
+import { helpText, num, type OptionTable, parseOptions, required, runTask, str } from "./_cli.ts";
+import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { ProgressBar } from "./_progress.ts";
+
+const OPTIONS: OptionTable = {
+  model: {
+    type: "string",
+    arg: "NAME|DIR",
+    default: DEFAULT_MODEL,
+    help: "model name or diffusers checkpoint dir",
+  },
+  out: { type: "string", arg: "DIR", help: "output folder, required (must be empty or absent)" },
+  variant: { type: "string", arg: "NAME", help: 'weight variant, e.g. "fp16" (default: none)' },
+  "latent-size": {
+    type: "string",
+    arg: "N",
+    default: "unet sample_size",
+    help: "latent side the graphs are built for",
+  },
+  force: { type: "boolean", help: "replace a non-empty --out folder" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+
+const USAGE = "usage: deno task export-onnx --out DIR [--model NAME|DIR] [options]";
+const HELP = helpText(
+  USAGE,
+  "Writes the graphs core builds from a diffusers checkpoint as an ONNX export folder\n" +
+    "(optimum layout), weights copied byte for byte into one weights.bin per component.",
+  OPTIONS,
+);
+
+function megabytes(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(0)} kB`;
+}
+
+/** Runs the task on `args`; returns the exit code. */
+export function main(args: string[]): Promise<number> {
+  return runTask(async () => {
+    const { values } = parseOptions(args, OPTIONS);
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const out = required(values, "out");
+    const latentSize = str(values, "latent-size") === undefined
+      ? undefined
+      : num(values, "latent-size", 0, { integer: true, min: 1, max: 1024 });
+    const name = str(values, "model") ?? DEFAULT_MODEL;
+    const model = await resolveModel(name);
+    const t0 = performance.now();
+    let bar: ProgressBar | undefined;
+    const variant = str(values, "variant");
+    const written = await writeOnnxFolder(model.dir, out, {
+      overwrite: values.force === true,
+      source: { name, revision: model.revision },
+      ...(variant ? { variant } : {}),
+      ...(latentSize ? { latentSize } : {}),
+      onProgress: (done, total) => {
+        bar ??= new ProgressBar({ total, label: "export", start: t0 });
+        bar.update(done);
+      },
+    }).finally(() => bar?.finish());
+    const parts = written.map((c) =>
+      `${c.folder} (${c.models.join(", ")}, ${megabytes(c.weightBytes)})`
+    );
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    console.log(`wrote ${out}: ${parts.join("; ")} in ${secs}s`);
+    return 0;
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,269 @@
+/**
+ * `deno task train --model NAME --images DIR --out STORE_URL [options]`
+ *
+ * Learns a prompt distribution from the reference images in DIR and saves it in the store.
+ * Every training option of TrainOptionsSchema has a flag (kebab-case). Arguments, images and
+ * options are checked before any work; nothing is written to the store unless training
+ * succeeds. Prints the distribution id, store URL, final loss and time on stdout; progress
+ * goes to stderr.
+ *
+ * @module
+ */
+import { extname, join } from "node:path";
+import { defaultCacheDir } from "../distribution/train_graph.ts";
+import {
+  type TrainOptions,
+  TrainOptionsSchema,
+  validateTrainOptions,
+} from "../distribution/train_options.ts";
+import { Engine, type ImageInput } from "../engine/engine.ts";
+import { openStore } from "../store/open.ts";
+import {
+  helpText,
+  type OptionTable,
+  parseNumber,
+  parseOptions,
+  required,
+  runTask,
+  str,
+  UsageError,
+  type Values,
+  withInterrupt,
+} from "./_cli.ts";
+import { readCheckpoint, writeCheckpoint } from "./_checkpoint.ts";
+import { DEFAULT_MODEL, modelName, resolveModel } from "./_models.ts";
+import { ProgressBar } from "./_progress.ts";
+
+type Kind = "int" | "float" | "string" | "bool" | "float-or-off" | readonly string[];
+
+/** Training flags, one per TrainOptionsSchema field. */
+const TRAIN_FLAGS: Record<string, { key: keyof TrainOptions; kind: Kind; help: string }> = {
+  mode: {
+    key: "mode",
+    kind: ["distribution", "textual_inversion"],
+    help: "distribution, or textual_inversion (K=1, sigma=0)",
+  },
+  k: { key: "K", kind: "int", help: "number of soft prompts K" },
+  m: { key: "M", kind: "int", help: "learned vectors per prompt M" },
+  s: { key: "S", kind: "int", help: "reparameterised samples c~ per step S" },
+  "batch-size": { key: "batchSize", kind: "int", help: "reference images per step" },
+  steps: { key: "steps", kind: "int", help: "optimisation steps" },
+  lr: { key: "lr", kind: "float", help: "AdamW learning rate" },
+  "weight-decay": { key: "weightDecay", kind: "float", help: "AdamW weight decay" },
+  "max-grad-norm": { key: "maxGradNorm", kind: "float", help: "gradient-norm clip (0 = off)" },
+  lambda: { key: "lambda", kind: "float", help: "weight of the orthogonality loss" },
+  ortho: { key: "ortho", kind: ["paper", "pooled"], help: "orthogonality loss form" },
+  sigma: { key: "sigma", kind: ["unbiased", "population"], help: "std estimator over K" },
+  "min-snr-gamma": {
+    key: "minSnrGamma",
+    kind: "float-or-off",
+    help: "Min-SNR-gamma loss weighting, a number or off (authors' code: 5)",
+  },
+  "init-std": { key: "initStd", kind: "float", help: "std of the random init of V" },
+  "init-words": { key: "initWords", kind: "string", help: "initialise V from these words" },
+  template: { key: "template", kind: "string", help: "training template, {} = learned tokens" },
+  flip: { key: "flip", kind: "bool", help: "random horizontal flip of the references" },
+  seed: { key: "seed", kind: "int", help: "random seed (same seed, same run)" },
+  "checkpoint-every": {
+    key: "checkpointEvery",
+    kind: "int",
+    help: "write a resumable checkpoint to --checkpoint every N steps (0 = never)",
+  },
+};
+
+const IMAGE_EXTS = new Set([".png", ".jpg", ".jpeg", ".webp"]);
+
+function showDefault(v: unknown): string {
+  if (v === null || v === false) return "off";
+  if (v === undefined) return "none";
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+const DEFAULTS = TrainOptionsSchema.parse({});
+
+const OPTIONS: OptionTable = {
+  model: {
+    type: "string",
+    arg: "NAME|DIR",
+    default: DEFAULT_MODEL,
+    help: "model name or diffusers checkpoint dir",
+  },
+  images: {
+    type: "string",
+    arg: "DIR",
+    help: "reference images (.png .jpg .jpeg .webp), required",
+  },
+  out: {
+    type: "string",
+    arg: "STORE_URL",
+    default: "./.data",
+    help: "store: a directory or file:/// URL",
+  },
+  "cache-dir": {
+    type: "string",
+    arg: "DIR",
+    default: "$DD_CACHE_DIR or ~/.cache/dreamdistribution",
+    help: "train-step graph cache",
+  },
+  "no-cache": { type: "boolean", help: "build the train-step graph without caching it" },
+  checkpoint: {
+    type: "string",
+    arg: "FILE",
+    default: "./train-checkpoint.json",
+    help: "checkpoint file",
+  },
+  resume: {
+    type: "string",
+    arg: "FILE",
+    help: "resume from a checkpoint written by --checkpoint-every",
+  },
+  ...Object.fromEntries(
+    Object.entries(TRAIN_FLAGS).map(([flag, f]) => {
+      const arg = f.kind === "int"
+        ? "N"
+        : f.kind === "bool"
+        ? undefined
+        : Array.isArray(f.kind)
+        ? f.kind.join("|")
+        : f.kind === "string"
+        ? "TEXT"
+        : "X";
+      const spec = {
+        type: f.kind === "bool" ? "boolean" as const : "string" as const,
+        default: showDefault(DEFAULTS[f.key]),
+        help: f.help,
+      };
+      return [flag, arg ? { ...spec, arg } : spec];
+    }),
+  ),
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+
+const USAGE = "usage: deno task train --images DIR [--model NAME|DIR] [--out STORE_URL] [options]";
+const HELP = helpText(
+  USAGE,
+  "Learns a prompt distribution (DreamDistribution) from reference images and saves it in the\n" +
+    "store. Prints the distribution id on stdout; progress goes to stderr.",
+  OPTIONS,
+);
+
+/** The training options given on the command line (absent flags keep the defaults). */
+export function trainOptionsFromArgs(values: Values): Partial<TrainOptions> {
+  const out: Record<string, unknown> = {};
+  for (const [flag, f] of Object.entries(TRAIN_FLAGS)) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    if (typeof v === "boolean") {
+      out[f.key] = v;
+      continue;
+    }
+    if (Array.isArray(f.kind)) {
+      if (!f.kind.includes(v)) {
+        throw new UsageError(
+          `--${flag} must be one of ${f.kind.join(", ")}, got ${JSON.stringify(v)}`,
+        );
+      }
+      out[f.key] = v;
+    } else if (f.kind === "int") out[f.key] = parseNumber(`--${flag}`, v, { integer: true });
+    else if (f.kind === "float") out[f.key] = parseNumber(`--${flag}`, v);
+    else if (f.kind === "float-or-off") {
+      out[f.key] = v === "off" ? null : parseNumber(`--${flag}`, v, { min: 0, exclusiveMin: true });
+    } else out[f.key] = v;
+  }
+  return out as Partial<TrainOptions>;
+}
+
+/** Rewrites "invalid training option K: ..." to name the flag (--k). */
+function flagError(e: unknown): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /^invalid training option (\w+)/.exec(msg);
+  const flag = m && Object.entries(TRAIN_FLAGS).find(([, f]) => f.key === m[1])?.[0];
+  return new UsageError(flag ? msg.replace(m[0], `invalid --${flag}`) : msg);
+}
+
+/**
+ * The reference images of a directory (sorted by name; other files ignored).
+ * @throws UsageError for a missing directory or one without images.
+ */
+export async function readImageDir(dir: string): Promise<ImageInput[]> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UsageError(`images directory not found: ${dir}`);
+    }
+    throw new UsageError(`cannot read images directory ${dir}: ${(e as Error).message}`);
+  }
+  const names = entries.filter((e) => e.isFile && IMAGE_EXTS.has(extname(e.name).toLowerCase()))
+    .map((e) => e.name).sort();
+  if (names.length === 0) {
+    throw new UsageError(`no images (.png .jpg .jpeg .webp) in ${dir}`);
+  }
+  return await Promise.all(names.map(async (name) => {
+    try {
+      return { name, bytes: await Deno.readFile(join(dir, name)) };
+    } catch (e) {
+      throw new UsageError(`cannot read image ${join(dir, name)}: ${(e as Error).message}`);
+    }
+  }));
+}
+
+/** Runs the task on `args`; returns the exit code. */
+export function main(args: string[]): Promise<number> {
+  return runTask(async () => {
+    const { values } = parseOptions(args, OPTIONS);
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const imagesDir = required(values, "images");
+    const options = trainOptionsFromArgs(values);
+    const model = await modelName(str(values, "model") ?? DEFAULT_MODEL);
+    const images = await readImageDir(imagesDir);
+    let valid: TrainOptions;
+    try {
+      valid = validateTrainOptions(options, images.length);
+    } catch (e) {
+      throw flagError(e);
+    }
+    const checkpointPath = str(values, "checkpoint") ?? "./train-checkpoint.json";
+    const resume = str(values, "resume") === undefined
+      ? undefined
+      : await readCheckpoint(str(values, "resume")!, valid, model);
+    const store = await openStore(str(values, "out") ?? "./.data");
+    const cacheDir = values["no-cache"] ? null : str(values, "cache-dir") ?? defaultCacheDir();
+    const engine = new Engine({ store, resolveModel, defaultModel: DEFAULT_MODEL, cacheDir });
+    const t0 = performance.now();
+    try {
+      await engine.decodeImages(images);
+      console.error(
+        `train: ${images.length} images, ${valid.mode} K=${valid.K} M=${valid.M} S=${valid.S} ` +
+          `batch ${valid.batchSize}, ${valid.steps} steps on ${model}`,
+      );
+      const bar = new ProgressBar({ total: valid.steps, label: "train" });
+      const manifest = await withInterrupt((signal) =>
+        engine.train({ model, images, options }, {
+          signal,
+          onProgress: (p) =>
+            bar.update(p.step, { loss: p.loss, rate: p.stepsPerSecond, eta: p.etaSeconds }),
+          onCheckpoint: (c) => writeCheckpoint(checkpointPath, c, valid, model),
+          ...(resume ? { resume } : {}),
+        }).catch((e) => {
+          throw /^invalid training option/.test((e as Error).message) ? flagError(e) : e;
+        }).finally(() => bar.finish())
+      );
+      const loss = manifest.lossCurve.at(-1);
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      console.log(
+        `${manifest.id} in ${store.url}: final loss ${loss?.toFixed(4) ?? "n/a"}, ` +
+          `${manifest.lossCurve.length} steps, ${secs}s`,
+      );
+      return 0;
+    } finally {
+      await engine.close();
+    }
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,152 @@
+/**
+ * Server configuration from environment variables, parsed with zod: every variable has a
+ * default (see functions/README.md), and a bad value is refused at start-up with its name.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig({ PORT: "9000", DD_API_KEYS: "k1,k2" });
+ * console.assert(config.port === 9000 && config.apiKeys.length === 2);
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Empty variables count as unset. */
+const unsetEmpty = (v: unknown) => (v === "" ? undefined : v);
+const int = (min: number, def: number) =>
+  z.preprocess(unsetEmpty, z.coerce.number().int().min(min).default(def));
+const flag = z.enum(["", "0", "1", "false", "true", "no", "yes"]).default("")
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+const MiB = 1024 * 1024;
+
+/** The environment variables read, with their defaults. */
+const EnvSchema = z.object({
+  PORT: z.preprocess(unsetEmpty, z.coerce.number().int().min(0).max(65535).default(8000)),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DD_STORE: z.string().min(1).default("./.data"),
+  DD_API_KEYS: z.string().default("").transform((s) =>
+    s.split(",").map((k) => k.trim()).filter((k) => k.length > 0)
+  ),
+  DD_WEBHOOK_SECRET: z.string().default(""),
+  DD_ALLOW_PRIVATE_URLS: flag,
+  DD_DEFAULT_MODEL: z.string().min(1).default("tiny-sd2-fixture"),
+  DD_MODEL_DIR: z.string().default(""),
+  DD_CACHE_DIR: z.string().default(""),
+  DD_MAX_BODY_BYTES: int(1024, 64 * MiB),
+  DD_MAX_JSON_BYTES: int(1024, 256 * 1024),
+  DD_MAX_IMAGE_BYTES: int(1024, 16 * MiB),
+  DD_MAX_IMAGES: int(1, 20),
+  DD_MIN_IMAGES: int(1, 1),
+  DD_MAX_IMAGE_PIXELS: int(1, 16_777_216),
+  DD_MAX_N: int(1, 16),
+  DD_MAX_STEPS: int(1, 150),
+  DD_MAX_TRAIN_STEPS: int(1, 5000),
+  DD_MAX_K: int(2, 64),
+  DD_MAX_M: int(1, 16),
+  DD_CONCURRENCY: int(1, 1),
+  DD_QUEUE_SIZE: int(0, 8),
+  DD_REQUEST_TIMEOUT_MS: int(1, 30 * 60_000),
+  DD_JOB_TIMEOUT_MS: int(1, 2 * 3600_000),
+  DD_FETCH_TIMEOUT_MS: int(1, 10_000),
+  DD_SHUTDOWN_GRACE_MS: int(0, 25_000),
+});
+
+/** Limits checked before any work starts. */
+export interface Limits {
+  /** Largest request body of POST /v1/distributions, in bytes. */
+  maxBodyBytes: number;
+  /** Largest JSON body of the other POST routes, in bytes. */
+  maxJsonBytes: number;
+  /** Largest image fetched from a URL, in bytes. */
+  maxImageBytes: number;
+  maxImages: number;
+  minImages: number;
+  /** Largest width * height of a reference image (checked from its header). */
+  maxImagePixels: number;
+  /** Most images per sample request. */
+  maxN: number;
+  /** Most denoising steps per sample request. */
+  maxSteps: number;
+  maxTrainSteps: number;
+  maxK: number;
+  maxM: number;
+}
+
+/** The parsed configuration. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Store URL or path (`./.data`, `file:///dir`, `s3://bucket/prefix`). */
+  store: string;
+  /** Accepted Bearer keys; empty = no authentication. */
+  apiKeys: string[];
+  /** HMAC-SHA256 key of webhook signatures; empty = webhooks refused. */
+  webhookSecret: string;
+  /** Allow image and webhook URLs to private, loopback and link-local addresses. */
+  allowPrivateUrls: boolean;
+  defaultModel: string;
+  /** Folder of the default model (diffusers layout); empty = the tiny test fixture. */
+  modelDir: string;
+  /** Train-graph cache folder; empty = no cache. */
+  cacheDir: string;
+  limits: Limits;
+  /** Model work run at once. */
+  concurrency: number;
+  /** Model work allowed to wait; more is refused with 429. */
+  queueSize: number;
+  requestTimeoutMs: number;
+  jobTimeoutMs: number;
+  fetchTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+/**
+ * Parses environment variables into a {@linkcode Config}.
+ *
+ * @param env Variables (e.g. `Deno.env.toObject()`); missing ones take their defaults.
+ * @returns The configuration.
+ * @throws {Error} Naming each variable with a bad value (never echoing secrets).
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const r = EnvSchema.safeParse(env);
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid configuration: ${why}`);
+  }
+  const e = r.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    store: e.DD_STORE,
+    apiKeys: e.DD_API_KEYS,
+    webhookSecret: e.DD_WEBHOOK_SECRET,
+    allowPrivateUrls: e.DD_ALLOW_PRIVATE_URLS,
+    defaultModel: e.DD_DEFAULT_MODEL,
+    modelDir: e.DD_MODEL_DIR,
+    cacheDir: e.DD_CACHE_DIR,
+    limits: {
+      maxBodyBytes: e.DD_MAX_BODY_BYTES,
+      maxJsonBytes: e.DD_MAX_JSON_BYTES,
+      maxImageBytes: e.DD_MAX_IMAGE_BYTES,
+      maxImages: e.DD_MAX_IMAGES,
+      minImages: Math.min(e.DD_MIN_IMAGES, e.DD_MAX_IMAGES),
+      maxImagePixels: e.DD_MAX_IMAGE_PIXELS,
+      maxN: e.DD_MAX_N,
+      maxSteps: e.DD_MAX_STEPS,
+      maxTrainSteps: e.DD_MAX_TRAIN_STEPS,
+      maxK: e.DD_MAX_K,
+      maxM: e.DD_MAX_M,
+    },
+    concurrency: e.DD_CONCURRENCY,
+    queueSize: e.DD_QUEUE_SIZE,
+    requestTimeoutMs: e.DD_REQUEST_TIMEOUT_MS,
+    jobTimeoutMs: e.DD_JOB_TIMEOUT_MS,
+    fetchTimeoutMs: e.DD_FETCH_TIMEOUT_MS,
+    shutdownGraceMs: e.DD_SHUTDOWN_GRACE_MS,
+  };
+}
+
+/** The names of the environment variables {@linkcode parseConfig} reads. */
+export const ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);

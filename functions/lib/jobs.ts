@@ -1,0 +1,193 @@
+/**
+ * Asynchronous training jobs. A job is a record in the store at `jobs/<id>.json`, so any
+ * instance can answer `GET /v1/jobs/{id}`; the instance that accepted it runs it through the
+ * work queue, updates the record (queued → running → succeeded | failed, with throttled
+ * progress), then POSTs the signed webhook if one was given. On shutdown, jobs still running
+ * after the grace period are cancelled and recorded as failed (`shutting_down`), never lost.
+ *
+ * @module
+ */
+import { z } from "@hono/zod-openapi";
+import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
+import type { TrainProgress } from "../../core/distribution/train.ts";
+import type { Store } from "../../core/store/store.ts";
+import { ApiError, errorResponse } from "../errors.ts";
+import type { Log } from "../env.ts";
+import type { Ticket } from "../middleware/queue/index.ts";
+import { deliverWebhook } from "./webhook.ts";
+import type { NetOptions } from "./url_guard.ts";
+
+/** Job ids: `job_` and 20 lowercase base32 characters. */
+export const JOB_ID = /^job_[a-z2-7]{20}$/;
+
+/** A job record as stored and served. */
+export const JobSchema = z.object({
+  id: z.string().regex(JOB_ID),
+  status: z.enum(["queued", "running", "succeeded", "failed"]),
+  manifestId: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  progress: z.object({
+    step: z.number(),
+    steps: z.number(),
+    loss: z.number(),
+    etaSeconds: z.number(),
+  }).optional(),
+  webhook: z.object({
+    status: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number().int(),
+  }).optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+}).openapi("Job");
+
+/** A job record. */
+export type JobRecord = z.infer<typeof JobSchema>;
+
+/** The store key of a job. */
+export function jobKey(id: string): string {
+  return `jobs/${id}.json`;
+}
+
+/**
+ * Reads a job record.
+ *
+ * @returns The record, or null when there is none.
+ */
+export async function readJob(store: Store, id: string): Promise<JobRecord | null> {
+  const bytes = await store.get(jobKey(id));
+  if (bytes === null) return null;
+  const parsed = JobSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+  if (!parsed.success) throw new ApiError(500, "corrupt", `job ${id}: record does not parse`);
+  return parsed.data;
+}
+
+/** What {@linkcode JobRunner.submit} runs. */
+export type JobWork = (
+  signal: AbortSignal,
+  onProgress: (p: TrainProgress) => void,
+) => Promise<Manifest>;
+
+/** Settings of a {@linkcode JobRunner}. */
+export interface JobRunnerOptions {
+  store: Store;
+  log: Log;
+  net: NetOptions;
+  webhookSecret: string;
+  timeoutMs: number;
+  /** Webhook retry waits (default [1000, 4000]). */
+  webhookBackoffMs?: readonly number[];
+}
+
+/** Runs jobs in the background and keeps their records. */
+export class JobRunner {
+  #running = new Map<string, { ctl: AbortController; done: Promise<void> }>();
+  #closed = false;
+
+  constructor(private readonly opts: JobRunnerOptions) {}
+
+  /** Whether shutdown has begun (no new jobs). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Records a queued job and starts it in the background.
+   *
+   * @param ticket The request's queue place (the job runs when it gets a slot).
+   * @param work The training, given a signal and a progress callback.
+   * @param webhook A URL to notify on completion or failure.
+   * @returns The queued record (already stored).
+   */
+  async submit(ticket: Ticket, work: JobWork, webhook?: string): Promise<JobRecord> {
+    if (this.#closed) throw new ApiError(503, "shutting_down", "the server is shutting down", 5);
+    const now = new Date().toISOString();
+    let record: JobRecord = {
+      id: newJobId(),
+      status: "queued",
+      createdAt: now,
+      updatedAt: now,
+      ...(webhook ? { webhook: { status: "pending" as const, attempts: 0 } } : {}),
+    };
+    await this.#write(record);
+    const first = record;
+    const ctl = new AbortController();
+    const timer = setTimeout(
+      () => ctl.abort(new ApiError(504, "timeout", `job took longer than ${this.opts.timeoutMs} ms`)),
+      this.opts.timeoutMs,
+    );
+    let chain = Promise.resolve();
+    const update = (patch: Partial<JobRecord>) => {
+      record = { ...record, ...patch, updatedAt: new Date().toISOString() };
+      const snapshot = record;
+      chain = chain.then(() => this.#write(snapshot)).catch((e) =>
+        this.opts.log("error", "job record write failed", { job: snapshot.id, error: String(e) })
+      );
+      return chain;
+    };
+    let lastProgress = 0;
+    const onProgress = (p: TrainProgress) => {
+      if (performance.now() - lastProgress < 1000 && p.step < p.steps) return;
+      lastProgress = performance.now();
+      void update({ progress: { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds } });
+    };
+    let manifest: Manifest | undefined;
+    const done = ticket.run(async () => {
+      ctl.signal.throwIfAborted();
+      await update({ status: "running" });
+      manifest = await work(ctl.signal, onProgress);
+    }, ctl.signal).then(
+      () => update({ status: "succeeded", manifestId: manifest!.id }),
+      (e) => update({ status: "failed", error: errorResponse(e, ctl.signal).body.error }),
+    ).then(async () => {
+      clearTimeout(timer);
+      if (webhook) {
+        const payload = { type: `job.${record.status}`, job: record, ...(manifest ? { manifest } : {}) };
+        const r = await deliverWebhook(webhook, payload, {
+          secret: this.opts.webhookSecret,
+          net: this.opts.net,
+          backoffMs: this.#closed ? [] : (this.opts.webhookBackoffMs ?? [1000, 4000]),
+        });
+        this.opts.log(r.delivered ? "info" : "warn", "webhook", {
+          job: record.id,
+          delivered: r.delivered,
+          attempts: r.attempts,
+          status: r.status,
+        });
+        await update({ webhook: { status: r.delivered ? "delivered" : "failed", attempts: r.attempts } });
+      }
+    }).finally(() => this.#running.delete(first.id));
+    this.#running.set(first.id, { ctl, done });
+    return first;
+  }
+
+  /** Resolves when no job is in flight (tests). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all([...this.#running.values()].map((j) => j.done));
+  }
+
+  /**
+   * Stops taking jobs, lets running ones finish for `graceMs`, then cancels the rest; each
+   * cancelled job is recorded as failed.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#closed = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([this.idle(), grace]);
+    clearTimeout(timer);
+    const reason = new ApiError(503, "shutting_down", "the server shut down before the job ended");
+    for (const j of this.#running.values()) j.ctl.abort(reason);
+    await this.idle();
+  }
+
+  async #write(record: JobRecord): Promise<void> {
+    const bytes = new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n");
+    await this.opts.store.put(jobKey(record.id), bytes, { contentType: "application/json" });
+  }
+}
+
+function newJobId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  return "job_" + Array.from(bytes, (b) => alphabet[b & 31]).join("");
+}

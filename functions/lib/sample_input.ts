@@ -1,0 +1,82 @@
+/**
+ * The request body shared by POST /v1/samples and POST /v1/embeddings: one distribution or a
+ * weighted mix, and how to sample (limits from the configuration), turned into the engine's
+ * {@linkcode SampleRequest}. Mix weights are normalised to sum to 1.
+ *
+ * @module
+ */
+import { z } from "@hono/zod-openapi";
+import type { SampleRequest } from "../../core/engine/engine.ts";
+import { SchedulerKind } from "../../core/schedulers/scheduler.ts";
+import type { Limits } from "../config.ts";
+import { DistributionId } from "./schemas.ts";
+
+const MAX_MIX = 8;
+
+/** The body of a sample (or embeddings) request. */
+export function sampleBodySchema(limits: Limits, withImages: boolean) {
+  const base = z.object({
+    distribution: DistributionId.optional(),
+    mix: z.array(z.object({ id: DistributionId, weight: z.number().positive().max(1000) }).strict())
+      .min(1).max(MAX_MIX).optional(),
+    gamma: z.number().min(0).max(10).default(1),
+    template: z.string().min(1).max(500).refine((t) => t.includes("{}"), "must contain {}")
+      .optional(),
+    negative_prompt: z.string().max(500).optional(),
+    mix_mode: z.enum(["paper", "rms"]).optional(),
+    n: z.number().int().min(1).max(limits.maxN).default(1),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    shared_sample: z.boolean().optional(),
+  });
+  const images = z.object({
+    steps: z.number().int().min(1).max(limits.maxSteps).default(25),
+    guidance: z.number().min(0).max(30).default(7.5),
+    scheduler: z.enum(Object.values(SchedulerKind) as [SchedulerKind, ...SchedulerKind[]])
+      .default(SchedulerKind.DDIM),
+    output: z.enum(["inline", "store"]).default("inline"),
+  });
+  const schema = withImages ? base.extend(images.shape) : base;
+  return schema.strict().refine(
+    (b) => (b.distribution === undefined) !== (b.mix === undefined),
+    { message: "give exactly one of distribution and mix", path: ["distribution"] },
+  );
+}
+
+/** A validated body (the image fields present for samples). */
+export interface SampleBody {
+  distribution?: string;
+  mix?: { id: string; weight: number }[];
+  gamma: number;
+  template?: string;
+  negative_prompt?: string;
+  mix_mode?: "paper" | "rms";
+  n: number;
+  seed?: number;
+  shared_sample?: boolean;
+  steps?: number;
+  guidance?: number;
+  scheduler?: SchedulerKind;
+}
+
+/**
+ * The engine's request for a body; the seed is drawn when absent.
+ *
+ * @returns The request (with the seed used).
+ */
+export function toSampleRequest(b: SampleBody): SampleRequest {
+  const mix = b.mix ?? [{ id: b.distribution!, weight: 1 }];
+  const sum = mix.reduce((a, m) => a + m.weight, 0);
+  return {
+    distributions: mix.map((m) => ({ id: m.id, weight: m.weight / sum })),
+    gamma: b.gamma,
+    n: b.n,
+    seed: b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!,
+    steps: b.steps ?? 1,
+    guidance: b.guidance ?? 1,
+    ...(b.template !== undefined ? { template: b.template } : {}),
+    ...(b.negative_prompt !== undefined ? { negativePrompt: b.negative_prompt } : {}),
+    ...(b.mix_mode !== undefined ? { mixMode: b.mix_mode } : {}),
+    ...(b.scheduler !== undefined ? { scheduler: b.scheduler } : {}),
+    ...(b.shared_sample !== undefined ? { sharedSample: b.shared_sample } : {}),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The request of POST /v1/distributions: its two body forms (multipart files, or JSON with
+ * URLs or base64), their schemas under the configured limits, and turning either into the
+ * engine's input with every limit checked before any model work: image count, option
+ * ranges, known model, webhook and image URL addresses, download sizes, and each image's
+ * format and pixel count (from its header).
+ *
+ * @module
+ */
+import { z } from "@hono/zod-openapi";
+import { TrainOptionsSchema } from "../../core/distribution/train_options.ts";
+import type { TrainOptions } from "../../core/distribution/train_options.ts";
+import type { ImageInput } from "../../core/engine/engine.ts";
+import { ImageError } from "../../core/images/image_error.ts";
+import { probeImage } from "../../core/images/probe.ts";
+import type { Limits } from "../config.ts";
+import { ApiError, describeIssues, toApiError } from "../errors.ts";
+import { fromBase64 } from "./base64.ts";
+import { fetchBytes } from "./fetch_limited.ts";
+import { checkUrl, type NetOptions } from "./url_guard.ts";
+
+/** The training options accepted in a request: the core schema, partial, under limits. */
+export function optionsSchema(limits: Limits) {
+  return TrainOptionsSchema.partial().superRefine((o, ctx) => {
+    const over = (key: "K" | "M" | "steps", max: number) => {
+      const v = o[key];
+      if (v !== undefined && v > max) {
+        ctx.addIssue({ code: "custom", path: [key], message: `at most ${max} on this server` });
+      }
+    };
+    over("K", limits.maxK);
+    over("M", limits.maxM);
+    over("steps", limits.maxTrainSteps);
+  }).openapi("TrainOptions");
+}
+
+/** Both body schemas of the route. */
+export function trainBodySchemas(limits: Limits) {
+  const count = `${limits.minImages} to ${limits.maxImages} images`;
+  const ImageRef = z.union([
+    z.object({ url: z.string().min(1).max(2048) }).strict(),
+    z.object({ base64: z.string().min(1) }).strict(),
+  ]).openapi("ImageRef");
+  const json = z.object({
+    images: z.array(ImageRef).min(limits.minImages, count).max(limits.maxImages, count),
+    options: optionsSchema(limits).optional(),
+    model: z.string().min(1).max(200).optional(),
+    webhook: z.string().min(1).max(2048).optional(),
+  }).strict().openapi("TrainJsonRequest");
+  const file = z.custom<File>((v) => v instanceof File, "expected a file")
+    .openapi({ type: "string", format: "binary" });
+  const form = z.object({
+    images: z.union([file, z.array(file)]).transform((v) => (Array.isArray(v) ? v : [v]))
+      .pipe(z.array(file).min(limits.minImages, count).max(limits.maxImages, count)),
+    options: z.string().max(100_000).optional()
+      .openapi({ description: "training options as a JSON object" }),
+    model: z.string().min(1).max(200).optional(),
+    webhook: z.string().min(1).max(2048).optional(),
+  }).openapi("TrainMultipartRequest");
+  return { json, form };
+}
+
+/** A train request, parsed. */
+export interface TrainRequest {
+  model?: string;
+  options: Partial<TrainOptions>;
+  webhook?: string;
+  /** Uploaded bytes, or URLs still to fetch. */
+  images: ({ bytes: Uint8Array; name: string } | { url: string; name: string })[];
+}
+
+/** A JSON body after validation. */
+export type TrainJson = z.infer<ReturnType<typeof trainBodySchemas>["json"]>;
+/** A multipart body after validation. */
+export type TrainForm = z.infer<ReturnType<typeof trainBodySchemas>["form"]>;
+
+/** The JSON body as a {@linkcode TrainRequest} (base64 decoded). */
+export function fromJson(body: TrainJson): TrainRequest {
+  const images = body.images.map((ref, i) => {
+    if ("url" in ref) return { url: ref.url, name: `images[${i}]` };
+    const bytes = fromBase64(ref.base64);
+    if (bytes === null) throw new ApiError(400, "validation_error", `images.${i}.base64: not base64`);
+    return { bytes, name: `images[${i}]` };
+  });
+  return { images, options: body.options ?? {}, model: body.model, webhook: body.webhook };
+}
+
+/** The multipart body as a {@linkcode TrainRequest} (the options field parsed). */
+export async function fromForm(body: TrainForm, limits: Limits): Promise<TrainRequest> {
+  let options: Partial<TrainOptions> = {};
+  if (body.options !== undefined && body.options.trim() !== "") {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body.options);
+    } catch {
+      throw new ApiError(400, "invalid_json", "options: not valid JSON");
+    }
+    const parsed = optionsSchema(limits).safeParse(raw);
+    if (!parsed.success) {
+      throw new ApiError(400, "validation_error", `options.${describeIssues(parsed.error)}`);
+    }
+    options = parsed.data;
+  }
+  const images = await Promise.all(body.images.map(async (f, i) => ({
+    bytes: new Uint8Array(await f.arrayBuffer()),
+    name: f.name ? `images[${i}] (${f.name.slice(0, 100)})` : `images[${i}]`,
+  })));
+  return { images, options, model: body.model, webhook: body.webhook };
+}
+
+/** Checks the webhook and image URLs (addresses only, nothing fetched). */
+export async function checkUrls(req: TrainRequest, net: NetOptions, secret: string): Promise<void> {
+  if (req.webhook !== undefined) {
+    if (secret === "") {
+      throw new ApiError(400, "webhook_not_configured", "webhooks need DD_WEBHOOK_SECRET on the server");
+    }
+    await checkUrl(req.webhook, net, "webhook");
+  }
+  for (const img of req.images) if ("url" in img) await checkUrl(img.url, net, img.name);
+}
+
+/**
+ * Downloads the URL images (total bytes bounded by `maxBodyBytes`), then checks every image's
+ * header: format, size and pixel count.
+ *
+ * @returns The engine's image inputs.
+ */
+export async function loadImages(
+  req: TrainRequest,
+  limits: Limits,
+  net: NetOptions,
+  signal?: AbortSignal,
+): Promise<ImageInput[]> {
+  let total = 0;
+  const out: ImageInput[] = [];
+  for (const img of req.images) {
+    const bytes = "bytes" in img ? img.bytes : await fetchBytes(img.url, {
+      maxBytes: Math.min(limits.maxImageBytes, limits.maxBodyBytes - total),
+      net,
+      what: img.name,
+      ...(signal ? { signal } : {}),
+    });
+    total += bytes.length;
+    try {
+      probeImage(bytes, { maxPixels: limits.maxImagePixels });
+    } catch (e) {
+      if (!(e instanceof ImageError)) throw e;
+      const err = toApiError(e);
+      throw new ApiError(err.status, err.code, `${img.name}: ${e.message}`);
+    }
+    out.push({ bytes, name: img.name });
+  }
+  return out;
+}

@@ -1,0 +1,175 @@
+/**
+ * POST /v1/distributions: learn a distribution from reference images. Three ways to answer:
+ * synchronous (201 and the manifest), Server-Sent Events (`Accept: text/event-stream`:
+ * `progress` events, then `done` or `error`), or asynchronous (`Prefer: respond-async`: 202,
+ * `Location: /v1/jobs/{id}`, optional signed webhook). `Idempotency-Key` replays the first
+ * successful answer. Every limit is checked before the queue slot is used.
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
+import { sha256Hex } from "../../core/images/hash.ts";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { ApiError, errorResponse, errorResponses } from "../errors.ts";
+import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotency.ts";
+import { JobSchema } from "../lib/jobs.ts";
+import { ManifestSchema } from "../lib/schemas.ts";
+import {
+  checkUrls,
+  fromForm,
+  fromJson,
+  loadImages,
+  type TrainRequest,
+  trainBodySchemas,
+} from "../lib/train_input.ts";
+
+/** Mounts the route on `app`. */
+export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  const { json, form } = trainBodySchemas(deps.config.limits);
+  const route = createRoute({
+    method: "post",
+    path: "/v1/distributions",
+    summary: "Learn a prompt distribution from reference images",
+    request: {
+      headers: z.object({
+        "idempotency-key": z.string().optional(),
+        prefer: z.string().optional().openapi({ example: "respond-async" }),
+      }),
+      body: {
+        content: {
+          "application/json": { schema: json },
+          "multipart/form-data": { schema: form },
+        },
+      },
+    },
+    responses: {
+      201: { description: "The learned distribution", content: { "application/json": { schema: ManifestSchema } } },
+      202: { description: "Accepted as a job (see Location)", content: { "application/json": { schema: JobSchema } } },
+      200: { description: "Progress events, then `done` or `error`", content: { "text/event-stream": { schema: z.string() } } },
+      ...errorResponses,
+    },
+  });
+  const idempotency = new Idempotency(deps.store, deps.config.requestTimeoutMs + 60_000);
+
+  app.openapi(route, async (c) => {
+    const type = c.req.header("content-type") ?? "";
+    const { limits } = deps.config;
+    let req: TrainRequest;
+    if (/^multipart\/form-data/i.test(type)) req = await fromForm(c.req.valid("form"), limits);
+    else if (/^application\/json/i.test(type)) req = fromJson(c.req.valid("json"));
+    else throw new ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json");
+
+    const models = await deps.models();
+    if (req.model !== undefined && !models.some((m) => m.name === req.model)) {
+      throw new ApiError(422, "unknown_model", `model ${req.model} is not offered here (GET /v1/models)`);
+    }
+    await checkUrls(req, deps.net, deps.config.webhookSecret);
+    const mode = /respond-async/i.test(c.req.header("prefer") ?? "")
+      ? "async"
+      : /text\/event-stream/i.test(c.req.header("accept") ?? "")
+      ? "sse"
+      : "sync";
+
+    const key = c.req.header("idempotency-key");
+    const idem = key === undefined ? null : await idempotency.begin(
+      key,
+      await fingerprint({
+        model: req.model ?? null,
+        options: req.options,
+        webhook: req.webhook ?? null,
+        images: await Promise.all(req.images.map((i) => ("url" in i ? i.url : sha256Hex(i.bytes)))),
+      }),
+    );
+    if (idem?.kind === "replay") return replay(c, idem.response, mode === "sse");
+
+    const deadline = c.get("deadline");
+    const ticket = c.get("ticket");
+    const finish = (r: StoredResponse) => idem?.kind === "new" ? idem.finish(r) : Promise.resolve();
+    const abandon = () => idem?.kind === "new" ? idem.abandon() : Promise.resolve();
+    try {
+      const images = await loadImages(req, limits, deps.net, deadline.signal);
+      const input = { images, options: req.options, ...(req.model ? { model: req.model } : {}) };
+      if (mode === "async") {
+        const job = await deps.jobs.submit(
+          ticket,
+          (signal, onProgress) => deps.engine.train(input, { signal, onProgress }),
+          req.webhook,
+        );
+        const location = `/v1/jobs/${job.id}`;
+        await finish({ status: 202, body: job, location });
+        return c.json(job, 202, { Location: location });
+      }
+      if (mode === "sse") return stream(c, deps, input, finish, abandon);
+      const manifest = await ticket.run(
+        () => deps.engine.train(input, { signal: deadline.signal }),
+        deadline.signal,
+      );
+      const location = `/v1/distributions/${manifest.id}`;
+      await finish({ status: 201, body: manifest, location });
+      return c.json(manifest, 201, { Location: location });
+    } catch (e) {
+      await abandon();
+      throw e;
+    }
+  });
+}
+
+type TrainInput = Parameters<AppDeps["engine"]["train"]>[0];
+
+/** Runs the training as an event stream. */
+function stream(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  input: TrainInput,
+  finish: (r: StoredResponse) => Promise<void>,
+  abandon: () => Promise<void>,
+): Response {
+  const deadline = c.get("deadline");
+  const done = deadline.hold();
+  const ticket = c.get("ticket");
+  const ctl = new AbortController();
+  const signal = AbortSignal.any([deadline.signal, ctl.signal]);
+  return streamSSE(c, async (sse) => {
+    sse.onAbort(() => ctl.abort(new ApiError(499 as ContentfulStatusCode, "client_closed", "client disconnected")));
+    const ping = setInterval(() => void sse.write(": ping\n\n").catch(() => {}), 15_000);
+    const send = (event: string, data: unknown) =>
+      sse.writeSSE({ event, data: JSON.stringify(data) }).catch(() => {});
+    try {
+      const manifest = await ticket.run(() =>
+        deps.engine.train(input, {
+          signal,
+          onProgress: (p) =>
+            void send("progress", { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds }),
+        }), signal);
+      await finish({ status: 201, body: manifest, location: `/v1/distributions/${manifest.id}` });
+      await send("done", { manifest });
+    } catch (e) {
+      await abandon();
+      const { error, body } = errorResponse(e, signal, c.get("requestId"));
+      if (error.status >= 500) {
+        deps.log("error", "training stream failed", { requestId: c.get("requestId"), error: String(e) });
+      }
+      await send("error", body);
+    } finally {
+      clearInterval(ping);
+      if (!ticket.used) ticket.release();
+      done();
+    }
+  });
+}
+
+/** Answers a retry with the stored first answer. */
+function replay(c: Context<AppEnv>, r: StoredResponse, sse: boolean): Response {
+  const headers: Record<string, string> = { "Idempotent-Replayed": "true" };
+  if (r.location) headers.Location = r.location;
+  if (sse && r.status === 201) {
+    return streamSSE(c, async (s) => {
+      await s.writeSSE({ event: "done", data: JSON.stringify({ manifest: r.body as Manifest }) });
+    });
+  }
+  return c.json(r.body as Record<string, unknown>, r.status as ContentfulStatusCode, headers);
+}

@@ -1,0 +1,28 @@
+/**
+ * DELETE /v1/distributions/{id}: removes a distribution (404 when there is none).
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { ApiError, errorResponses } from "../errors.ts";
+import { DistributionIdParams } from "../lib/schemas.ts";
+
+/** Mounts the route on `app`. */
+export function distributionsDelete(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  const route = createRoute({
+    method: "delete",
+    path: "/v1/distributions/{id}",
+    summary: "Delete a distribution",
+    request: { params: DistributionIdParams },
+    responses: { 204: { description: "Deleted" }, ...errorResponses },
+  });
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await deps.store.exists(`distributions/${id}/manifest.json`))) {
+      throw new ApiError(404, "not_found", `distribution ${id} not found`);
+    }
+    await deps.engine.delete(id);
+    return c.body(null, 204);
+  });
+}

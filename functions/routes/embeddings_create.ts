@@ -1,0 +1,42 @@
+/**
+ * POST /v1/embeddings: sampled text features c~ [n, L, d] (and the unconditional features)
+ * of one distribution or a mix, as a safetensors file.
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { errorResponses } from "../errors.ts";
+import { type SampleBody, sampleBodySchema, toSampleRequest } from "../lib/sample_input.ts";
+
+/** Mounts the route on `app`. */
+export function embeddingsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  const route = createRoute({
+    method: "post",
+    path: "/v1/embeddings",
+    summary: "Sampled prompt features as safetensors (c_tilde [n,L,d], uncond [1,L,d])",
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: sampleBodySchema(deps.config.limits, false) } },
+      },
+    },
+    responses: {
+      200: {
+        description: "A safetensors file",
+        content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+      },
+      ...errorResponses,
+    },
+  });
+  app.openapi(route, async (c) => {
+    const req = toSampleRequest(c.req.valid("json"));
+    const { signal } = c.get("deadline");
+    const bytes = await c.get("ticket").run(() => deps.engine.embeddings(req), signal);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": "application/octet-stream",
+      "Content-Disposition": 'attachment; filename="embeddings.safetensors"',
+      "X-Seed": String(req.seed),
+    });
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * GET /healthz (the process answers: always 200) and GET /readyz (200 once the default
+ * model is loaded, 503 before and during shutdown). Both are open without an API key.
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { ErrorSchema } from "../errors.ts";
+
+const Ok = z.object({ status: z.literal("ok") });
+
+/** Mounts both routes on `app`. */
+export function health(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  const healthz = createRoute({
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness",
+    responses: { 200: { description: "Alive", content: { "application/json": { schema: Ok } } } },
+  });
+  app.openapi(healthz, (c) => c.json({ status: "ok" as const }, 200));
+
+  const readyz = createRoute({
+    method: "get",
+    path: "/readyz",
+    summary: "Readiness: the default model is loaded",
+    responses: {
+      200: { description: "Ready", content: { "application/json": { schema: Ok } } },
+      503: { description: "Not ready", content: { "application/json": { schema: ErrorSchema } } },
+    },
+  });
+  app.openapi(readyz, (c) => {
+    const s = deps.readiness.status();
+    if (s.ready) return c.json({ status: "ok" as const }, 200);
+    return c.json({ error: { code: "not_ready", message: s.reason ?? "not ready" } }, 503, {
+      "Retry-After": "5",
+    });
+  });
+}

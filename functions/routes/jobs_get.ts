@@ -1,0 +1,35 @@
+/**
+ * GET /v1/jobs/{id}: an asynchronous training job's record (from the store, so any
+ * instance answers).
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { ApiError, errorResponses } from "../errors.ts";
+import { JOB_ID, JobSchema, readJob } from "../lib/jobs.ts";
+
+const Params = z.object({
+  id: z.string().regex(JOB_ID, "expected job_ and 20 of a-z 2-7")
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+/** Mounts the route on `app`. */
+export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  const route = createRoute({
+    method: "get",
+    path: "/v1/jobs/{id}",
+    summary: "A training job",
+    request: { params: Params },
+    responses: {
+      200: { description: "The job", content: { "application/json": { schema: JobSchema } } },
+      ...errorResponses,
+    },
+  });
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid("param");
+    const job = await readJob(deps.store, id);
+    if (job === null) throw new ApiError(404, "not_found", `job ${id} not found`);
+    return c.json(job, 200);
+  });
+}

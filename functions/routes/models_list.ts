@@ -1,0 +1,26 @@
+/**
+ * GET /v1/models: the models this server offers.
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { errorResponses } from "../errors.ts";
+
+const Models = z.object({
+  models: z.array(z.object({ name: z.string(), default: z.boolean() })),
+}).openapi("Models");
+
+/** Mounts the route on `app`. */
+export function modelsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  const route = createRoute({
+    method: "get",
+    path: "/v1/models",
+    summary: "Models offered",
+    responses: {
+      200: { description: "The models", content: { "application/json": { schema: Models } } },
+      ...errorResponses,
+    },
+  });
+  app.openapi(route, async (c) => c.json({ models: await deps.models() }, 200));
+}

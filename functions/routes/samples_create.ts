@@ -1,0 +1,86 @@
+/**
+ * POST /v1/samples: images from one distribution or a weighted mix. `Accept: image/png` with
+ * n = 1 answers the PNG itself; otherwise JSON with base64 PNGs, or with `"output": "store"`
+ * the images are written to the store under `samples/<id>/<i>.png` and their URLs returned
+ * (pre-signed when the store can sign, else the store's own URL of the object).
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { encodePng } from "../../core/images/encode.ts";
+import type { Store } from "../../core/store/store.ts";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { errorResponses } from "../errors.ts";
+import { toBase64 } from "../lib/base64.ts";
+import { type SampleBody, sampleBodySchema, toSampleRequest } from "../lib/sample_input.ts";
+
+const SamplesSchema = z.object({
+  seed: z.number().int(),
+  id: z.string().optional().openapi({ description: "with output=store: the folder's id" }),
+  images: z.array(z.object({
+    png_base64: z.string().optional(),
+    key: z.string().optional(),
+    url: z.string().optional(),
+  })),
+}).openapi("Samples");
+
+/** A store that can hand out pre-signed GET URLs (the S3 store). */
+interface Presigning {
+  presignGet(key: string, expiresInSeconds?: number): Promise<string> | string;
+}
+
+function canPresign(store: Store): store is Store & Presigning {
+  return typeof (store as Partial<Presigning>).presignGet === "function";
+}
+
+/** Mounts the route on `app`. */
+export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  const route = createRoute({
+    method: "post",
+    path: "/v1/samples",
+    summary: "Generate images from a distribution or a mix",
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: sampleBodySchema(deps.config.limits, true) } },
+      },
+    },
+    responses: {
+      200: {
+        description: "The images (PNG for n = 1 with Accept: image/png)",
+        content: {
+          "application/json": { schema: SamplesSchema },
+          "image/png": { schema: z.string().openapi({ format: "binary" }) },
+        },
+      },
+      ...errorResponses,
+    },
+  });
+  app.openapi(route, async (c) => {
+    const body = c.req.valid("json");
+    const req = toSampleRequest(body);
+    const { signal } = c.get("deadline");
+    const images = await c.get("ticket").run(() => deps.engine.sample(req, { signal }), signal);
+    const pngs = images.map(encodePng);
+    if (req.n === 1 && /image\/png/i.test(c.req.header("accept") ?? "")) {
+      return c.body(pngs[0]! as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": "image/png",
+        "X-Seed": String(req.seed),
+      });
+    }
+    if (body.output === "store") {
+      const id = "smp_" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
+      const out = [];
+      for (const [i, png] of pngs.entries()) {
+        const key = `samples/${id}/${i}.png`;
+        await deps.store.put(key, png, { contentType: "image/png" });
+        const url = canPresign(deps.store)
+          ? await deps.store.presignGet(key, 3600)
+          : `${deps.store.url}/${key}`;
+        out.push({ key, url });
+      }
+      return c.json({ seed: req.seed, id, images: out }, 200);
+    }
+    return c.json({ seed: req.seed, images: pngs.map((p) => ({ png_base64: toBase64(p) })) }, 200);
+  });
+}
