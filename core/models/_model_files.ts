@@ -64,14 +64,18 @@ export function selectModelFiles(
       const folder = w.slice(0, w.lastIndexOf("/") + 1);
       const stem = w.slice(folder.length, -".safetensors".length);
       const shard = new RegExp(`^${stem}-\\d{5}-of-\\d{5}\\.safetensors$`);
-      for (const p of have) if (p.startsWith(folder) && shard.test(p.slice(folder.length))) out.add(p);
+      for (const p of have) {
+        if (p.startsWith(folder) && shard.test(p.slice(folder.length))) out.add(p);
+      }
     }
   } else {
     for (const c of ONNX_FOLDERS) need(`${c}/model.onnx`);
     for (const p of have) {
       if (ONNX_FOLDERS.some((c) => p.startsWith(`${c}/`))) out.add(p);
     }
-    ["model_index.json", "scheduler/scheduler_config.json"].forEach((p) => have.has(p) && out.add(p));
+    ["model_index.json", "scheduler/scheduler_config.json"].forEach((p) =>
+      have.has(p) && out.add(p)
+    );
   }
   for (const p of TOKENIZER) if (have.has(p)) out.add(p);
   return [...out].sort();

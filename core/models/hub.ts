@@ -107,7 +107,7 @@ export function snapshotDir(cacheDir: string, repo: string, revision: string): s
   return join(cacheDir, `models--${repo.split("/").join("--")}`, "snapshots", revision);
 }
 
-/** Fetches in progress, by cache, repo and revision: concurrent first requests share one. */
+/** Fetches in progress, by cache, repo, revision and pins: concurrent first requests share one. */
 const inflight = new Map<string, Promise<string>>();
 
 /**
@@ -132,10 +132,11 @@ export function fetchModel(name: string, entry: LockedEntry, opts: FetchOptions)
   if (!("repo" in source)) {
     return Promise.reject(new ModelError("invalid", `${name}: not a Hub model (path source)`));
   }
-  const key = `${opts.cacheDir}\0${source.repo}\0${source.revision}`;
+  const files = Object.entries(entry.files).sort(([a], [b]) => (a < b ? -1 : 1));
+  const pins = files.map(([p, f]) => `${p}:${f.sha256}`).join(",");
+  const key = `${opts.cacheDir}\0${source.repo}\0${source.revision}\0${pins}`;
   const running = inflight.get(key);
   if (running) return running;
-  const files = Object.entries(entry.files).sort(([a], [b]) => (a < b ? -1 : 1));
   const p = fetchFiles(name, source.repo, source.revision, files, opts)
     .finally(() => inflight.delete(key));
   inflight.set(key, p);
@@ -225,7 +226,8 @@ async function pinFiles(
   const commit = /^[0-9a-f]{40}$/.test(revision) ? revision : await hubCall(
     repo,
     `revision ${revision}`,
-    async () => (await modelInfo({ name: repo, revision, additionalFields: ["sha"], ...creds })).sha,
+    async () =>
+      (await modelInfo({ name: repo, revision, additionalFields: ["sha"], ...creds })).sha,
   );
   if (typeof commit !== "string" || !/^[0-9a-f]{40}$/.test(commit)) {
     throw new ModelError("invalid", `${repo}: the Hub gave no commit id for ${revision}`);
@@ -360,7 +362,11 @@ async function drainingFetch(input: RequestInfo | URL, init?: RequestInit): Prom
   const range = new Headers(init?.headers).get("range");
   if (range !== "bytes=0-0" || res.body === null) return res;
   const body = await res.arrayBuffer();
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 /** Removes a snapshot file and, when it is a link into `blobs/`, the blob it points to. */

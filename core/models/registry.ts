@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type FetchOptions, fetchModel, hubOptionsFromEnv, pinModel } from "./hub.ts";
+import { fetchModel, type FetchOptions, hubOptionsFromEnv, pinModel } from "./hub.ts";
 import {
   checkFile,
   describeMismatch,
@@ -36,7 +36,9 @@ import { ModelError } from "./model_error.ts";
  * console.assert(DEFAULT_LOCK_PATH.endsWith("models.lock"));
  * ```
  */
-export const DEFAULT_LOCK_PATH: string = fileURLToPath(new URL("../../models.lock", import.meta.url));
+export const DEFAULT_LOCK_PATH: string = fileURLToPath(
+  new URL("../../models.lock", import.meta.url),
+);
 
 /** Options of {@linkcode resolveModel}; Hub options default to the environment's. */
 export interface ResolveOptions extends Partial<FetchOptions> {
@@ -91,7 +93,10 @@ export interface ResolvedModel {
  * console.assert(m.format === "diffusers" && m.locked);
  * ```
  */
-export async function resolveModel(name: string, opts: ResolveOptions = {}): Promise<ResolvedModel> {
+export async function resolveModel(
+  name: string,
+  opts: ResolveOptions = {},
+): Promise<ResolvedModel> {
   const lockPath = opts.lockPath ?? DEFAULT_LOCK_PATH;
   const lock = opts.lock ?? await readModelsLock(lockPath);
   const entry = Object.hasOwn(lock.models, name) ? lock.models[name] : undefined;
@@ -165,7 +170,9 @@ async function resolveUnlocked(
 
 /** `sha256-` and 16 hex digits of the sorted `path sha256 size` lines of a folder's pins. */
 function pinsDigest(files: Record<string, LockedFile>): string {
-  const lines = Object.keys(files).sort().map((p) => `${p} ${files[p]!.sha256} ${files[p]!.size}\n`);
+  const lines = Object.keys(files).sort().map((p) =>
+    `${p} ${files[p]!.sha256} ${files[p]!.size}\n`
+  );
   return `sha256-${createHash("sha256").update(lines.join("")).digest("hex").slice(0, 16)}`;
 }
 

@@ -73,7 +73,9 @@ export async function s3Request(
         signal: AbortSignal.timeout(o.timeoutMs),
       });
       const body = new Uint8Array(await res.arrayBuffer());
-      if (res.status < 500 && res.status !== 429) return { status: res.status, headers: res.headers, body };
+      if (res.status < 500 && res.status !== 429) {
+        return { status: res.status, headers: res.headers, body };
+      }
       failure = `HTTP ${res.status}${errorText(body)}`;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

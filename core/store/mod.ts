@@ -1,6 +1,6 @@
 /**
  * Storage for artifacts and jobs: one {@linkcode Store} interface (atomic puts, sorted
- * listings, validated keys), a local-filesystem implementation and {@linkcode openStore}, which
+ * listings, validated keys), local-filesystem and S3 implementations and {@linkcode openStore}, which
  * picks one by URL. No HTTP in here.
  *
  * @example
@@ -18,3 +18,4 @@
 export * from "./store.ts";
 export * from "./fs_store.ts";
 export * from "./open.ts";
+export * from "./s3_store.ts";

@@ -5,18 +5,20 @@
  */
 import { fileURLToPath } from "node:url";
 import { FsStore } from "./fs_store.ts";
+import { S3Store } from "./s3_store.ts";
 import type { Store } from "./store.ts";
 
 /**
  * Opens the store a URL names:
  * - `file:///abs/dir`, or a plain path (absolute, or relative to the working directory):
  *   an {@linkcode FsStore} in that directory (created by the first write);
- * - `s3://bucket/prefix`: not yet available (it arrives with the serverless deployment).
+ * - `s3://bucket/prefix`: an {@linkcode S3Store}, with endpoint, region and credentials from
+ *   the environment (see {@linkcode S3Store.fromUrl}).
  *
  * @param url The store URL or path.
  * @returns The store; nothing is read or written yet.
- * @throws {Error} For an empty URL, a `file:` URL with a host, an `s3:` URL (for now), or
- * any other scheme.
+ * @throws {Error} For an empty URL, a `file:` URL with a host, an `s3:` URL that is malformed
+ * or lacks credentials in the environment, or any other scheme.
  *
  * @example
  * ```ts
@@ -44,10 +46,6 @@ function open(url: string): Store {
     }
     return new FsStore(path);
   }
-  if (scheme === "s3") {
-    throw new Error(
-      `store URL ${url}: S3 store arrives with the serverless issue; use a file:///dir store`,
-    );
-  }
+  if (scheme === "s3") return S3Store.fromUrl(url);
   throw new Error(`store URL ${url}: unsupported scheme '${scheme}:' (use file:/// or s3://)`);
 }

@@ -101,11 +101,15 @@ export class S3Store implements Store {
     if (endpoint.protocol !== "http:" && endpoint.protocol !== "https:") {
       throw new Error(`S3 endpoint ${endpoint.href}: expected http:// or https://`);
     }
-    const pathStyle = opts.forcePathStyle ?? (opts.endpoint !== undefined || opts.bucket.includes("."));
+    const pathStyle = opts.forcePathStyle ??
+      (opts.endpoint !== undefined || opts.bucket.includes("."));
     const root = endpoint.href.replace(/\/+$/, "");
+    // The bucket's URL, no trailing '/': objects are `${base}/${key}`, listings `${base}?...`.
     this.#base = pathStyle
-      ? `${root}/${opts.bucket}/`
-      : `${endpoint.protocol}//${opts.bucket}.${endpoint.host}${endpoint.pathname.replace(/\/*$/, "/")}`;
+      ? `${root}/${opts.bucket}`
+      : `${endpoint.protocol}//${opts.bucket}.${endpoint.host}${
+        endpoint.pathname.replace(/\/+$/, "")
+      }`;
     this.#pageSize = opts.pageSize ?? 1000;
     if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1 || this.#pageSize > 1000) {
       throw new Error(`S3 page size must be 1..1000, got ${opts.pageSize}`);
@@ -184,7 +188,7 @@ export class S3Store implements Store {
       },
       body: bytes,
     });
-    if (r.status !== 200) throw this.#fail(`put '${key}'`, r.status, r.body);
+    if (r.status < 200 || r.status > 299) throw this.#fail(`put '${key}'`, r.status, r.body);
   }
 
   /** @inheritdoc */
@@ -223,7 +227,7 @@ export class S3Store implements Store {
     if (r.status === 404 && errorCode(r.body) === "NoSuchBucket") {
       throw this.#fail(`delete '${key}'`, r.status, r.body);
     }
-    if (r.status !== 200 && r.status !== 204 && r.status !== 404) {
+    if ((r.status < 200 || r.status > 299) && r.status !== 404) {
       throw this.#fail(`delete '${key}'`, r.status, r.body);
     }
   }
@@ -270,7 +274,7 @@ export class S3Store implements Store {
    * @example
    * ```ts
    * import { S3Store } from "./s3_store.ts";
-   * const s = new S3Store({ bucket: "b", credentials: { accessKeyId: "k", secretAccessKey: "s" } });
+   * const s = new S3Store({ bucket: "bkt", credentials: { accessKeyId: "k", secretAccessKey: "s" } });
    * const url = await s.presignGet("a.png", 60);
    * console.assert(url.includes("X-Amz-Signature=") && url.includes("X-Amz-Expires=60"));
    * ```
@@ -282,7 +286,7 @@ export class S3Store implements Store {
     }
     const signed = await new AwsV4Signer({
       method: "GET",
-      url: `${this.#base}${this.prefix}${key}?X-Amz-Expires=${seconds}`,
+      url: `${this.#base}/${this.prefix}${key}?X-Amz-Expires=${seconds}`,
       ...this.#http.credentials,
       service: "s3",
       region: this.#http.region,
@@ -297,7 +301,8 @@ export class S3Store implements Store {
     what: string,
     init?: { headers?: Record<string, string>; body?: Uint8Array },
   ) {
-    return s3Request(this.#http, method, `${this.#base}${this.prefix}${key}`, this.#what(what), init);
+    const url = `${this.#base}/${this.prefix}${key}`;
+    return s3Request(this.#http, method, url, this.#what(what), init);
   }
 
   #what(what: string): string {

@@ -63,6 +63,11 @@ export function parseOptions(
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && /argument missing/.test(msg)) {
       throw new UsageError(`option ${flag ?? msg} needs a value`);
     }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && /ambiguous/.test(msg)) {
+      throw new UsageError(
+        `option ${flag} needs a value; write ${flag}=-X for one starting with -`,
+      );
+    }
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       throw new UsageError(`unexpected argument ${/'([^']*)'/.exec(msg)?.[1] ?? msg}`);
     }

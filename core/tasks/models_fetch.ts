@@ -101,4 +101,9 @@ function bytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  // @huggingface/hub logs "Downloading <file> to <blob>.incomplete" with console.debug; the
+  // task prints its own line per file.
+  console.debug = () => {};
+  Deno.exit(await main(Deno.args));
+}

@@ -138,4 +138,9 @@ async function pinFolder(path: string, format: ModelFormat, root: string): Promi
   return { source: { path }, format, files };
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  // @huggingface/hub logs "Downloading <file> to <blob>.incomplete" with console.debug; the
+  // task prints its own line per file.
+  console.debug = () => {};
+  Deno.exit(await main(Deno.args));
+}

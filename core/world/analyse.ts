@@ -27,7 +27,6 @@ import {
   type Background,
   BACKGROUND_RGB,
   type Colour,
-  type Count,
   HALF_EXTENT,
   type Kind,
   OBJECT_RGB,
@@ -79,7 +78,7 @@ export interface Analysis {
   reason?: string;
 }
 
-type Px = readonly [number, number, number] | Float64Array;
+type Px = ArrayLike<number>;
 const dist = (a: Px, b: Px): number => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
 
 function nearest<K extends string>(rgb: Px, palette: Readonly<Record<K, Rgb>>): [K, number] {
@@ -89,25 +88,24 @@ function nearest<K extends string>(rgb: Px, palette: Readonly<Record<K, Rgb>>): 
   return [ds[0]![0], d1 + d2 === 0 ? 1 : Math.min(1, (d2 - d1) / (d2 + d1))];
 }
 
-/** Pixel (x, y) of an image as float RGB. */
-const pixel = (d: ArrayLike<number>, i: number) => new Float64Array([d[i * 3]!, d[i * 3 + 1]!, d[i * 3 + 2]!]);
+/** Pixel i (row-major) of an interleaved RGB buffer. */
+const pixel = (d: ArrayLike<number>, i: number): Px => [d[i * 3]!, d[i * 3 + 1]!, d[i * 3 + 2]!];
 
-function smooth(d: Uint8Array, n: number): Float64Array {
-  const out = new Float64Array(d.length);
-  const k = [1, 2, 1];
-  for (let y = 0; y < n; y++) {
-    for (let x = 0; x < n; x++) {
+/** 3×3 binomial smoothing ([1 2 1]ᵀ[1 2 1] / 16, separable), edges clamped. */
+function smooth(d: ArrayLike<number>, n: number): Float64Array {
+  let src = d, out = new Float64Array(d.length);
+  for (const [sx, sy] of [[1, 0], [0, 1]] as const) {
+    out = new Float64Array(d.length);
+    for (let p = 0; p < n * n; p++) {
+      const x = p % n, y = (p - x) / n;
+      const at = (o: number) =>
+        (Math.min(n - 1, Math.max(0, y + o * sy)) * n + Math.min(n - 1, Math.max(0, x + o * sx))) *
+        3;
       for (let c = 0; c < 3; c++) {
-        let acc = 0;
-        for (let j = -1; j <= 1; j++) {
-          for (let i = -1; i <= 1; i++) {
-            const xx = Math.min(n - 1, Math.max(0, x + i)), yy = Math.min(n - 1, Math.max(0, y + j));
-            acc += k[i + 1]! * k[j + 1]! * d[(yy * n + xx) * 3 + c]!;
-          }
-        }
-        out[(y * n + x) * 3 + c] = acc / 16;
+        out[p * 3 + c] = (src[at(-1) + c]! + 2 * src[p * 3 + c]! + src[at(1) + c]!) / 4;
       }
     }
+    src = out;
   }
   return out;
 }
@@ -116,21 +114,23 @@ function smooth(d: Uint8Array, n: number): Float64Array {
  * How far a pixel lies from the background towards an object colour: it is modelled as
  * `bg + α (c − bg)` on the segment to the palette colour c nearest to it, and α is returned.
  */
-function mixFraction(q: Float64Array, bg: Float64Array): number {
+function mixFraction(q: Px, bg: Px): number {
   let best = Infinity, alpha = 0;
+  const e0 = q[0]! - bg[0]!, e1 = q[1]! - bg[1]!, e2 = q[2]! - bg[2]!;
   for (const c of ATTRIBUTES.colour) {
     const rgb = OBJECT_RGB[c];
-    const d = [rgb[0] - bg[0]!, rgb[1] - bg[1]!, rgb[2] - bg[2]!];
-    const e = [q[0]! - bg[0]!, q[1]! - bg[1]!, q[2]! - bg[2]!];
-    const len2 = d[0]! ** 2 + d[1]! ** 2 + d[2]! ** 2;
-    const a = Math.max(0, Math.min(1, (e[0]! * d[0]! + e[1]! * d[1]! + e[2]! * d[2]!) / len2));
-    const r = Math.hypot(e[0]! - a * d[0]!, e[1]! - a * d[1]!, e[2]! - a * d[2]!);
+    const d0 = rgb[0] - bg[0]!, d1 = rgb[1] - bg[1]!, d2 = rgb[2] - bg[2]!;
+    const a = Math.max(
+      0,
+      Math.min(1, (e0 * d0 + e1 * d1 + e2 * d2) / (d0 * d0 + d1 * d1 + d2 * d2)),
+    );
+    const r = (e0 - a * d0) ** 2 + (e1 - a * d1) ** 2 + (e2 - a * d2) ** 2;
     if (r < best) [best, alpha] = [r, a];
   }
   return alpha;
 }
 
-/** 8-connected components of `mask` (restricted to `within`, when given), as pixel lists. */
+/** 8-connected components of `mask`, as pixel lists. */
 function components(mask: Uint8Array, n: number): number[][] {
   const seen = new Uint8Array(mask.length);
   const out: number[][] = [];
@@ -162,6 +162,18 @@ function boxOf(pixels: number[], n: number) {
 /** Search radius (px) around a component's box centre when fitting templates. */
 const SEARCH = 2;
 
+/** The (dx, dy) offsets, interleaved, of every world shape's pixels. */
+const SHAPE_OFFSETS = Object.fromEntries(ATTRIBUTES.kind.map((kind) => [
+  kind,
+  Object.fromEntries(ATTRIBUTES.size.map((size) => {
+    const h = HALF_EXTENT[size], out: number[] = [];
+    for (let dy = -h; dy <= h; dy++) {
+      for (let dx = -h; dx <= h; dx++) if (insideShape(kind, dx, dy, h)) out.push(dx, dy);
+    }
+    return [size, Int8Array.from(out)];
+  })),
+])) as Record<Kind, Record<Size, Int8Array>>;
+
 /**
  * Fits every world shape (3 kinds × 2 sizes, centred within ±`SEARCH` px of the box centre) to
  * a mask window and returns the best IoU per kind and the best fit overall.
@@ -176,17 +188,13 @@ function fitTemplates(mask: Uint8Array, n: number, box: AnalysedObject["box"]) {
   let best = { kind: "circle" as Kind, size: "small" as Size, cx: bx, cy: by, iou: -1 };
   for (const kind of ATTRIBUTES.kind) {
     for (const size of ATTRIBUTES.size) {
-      const h = HALF_EXTENT[size];
+      const offsets = SHAPE_OFFSETS[kind][size], area = offsets.length / 2;
       for (let cy = by - SEARCH; cy <= by + SEARCH; cy++) {
         for (let cx = bx - SEARCH; cx <= bx + SEARCH; cx++) {
-          let inter = 0, area = 0;
-          for (let dy = -h; dy <= h; dy++) {
-            for (let dx = -h; dx <= h; dx++) {
-              if (!insideShape(kind, dx, dy, h)) continue;
-              area++;
-              const x = cx + dx, y = cy + dy;
-              if (x >= w0 && x <= w1 && y >= v0 && y <= v1 && mask[y * n + x]) inter++;
-            }
+          let inter = 0;
+          for (let o = 0; o < offsets.length; o += 2) {
+            const x = cx + offsets[o]!, y = cy + offsets[o + 1]!;
+            if (x >= w0 && x <= w1 && y >= v0 && y <= v1 && mask[y * n + x]) inter++;
           }
           const v = inter / (area + total - inter);
           if (v > iou[kind]) iou[kind] = v;
@@ -205,7 +213,7 @@ function describe(
   id: number,
   img: RgbImage,
   seg: ArrayLike<number>,
-  bg: Float64Array,
+  bg: Px,
 ): AnalysedObject {
   const n = img.width, set = new Set(coarse);
   const interior = coarse.filter((p) => [1, -1, n, -n].every((o) => set.has(p + o)));
@@ -268,8 +276,9 @@ export function analyse(img: RgbImage): Analysis {
   const [background, won] = [...tally].sort((a, b) => b[1] - a[1])[0]!;
   const voters = borderPx.filter((_, i) => votes[i] === background);
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
-  const bg = new Float64Array([0, 1, 2].map((c) => median(voters.map((q) => q[c]!))));
-  const sigma = 1.4826 * median(voters.flatMap((q) => [0, 1, 2].map((c) => Math.abs(q[c]! - bg[c]!))));
+  const bg = [0, 1, 2].map((c) => median(voters.map((q) => q[c]!)));
+  const sigma = 1.4826 *
+    median(voters.flatMap((q) => [0, 1, 2].map((c) => Math.abs(q[c]! - bg[c]!))));
 
   const seg = sigma > SMOOTH_ABOVE ? smooth(img.data, n) : img.data;
   const mask = new Uint8Array(n * n);
@@ -278,16 +287,14 @@ export function analyse(img: RgbImage): Analysis {
   const label = new Int32Array(n * n).fill(-1);
   comps.forEach((c, id) => c.forEach((p) => (label[p] = id)));
   const objects = comps.map((c, id) => describe(c, label, id, img, seg, bg))
-    .sort((a, b) => a.box.x0 + a.box.y0 * 0.01 - (b.box.x0 + b.box.y0 * 0.01));
+    .sort((a, b) => a.centre[0] - b.centre[0] || a.centre[1] - b.centre[1]);
 
   const attributes: Partial<Scene> = { background };
   const confidence = { background: won / borderPx.length, kind: 1, colour: 1, overall: 0 };
   const done = (reason?: string): Analysis => {
-    const scene = reason === undefined ? attributes as Scene : null;
-    if (scene) confidence.overall = Math.min(confidence.background, confidence.kind, confidence.colour);
-    return reason === undefined
-      ? { scene, attributes, objects, confidence }
-      : { scene, attributes, objects, confidence, reason };
+    if (reason !== undefined) return { scene: null, attributes, objects, confidence, reason };
+    confidence.overall = Math.min(confidence.background, confidence.kind, confidence.colour);
+    return { scene: attributes as Scene, attributes, objects, confidence };
   };
   if (objects.length === 0) return done("no object found");
   for (const attr of ["kind", "colour", "size"] as const) {
@@ -298,14 +305,10 @@ export function analyse(img: RgbImage): Analysis {
   confidence.colour = Math.min(...objects.map((o) => nearest(o.meanRgb, OBJECT_RGB)[1]));
   const cx = objects.reduce((s, o) => s + o.centre[0], 0) / objects.length;
   const cy = objects.reduce((s, o) => s + o.centre[1], 0) / objects.length;
-  attributes.position = (Object.keys(POSITION_CENTRES) as Position[]).reduce((a, p) =>
-    Math.hypot(POSITION_CENTRES[p][0] - cx, POSITION_CENTRES[p][1] - cy) <
-        Math.hypot(POSITION_CENTRES[a][0] - cx, POSITION_CENTRES[a][1] - cy)
-      ? p
-      : a
-  );
+  const off = (p: Position) => Math.hypot(POSITION_CENTRES[p][0] - cx, POSITION_CENTRES[p][1] - cy);
+  attributes.position = ATTRIBUTES.position.reduce((a, p) => (off(p) < off(a) ? p : a));
   if (objects.length > 2) return done(`${objects.length} objects (the world has one or two)`);
-  attributes.count = (objects.length === 1 ? "one" : "two") as Count;
+  attributes.count = objects.length === 1 ? "one" : "two";
   const missing = (["kind", "colour", "size"] as const).filter((a) => attributes[a] === undefined);
   if (missing.length > 0) return done(`the two objects differ in ${missing.join(", ")}`);
   return done();

@@ -1,5 +1,5 @@
 /**
- * Captions of world scenes, from a 27-word vocabulary (`WORLD_WORDS`).
+ * Captions of world scenes, from a 31-word vocabulary (`WORLD_WORDS`).
  *
  * Grammar: `<a|two> <size> <colour> <kind>[s] <position phrase> on a <background> background`,
  * e.g. "two small red circles at the top on a dark blue background" or "a large green square in
@@ -40,7 +40,7 @@ export function caption(scene: Scene): string {
 
 /**
  * The short caption of a scene: its colour and kind only, always singular ("a red circle"),
- * as a user would name one object without describing the layout. It is the eval's
+ * as a user would name one object without describing the layout ("an" before "orange"). It is the eval's
  * "short caption" baseline and the prompt whose kind and colour the base model must render.
  *
  * @example
@@ -54,7 +54,7 @@ export function caption(scene: Scene): string {
  * ```
  */
 export function shortCaption(scene: Pick<Scene, "kind" | "colour">): string {
-  return `a ${scene.colour} ${scene.kind}`;
+  return `${/^[aeiou]/.test(scene.colour) ? "an" : "a"} ${scene.colour} ${scene.kind}`;
 }
 
 /**
@@ -69,6 +69,7 @@ export function shortCaption(scene: Pick<Scene, "kind" | "colour">): string {
 export const WORLD_WORDS: readonly string[] = [
   ...new Set([
     "a",
+    "an",
     "two",
     "on",
     "background",
@@ -110,4 +111,3 @@ export function parseCaption(text: string): Scene | null {
     (ATTRIBUTES.background as readonly string[]).includes(background!) && position !== undefined;
   return ok ? scene as Scene : null;
 }
-

@@ -133,10 +133,13 @@ export function degrade(img: RgbImage, seed: number, opts: DegradeOptions = {}):
   const { width: w, height: hgt } = img;
   const sigma = opts.blur ?? 0.7;
   const noise = opts.noise ?? 20;
-  let px = Float64Array.from(img.data);
+  let px: Float64Array = Float64Array.from(img.data);
   if (sigma > 0) {
     const r = Math.ceil(3 * sigma);
-    const k = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma ** 2)));
+    const k = Array.from(
+      { length: 2 * r + 1 },
+      (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma ** 2)),
+    );
     const sum = k.reduce((a, b) => a + b, 0);
     const kern = k.map((v) => v / sum);
     const pass = (src: Float64Array, horizontal: boolean): Float64Array => {
@@ -161,7 +164,10 @@ export function degrade(img: RgbImage, seed: number, opts: DegradeOptions = {}):
   const rng = new Rng(seed).fork("world-degrade");
   const data = new Uint8Array(px.length);
   for (let i = 0; i < px.length; i++) {
-    data[i] = Math.max(0, Math.min(255, Math.round(px[i]! + (noise > 0 ? noise * rng.normal() : 0))));
+    data[i] = Math.max(
+      0,
+      Math.min(255, Math.round(px[i]! + (noise > 0 ? noise * rng.normal() : 0))),
+    );
   }
   return { width: w, height: hgt, data };
 }

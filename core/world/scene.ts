@@ -139,7 +139,7 @@ export function allowedValues<A extends Attr>(
   attr: A,
   constraints: SceneConstraints = {},
 ): readonly Scene[A][] {
-  const all = ATTRIBUTES[attr] as readonly Scene[A][];
+  const all = ATTRIBUTES[attr] as readonly string[] as readonly Scene[A][];
   const allowed = constraints[attr] as readonly Scene[A][] | undefined;
   if (allowed === undefined) return all;
   const ok = all.filter((v) => allowed.includes(v));

@@ -13,9 +13,8 @@ import { DistributionId } from "./schemas.ts";
 
 const MAX_MIX = 8;
 
-/** The body of a sample (or embeddings) request. */
-export function sampleBodySchema(limits: Limits, withImages: boolean) {
-  const base = z.object({
+function selectionShape(limits: Limits) {
+  return {
     distribution: DistributionId.optional(),
     mix: z.array(z.object({ id: DistributionId, weight: z.number().positive().max(1000) }).strict())
       .min(1).max(MAX_MIX).optional(),
@@ -27,19 +26,32 @@ export function sampleBodySchema(limits: Limits, withImages: boolean) {
     n: z.number().int().min(1).max(limits.maxN).default(1),
     seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
     shared_sample: z.boolean().optional(),
-  });
-  const images = z.object({
+  };
+}
+
+const ONE_OF = {
+  message: "give exactly one of distribution and mix",
+  path: ["distribution"],
+};
+const oneOf = (b: { distribution?: string; mix?: unknown }) =>
+  (b.distribution === undefined) !== (b.mix === undefined);
+
+/** The body of POST /v1/embeddings. */
+export function embeddingsBodySchema(limits: Limits) {
+  return z.object(selectionShape(limits)).strict().refine(oneOf, ONE_OF)
+    .openapi("EmbeddingsRequest");
+}
+
+/** The body of POST /v1/samples. */
+export function samplesBodySchema(limits: Limits) {
+  return z.object({
+    ...selectionShape(limits),
     steps: z.number().int().min(1).max(limits.maxSteps).default(25),
     guidance: z.number().min(0).max(30).default(7.5),
     scheduler: z.enum(Object.values(SchedulerKind) as [SchedulerKind, ...SchedulerKind[]])
       .default(SchedulerKind.DDIM),
     output: z.enum(["inline", "store"]).default("inline"),
-  });
-  const schema = withImages ? base.extend(images.shape) : base;
-  return schema.strict().refine(
-    (b) => (b.distribution === undefined) !== (b.mix === undefined),
-    { message: "give exactly one of distribution and mix", path: ["distribution"] },
-  );
+  }).strict().refine(oneOf, ONE_OF).openapi("SamplesRequest");
 }
 
 /** A validated body (the image fields present for samples). */

@@ -6,8 +6,11 @@
 import { z } from "@hono/zod-openapi";
 import { manifestSchema } from "../../core/artifacts/distribution_artifact.ts";
 
-/** A distribution's manifest (as stored). */
-export const ManifestSchema = manifestSchema.openapi("Manifest");
+/**
+ * A distribution's manifest (as stored). Rebuilt from core's shape: schemas made before
+ * @hono/zod-openapi was first imported have no `.openapi()`.
+ */
+export const ManifestSchema = z.object(manifestSchema.shape).openapi("Manifest");
 
 /** Distribution ids as the store accepts them. */
 export const DistributionId = z.string().regex(/^[a-z0-9_-]{1,64}$/, {

@@ -23,6 +23,8 @@ import {
   fromForm,
   fromJson,
   loadImages,
+  type TrainForm,
+  type TrainJson,
   type TrainRequest,
   trainBodySchemas,
 } from "../lib/train_input.ts";
@@ -59,8 +61,8 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     const type = c.req.header("content-type") ?? "";
     const { limits } = deps.config;
     let req: TrainRequest;
-    if (/^multipart\/form-data/i.test(type)) req = await fromForm(c.req.valid("form"), limits);
-    else if (/^application\/json/i.test(type)) req = fromJson(c.req.valid("json"));
+    if (/^multipart\/form-data/i.test(type)) req = await fromForm(c.req.valid("form") as TrainForm, limits);
+    else if (/^application\/json/i.test(type)) req = fromJson(c.req.valid("json") as TrainJson);
     else throw new ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json");
 
     const models = await deps.models();

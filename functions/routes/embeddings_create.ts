@@ -7,7 +7,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { errorResponses } from "../errors.ts";
-import { type SampleBody, sampleBodySchema, toSampleRequest } from "../lib/sample_input.ts";
+import { embeddingsBodySchema, toSampleRequest } from "../lib/sample_input.ts";
 
 /** Mounts the route on `app`. */
 export function embeddingsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
@@ -18,7 +18,7 @@ export function embeddingsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
     request: {
       body: {
         required: true,
-        content: { "application/json": { schema: sampleBodySchema(deps.config.limits, false) } },
+        content: { "application/json": { schema: embeddingsBodySchema(deps.config.limits) } },
       },
     },
     responses: {

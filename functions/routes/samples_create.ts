@@ -12,7 +12,7 @@ import type { Store } from "../../core/store/store.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { errorResponses } from "../errors.ts";
 import { toBase64 } from "../lib/base64.ts";
-import { type SampleBody, sampleBodySchema, toSampleRequest } from "../lib/sample_input.ts";
+import { samplesBodySchema, toSampleRequest } from "../lib/sample_input.ts";
 
 const SamplesSchema = z.object({
   seed: z.number().int(),
@@ -42,7 +42,7 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     request: {
       body: {
         required: true,
-        content: { "application/json": { schema: sampleBodySchema(deps.config.limits, true) } },
+        content: { "application/json": { schema: samplesBodySchema(deps.config.limits) } },
       },
     },
     responses: {

@@ -4,7 +4,25 @@
  * temp folder. It checks SigV4 signatures (headers and pre-signed queries) with the account
  * S3RVER / S3RVER.
  */
-import S3rver from "s3rver";
+import { Buffer } from "node:buffer";
+import crypto from "node:crypto";
+import S3rver from "npm:@20minutes/s3rver@5.0.0";
+
+// s3rver encrypts ListObjectsV2 continuation tokens with single DES ('des'), which Deno's
+// node:crypto lacks. DES is exactly 3DES (EDE) with three equal keys, which Deno has: map it.
+if (!(crypto.createCipheriv as { desShim?: true }).desShim) {
+  type Make = (alg: string, key: Uint8Array, iv: Uint8Array | null, ...rest: unknown[]) => unknown;
+  const des = (make: Make): Make => (alg, key, iv, ...rest) =>
+    alg === "des"
+      ? make("des-ede3-cbc", Buffer.concat([key, key, key]), iv)
+      : make(alg, key, iv, ...rest);
+  const cipher = des(crypto.createCipheriv as unknown as Make);
+  const decipher = des(crypto.createDecipheriv as unknown as Make);
+  crypto.createCipheriv = Object.assign(cipher, {
+    desShim: true,
+  }) as unknown as typeof crypto.createCipheriv;
+  crypto.createDecipheriv = decipher as unknown as typeof crypto.createDecipheriv;
+}
 
 /** A running server. */
 export interface S3Server {

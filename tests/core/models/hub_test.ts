@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  fetchModel,
   type FetchOptions,
   type FetchProgress,
-  fetchModel,
   hubOptionsFromEnv,
   pinModel,
   snapshotDir,
@@ -124,7 +124,10 @@ Deno.test("fetchModel() refuses a corrupted download and leaves nothing of it", 
     hub.corrupt.add(`${REPO}/${bad}`);
     await assert.rejects(fetchModel("tiny", entry, opts), (e: unknown) => {
       assert.ok(code("corrupt")(e));
-      assert.match((e as Error).message, /tiny: unet\/diffusion_pytorch_model\.safetensors: sha256 /);
+      assert.match(
+        (e as Error).message,
+        /tiny: unet\/diffusion_pytorch_model\.safetensors: sha256 /,
+      );
       assert.match((e as Error).message, /deleted/);
       return true;
     });
@@ -156,10 +159,16 @@ Deno.test("fetchModel() never uses a download cut off halfway", async () => {
 
 Deno.test("fetchModel() reports a missing file, repo or revision as not_found", async () => {
   await withHub(async (hub, opts, entry) => {
-    const missing = { ...entry, files: { "unet/nope.safetensors": { sha256: "0".repeat(64), size: 1 } } };
+    const missing = {
+      ...entry,
+      files: { "unet/nope.safetensors": { sha256: "0".repeat(64), size: 1 } },
+    };
     await assert.rejects(fetchModel("tiny", missing, opts), (e: unknown) => {
       assert.ok(code("not_found")(e));
-      assert.equal((e as Error).message, `tiny: unet/nope.safetensors at ${COMMIT} not found on the Hub (HTTP 404)`);
+      assert.equal(
+        (e as Error).message,
+        `tiny: unet/nope.safetensors at ${COMMIT} not found on the Hub (HTTP 404)`,
+      );
       return true;
     });
     const other = { ...entry, source: { repo: "test-org/absent", revision: COMMIT } };
@@ -226,7 +235,10 @@ Deno.test("pinModel() resolves main to its commit and hashes the files core need
     const fresh = { ...opts, cacheDir: join(opts.cacheDir, "fresh") };
     await assert.rejects(pinModel(REPO, "main", "diffusers", fresh), (e: unknown) => {
       assert.ok(code("corrupt")(e));
-      assert.match((e as Error).message, /vae\/diffusion_pytorch_model\.safetensors: sha256 .* listed by the Hub/);
+      assert.match(
+        (e as Error).message,
+        /vae\/diffusion_pytorch_model\.safetensors: sha256 .* listed by the Hub/,
+      );
       return true;
     });
     await assert.rejects(pinModel(REPO, "main", "onnx", opts), /no text_encoder\/model\.onnx/);
@@ -240,7 +252,12 @@ Deno.test("hubOptionsFromEnv() reads HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACH
     HF_HOME: "/h",
     HF_HUB_OFFLINE: "1",
   });
-  assert.deepEqual(o, { hubUrl: "http://127.0.0.1:1234", cacheDir: "/h/hub", offline: true, token: "hf_x" });
+  assert.deepEqual(o, {
+    hubUrl: "http://127.0.0.1:1234",
+    cacheDir: "/h/hub",
+    offline: true,
+    token: "hf_x",
+  });
   assert.equal(hubOptionsFromEnv({ HF_HOME: "/h", HF_HUB_CACHE: "/c" }).cacheDir, "/c");
   assert.equal(hubOptionsFromEnv({ XDG_CACHE_HOME: "/x" }).cacheDir, "/x/huggingface/hub");
   assert.equal(hubOptionsFromEnv({}).token, undefined);

@@ -23,11 +23,7 @@ Deno.test("openStore() opens file:/// URLs and plain paths as an FsStore", async
   }
 });
 
-Deno.test("openStore() refuses s3:// for now, and other schemes", async () => {
-  await assert.rejects(
-    openStore("s3://bucket/prefix"),
-    /S3 store arrives with the serverless issue/,
-  );
+Deno.test("openStore() refuses other schemes", async () => {
   await assert.rejects(openStore("https://example.com/x"), /unsupported scheme 'https:'/);
   await assert.rejects(openStore("file://host/share"), /not a local file URL/);
   await assert.rejects(openStore(""), /empty/);

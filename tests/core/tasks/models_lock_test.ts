@@ -33,7 +33,10 @@ Deno.test("models:lock pins a pending entry at main's commit and writes models.l
     assert.ok("pending" in lock.models["other/kept"]!, "other entries are kept");
     assert.equal(lines.filter((l) => l.endsWith("downloaded")).length, TINY_FILES.length);
     assert.match(lines.at(-1)!, new RegExp(`^pinned ${REPO} \\(${REPO}@${COMMIT}\\): 12 files`));
-    assert.deepEqual(Array.from(Deno.readDirSync(dir), (e) => e.name).sort(), ["cache", "models.lock"]);
+    assert.deepEqual(Array.from(Deno.readDirSync(dir), (e) => e.name).sort(), [
+      "cache",
+      "models.lock",
+    ]);
 
     // A new name with --repo, and a folder entry re-hashed in place.
     assert.equal(await main(["alias", "--repo", REPO, "--lock", lockPath], io), 0, errors.join());
@@ -62,7 +65,11 @@ Deno.test("models:lock re-hashes a folder entry in place", async () => {
     await writeModelsLock(lockPath, {
       version: 1,
       models: {
-        local: { source: { path: "ckpt" }, format: "diffusers", files: { "unet/config.json": stale } },
+        local: {
+          source: { path: "ckpt" },
+          format: "diffusers",
+          files: { "unet/config.json": stale },
+        },
       },
     });
     const io = { out: () => {}, err: (l: string) => assert.fail(l) };

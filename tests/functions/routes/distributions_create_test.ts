@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { b64, makeApp, parseSse, pngs, postJson, TINY } from "../_helpers.ts";
+
+function form(images: Uint8Array[], options: unknown = TINY): FormData {
+  const f = new FormData();
+  for (const [i, p] of images.entries()) {
+    f.append("images", new File([p as Uint8Array<ArrayBuffer>], `ref${i}.png`, { type: "image/png" }));
+  }
+  f.append("options", JSON.stringify(options));
+  return f;
+}
+
+Deno.test("POST /v1/distributions (JSON, base64) trains and answers 201 with the manifest", async () => {
+  const { app, store, close } = await makeApp();
+  try {
+    const res = await app.request("/v1/distributions", postJson({
+      images: pngs(2).map((p) => ({ base64: b64(p) })),
+      options: TINY,
+      model: "tiny-sd2-fixture",
+    }));
+    assert.equal(res.status, 201, await res.clone().text());
+    const m = await res.json();
+    assert.equal(res.headers.get("Location"), `/v1/distributions/${m.id}`);
+    assert.deepEqual([m.K, m.M, m.lossCurve.length], [3, 2, 3]);
+    assert.ok(await store.exists(`distributions/${m.id}/manifest.json`));
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST /v1/distributions (multipart) with Idempotency-Key trains once and replays", async () => {
+  const { app, store, close } = await makeApp();
+  try {
+    const key = { "Idempotency-Key": "retry-me-1" };
+    const first = app.request("/v1/distributions", { method: "POST", body: form(pngs(2)), headers: key });
+    await new Promise((r) => setTimeout(r, 30));
+    const concurrent = await app.request("/v1/distributions", { method: "POST", body: form(pngs(2)), headers: key });
+    assert.equal(concurrent.status, 409);
+    assert.equal((await concurrent.json()).error.code, "idempotency_in_progress");
+    const a = await first;
+    assert.equal(a.status, 201);
+    const m = await a.json();
+    const again = await app.request("/v1/distributions", { method: "POST", body: form(pngs(2)), headers: key });
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get("Idempotent-Replayed"), "true");
+    assert.equal((await again.json()).id, m.id);
+    const other = await app.request("/v1/distributions", { method: "POST", body: form(pngs(1)), headers: key });
+    assert.equal(other.status, 422);
+    assert.equal((await other.json()).error.code, "idempotency_mismatch");
+    assert.equal((await store.list("distributions/")).filter((k) => k.endsWith("manifest.json")).length, 1);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST /v1/distributions with Prefer: respond-async answers 202 and records the job", async () => {
+  const { app, deps, close } = await makeApp();
+  try {
+    const res = await app.request("/v1/distributions", {
+      method: "POST",
+      body: form(pngs(2)),
+      headers: { Prefer: "respond-async" },
+    });
+    assert.equal(res.status, 202);
+    const job = await res.json();
+    assert.equal(res.headers.get("Location"), `/v1/jobs/${job.id}`);
+    assert.equal(job.status, "queued");
+    await deps.jobs.idle();
+    const done = await (await app.request(`/v1/jobs/${job.id}`)).json();
+    assert.equal(done.status, "succeeded");
+    assert.equal(done.progress.step, 3);
+    assert.equal((await app.request(`/v1/distributions/${done.manifestId}`)).status, 200);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST /v1/distributions with Accept: text/event-stream streams progress then done", async () => {
+  const { app, deps, close } = await makeApp();
+  try {
+    const res = await app.request("/v1/distributions", {
+      method: "POST",
+      body: form(pngs(2)),
+      headers: { Accept: "text/event-stream" },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("Content-Type") ?? "", /text\/event-stream/);
+    const events = parseSse(await res.text());
+    assert.deepEqual(events.map((e) => e.event), ["progress", "progress", "progress", "done"]);
+    assert.deepEqual(Object.keys(events[0]!.data as object).sort(), ["etaSeconds", "loss", "step", "steps"]);
+    const { manifest } = events[3]!.data as { manifest: { id: string } };
+    assert.match(manifest.id, /^dd_/);
+    assert.equal(deps.queue.reserved, 0);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST /v1/distributions streams an error event for a truncated image", async () => {
+  const { app, store, close } = await makeApp();
+  try {
+    const res = await app.request("/v1/distributions", {
+      method: "POST",
+      body: form([pngs(1)[0]!.subarray(0, 60)]),
+      headers: { Accept: "text/event-stream" },
+    });
+    const events = parseSse(await res.text());
+    assert.deepEqual(events.map((e) => e.event), ["error"]);
+    assert.equal((events[0]!.data as { error: { code: string } }).error.code, "invalid_image");
+    assert.deepEqual(await store.list(""), []);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST /v1/distributions refuses bad options, unknown models and unsigned webhooks", async () => {
+  const { app, store, close } = await makeApp({ DD_MAX_K: "8" });
+  try {
+    const images = pngs(1).map((p) => ({ base64: b64(p) }));
+    const cases: [unknown, number, string][] = [
+      [{ images, options: { K: 9 } }, 400, "validation_error"],
+      [{ images, options: { K: "3" } }, 400, "validation_error"],
+      [{ images, options: { nope: 1 } }, 400, "validation_error"],
+      [{ images, options: { ...TINY, K: 1 } }, 400, "invalid_options"],
+      [{ images, model: "sd-9000" }, 422, "unknown_model"],
+      [{ images, webhook: "http://127.0.0.1:9/hook" }, 400, "webhook_not_configured"],
+      [{ images: [{ base64: "***" }] }, 400, "validation_error"],
+      [{ images: [{ url: "ftp://x/y.png" }] }, 422, "url_not_allowed"],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await app.request("/v1/distributions", postJson(body));
+      assert.equal(res.status, status, JSON.stringify(body).slice(0, 80));
+      assert.equal((await res.json()).error.code, code, JSON.stringify(body).slice(0, 80));
+    }
+    const noBody = await app.request("/v1/distributions", { method: "POST" });
+    assert.equal(noBody.status, 415);
+    const badForm = await app.request("/v1/distributions", { method: "POST", body: form(pngs(1), "not json") });
+    assert.equal(badForm.status, 400);
+    assert.deepEqual(await store.list(""), []);
+  } finally {
+    await close();
+  }
+});
