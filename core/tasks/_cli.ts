@@ -87,12 +87,28 @@ export function parseOptions(
 export function helpText(usage: string, about: string, table: OptionTable): string {
   const rows = Object.entries(table).map(([name, s]) => {
     const flag = `${s.short ? `-${s.short}, ` : "    "}--${name}${s.arg ? ` ${s.arg}` : ""}`;
-    const def = s.default !== undefined ? ` (default: ${s.default})` : "";
-    return [flag, `${s.help}${def}`] as const;
+    const words = s.help.split(" ");
+    // "(default: x)" stays on one line.
+    if (s.default !== undefined) words.push(`(default: ${s.default})`);
+    return [flag, words] as const;
   });
   const width = Math.max(...rows.map(([f]) => f.length)) + 2;
-  const lines = rows.map(([f, h]) => `  ${f.padEnd(width)}${h}`);
+  const lines = rows.map(([f, h]) => `  ${f.padEnd(width)}${wrap(h, 98 - width, width + 2)}`);
   return `${usage}\n\n${about}\n\noptions:\n${lines.join("\n")}\n`;
+}
+
+/** Joins `words` into lines of `width` columns, indenting continuation lines by `indent`. */
+function wrap(words: readonly string[], width: number, indent: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of words) {
+    if (line && line.length + 1 + word.length > Math.max(width, 30)) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
 }
 
 /** A string option's value, or undefined. */

@@ -181,7 +181,7 @@ Deno.test("ProgressBar redraws with \\r on a terminal and prints ~10% lines othe
   assert.equal(tty.length, 51);
   assert.ok(tty.slice(0, 50).every((s) => s.startsWith("\rtrain [")));
   assert.equal(tty.at(-1), "\n");
-  assert.match(tty[11]!, /^\rtrain \[##\.{8}\] 12\/50 loss 0\.413 4\.0 it\/s ETA 10s\x1b\[K$/);
+  assert.equal(tty[11], "\rtrain [##........] 12/50 loss 0.413 4.0 it/s ETA 10s\x1b[K");
   assert.equal(log.length, 11);
   assert.equal(log[0], "[..........] 1/50 4.0 it/s ETA 12s\n");
   assert.equal(log.at(-1), "[##########] 50/50 4.0 it/s ETA 0s\n");
