@@ -163,15 +163,16 @@ export function envReads(source: string): Set<string> {
  *
  * @param file Its path relative to the root.
  * @param source Its text.
- * @returns The targets, relative to the root.
+ * @returns The targets, relative to the root (the root itself and paths outside it left out).
  */
 export function selfRelativePaths(file: string, source: string): string[] {
   const out: string[] = [];
   for (
     const m of source.matchAll(/new URL\(\s*["'](\.{1,2}\/[^"']+)["']\s*,\s*import\.meta\.url/g)
   ) {
-    const url = new URL(m[1]!, `file:///r/${file}`);
-    out.push(decodeURIComponent(url.pathname.slice(3)).replace(/\/+$/, ""));
+    const path = decodeURIComponent(new URL(m[1]!, `file:///r/${file}`).pathname);
+    const rel = path.startsWith("/r/") ? path.slice(3).replace(/\/+$/, "") : "";
+    if (rel !== "") out.push(rel);
   }
   return out;
 }

@@ -22,30 +22,8 @@ import { openStore } from "../core/store/open.ts";
 import { createApp } from "../functions/app.ts";
 import { ENV_NAMES, parseConfig } from "../functions/config.ts";
 import * as P from "./_parse.ts";
+import { at, checkManifest, type Facts, rec, RUNTIME_ENV, text } from "./_manifest.ts";
 
-/** Read by Deno or the NVIDIA runtime rather than the project: the image or a manifest may set them. */
-export const RUNTIME_ENV: readonly string[] = [
-  "DENO_DIR",
-  "DENO_NO_UPDATE_CHECK",
-  "DENO_V8_FLAGS",
-  "NVIDIA_VISIBLE_DEVICES",
-  "NVIDIA_DRIVER_CAPABILITIES",
-];
-/** Set by Knative / Cloud Run themselves (PORT = containerPort); a manifest must not. */
-const RESERVED_ENV = ["PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"];
-/** Production needs: API keys (required by the manifests), a shared store, signed webhooks. */
-const REQUIRED_ENV = ["DD_API_KEYS", "DD_STORE", "DD_WEBHOOK_SECRET"];
-/** Needed with an s3:// store: core/store/s3_store.ts refuses to open without them. */
-const S3_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
-/** Only ever from a Secret, never a literal in a manifest. */
-const SECRET_ENV = [
-  "DD_API_KEYS",
-  "DD_WEBHOOK_SECRET",
-  ...S3_ENV,
-  "AWS_SESSION_TOKEN",
-  "HF_TOKEN",
-  "HUGGING_FACE_HUB_TOKEN",
-];
 const BASE_IMAGE = /^nvidia\/cuda:12\.\d+\.\d+-cudnn\d*-runtime-ubuntu22\.04$/;
 const MANIFESTS = ["knative/service.yaml", "cloudrun/service.yaml"];
 
@@ -57,23 +35,6 @@ export interface CheckOptions {
   deploy?: string;
   /** The .dockerignore to check; default `<root>/.dockerignore`. */
   dockerignore?: string;
-}
-
-type Rec = Record<string, unknown>;
-const rec = (x: unknown): Rec => (x !== null && typeof x === "object" ? x as Rec : {});
-const at = (x: unknown, ...path: (string | number)[]): unknown =>
-  path.reduce<unknown>((o, k) => rec(o)[k], x);
-const text = (p: string) => Deno.readTextFile(p).catch(() => null);
-
-/** Facts taken from the code. */
-interface Facts {
-  env: Set<string>;
-  port: number;
-  denoVersions: Map<string, string>;
-  ortVersion: string | undefined;
-  serveEntry: string | undefined;
-  /** Status of GET path without credentials, API keys configured. */
-  status: (path: string) => Promise<number>;
 }
 
 async function codeFacts(root: string, problems: string[]): Promise<Facts> {
@@ -207,106 +168,6 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
   return { env, port: expose[0]! };
 }
 
-function envOf(container: unknown): Map<string, { value?: string; secret: boolean }> {
-  const out = new Map<string, { value?: string; secret: boolean }>();
-  for (const e of (at(container, "env") as unknown[] | undefined) ?? []) {
-    const secret = at(e, "valueFrom", "secretKeyRef") !== undefined;
-    const value = at(e, "value");
-    out.set(String(at(e, "name")), {
-      secret,
-      ...(value !== undefined ? { value: String(value) } : {}),
-    });
-  }
-  return out;
-}
-
-async function checkManifest(
-  name: string,
-  doc: unknown,
-  image: { env: Map<string, string>; port: number },
-  f: Facts,
-  problems: string[],
-) {
-  const say = (m: string) => problems.push(`deploy/${name}: ${m}`);
-  const cloudRun = name.startsWith("cloudrun/");
-  if (at(doc, "kind") !== "Service" || at(doc, "apiVersion") !== "serving.knative.dev/v1") {
-    say("expected a serving.knative.dev/v1 Service");
-  }
-  const spec = at(doc, "spec", "template", "spec");
-  const notes = rec(at(doc, "spec", "template", "metadata", "annotations"));
-  const containers = (at(spec, "containers") as unknown[] | undefined) ?? [];
-  if (containers.length !== 1) return say(`expected one container, found ${containers.length}`);
-  const c = containers[0];
-  const port = Number(at(c, "ports", 0, "containerPort"));
-  if (port !== f.port || port !== image.port) {
-    say(`containerPort ${port} != server default ${f.port} / Dockerfile EXPOSE ${image.port}`);
-  }
-  const gpus = Number(at(c, "resources", "limits", "nvidia.com/gpu"));
-  if (gpus !== 1) say(`resources.limits nvidia.com/gpu is ${gpus}, expected 1`);
-  if (Number(at(spec, "containerConcurrency")) !== gpus) {
-    say("containerConcurrency must be 1 per GPU");
-  }
-  const minScale = notes["autoscaling.knative.dev/min-scale"] ??
-    notes["autoscaling.knative.dev/minScale"];
-  if (minScale !== "0") say(`min-scale is ${minScale}, expected "0" (scale to zero)`);
-  const maxScale = notes["autoscaling.knative.dev/max-scale"] ??
-    notes["autoscaling.knative.dev/maxScale"];
-  if (!(Number(maxScale) >= 1)) say("no max-scale annotation");
-  if (cloudRun && !at(spec, "nodeSelector", "run.googleapis.com/accelerator")) {
-    say("no nodeSelector run.googleapis.com/accelerator (the GPU type)");
-  }
-  const env = envOf(c);
-  for (const [k, v] of env) {
-    if (RESERVED_ENV.includes(k)) say(`sets ${k}, which the platform sets itself`);
-    else if (!f.env.has(k) && !RUNTIME_ENV.includes(k)) say(`sets ${k}, which no code reads`);
-    if (SECRET_ENV.includes(k) && !v.secret) {
-      say(`${k} must come from a secretKeyRef, not a literal`);
-    }
-  }
-  const store = env.get("DD_STORE")?.value ?? "";
-  const required = [...REQUIRED_ENV, ...(store.startsWith("s3://") ? S3_ENV : [])];
-  for (const k of required) if (!env.has(k)) say(`does not set ${k}, required in production`);
-  if (env.has("DD_STORE") && !/^s3:\/\/[^/]+/.test(store)) {
-    say(`DD_STORE ${store}: instances need one shared object store (s3://bucket/prefix)`);
-  }
-  const effective: Record<string, string> = Object.fromEntries(image.env);
-  for (const [k, v] of env) effective[k] = v.value ?? "secret";
-  try {
-    const config = parseConfig(effective);
-    if (/^(127\.|localhost$|::1$)/.test(config.host)) {
-      say(`HOST ${config.host}: unreachable from outside`);
-    }
-    const timeout = Number(at(spec, "timeoutSeconds"));
-    if (!(timeout * 1000 > config.requestTimeoutMs)) {
-      say(
-        `timeoutSeconds ${timeout} must exceed DD_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs} ms)`,
-      );
-    }
-    if (cloudRun && config.shutdownGraceMs >= 10_000) {
-      say("DD_SHUTDOWN_GRACE_MS must be < 10000 on Cloud Run");
-    }
-  } catch (e) {
-    say((e as Error).message);
-  }
-  const probes = { readinessProbe: [200, 503], startupProbe: [200, 503], livenessProbe: [200] };
-  const kinds = Object.keys(probes).filter((k) => at(c, k) !== undefined);
-  if (!kinds.includes("livenessProbe") || kinds.length < 2) {
-    say("needs a liveness and a readiness or startup probe");
-  }
-  for (const k of kinds as (keyof typeof probes)[]) {
-    const path = String(at(c, k, "httpGet", "path"));
-    const probePort = at(c, k, "httpGet", "port");
-    if (probePort !== undefined && Number(probePort) !== port) {
-      say(`${k} port ${probePort} != containerPort`);
-    }
-    const s = await f.status(path);
-    if (!probes[k].includes(s)) {
-      say(`${k} ${path}: the app answers ${s} without an API key (want ${probes[k].join("/")})`);
-    }
-  }
-  return [...env.keys()];
-}
-
 async function checkReadme(deploy: string, f: Facts, set: Set<string>, problems: string[]) {
   const md = await text(join(deploy, "README.md")) ?? "";
   const table = new Set([...md.matchAll(/^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|/gm)].map((m) => m[1]!));
@@ -315,7 +176,7 @@ async function checkReadme(deploy: string, f: Facts, set: Set<string>, problems:
       problems.push(`deploy/README.md: documents ${n}, which no code reads`);
     }
   }
-  for (const n of [...ENV_NAMES, ...set]) {
+  for (const n of new Set([...ENV_NAMES, ...set])) {
     if (!table.has(n)) problems.push(`deploy/README.md: the environment table lacks ${n}`);
   }
 }
@@ -351,7 +212,7 @@ export async function checkDeploy(options: CheckOptions = {}): Promise<string[]>
       problems.push(`deploy/${name}: YAML: ${(e as Error).message.split("\n")[0]}`);
       continue;
     }
-    for (const k of await checkManifest(name, doc, image, facts, problems) ?? []) set.add(k);
+    for (const k of await checkManifest(name, doc, image, facts, problems)) set.add(k);
   }
   await checkReadme(o.deploy, facts, set, problems);
   return problems;

@@ -78,7 +78,8 @@ export function resolveDeps(o: AppOptions): AppDeps {
     config,
     log,
     net,
-    queue: o.queue ?? new WorkQueue({ concurrency: config.concurrency, maxWaiting: config.queueSize }),
+    queue: o.queue ??
+      new WorkQueue({ concurrency: config.concurrency, maxWaiting: config.queueSize }),
     jobs: o.jobs ?? new JobRunner({
       store,
       log,
@@ -123,7 +124,11 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   });
   app.use(auth({ keys: config.apiKeys, open: ["/healthz", "/readyz", "/openapi.json", "/docs"] }));
   app.on("POST", "/v1/distributions", bodyLimit({ maxBytes: config.limits.maxBodyBytes }));
-  app.on("POST", ["/v1/samples", "/v1/embeddings"], bodyLimit({ maxBytes: config.limits.maxJsonBytes }));
+  app.on(
+    "POST",
+    ["/v1/samples", "/v1/embeddings"],
+    bodyLimit({ maxBytes: config.limits.maxJsonBytes }),
+  );
   app.use("/v1/*", timeout({ ms: config.requestTimeoutMs, shutdown: deps.shutdownSignal }));
   app.on("POST", ["/v1/distributions", "/v1/samples", "/v1/embeddings"], queue(deps.queue));
 

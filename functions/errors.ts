@@ -104,7 +104,11 @@ export function toApiError(e: unknown): ApiError {
     return new ApiError(e.status as ContentfulStatusCode, code, message);
   }
   if (e instanceof EngineError) {
-    return new ApiError(CODE_STATUS[e.code] ?? (e.status as ContentfulStatusCode), e.code, e.message);
+    return new ApiError(
+      CODE_STATUS[e.code] ?? (e.status as ContentfulStatusCode),
+      e.code,
+      e.message,
+    );
   }
   if (e instanceof ImageError) return new ApiError(CODE_STATUS[e.code] ?? 422, e.code, e.message);
   if (e instanceof StoreError) {
@@ -189,4 +193,7 @@ export function defaultHook(
 
 /** A JSON 404 for paths no route matches. */
 export const notFound: NotFoundHandler<AppEnv> = (c) =>
-  c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404);
+  c.json(
+    { error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } },
+    404,
+  );

@@ -23,7 +23,9 @@ import { type AppOptions, createApp, resolveDeps } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
 import type { AppDeps } from "./env.ts";
 
-const FIXTURE_MODEL = fileURLToPath(new URL("../tests/fixtures/diffusers-tiny-sd2", import.meta.url));
+const FIXTURE_MODEL = fileURLToPath(
+  new URL("../tests/fixtures/diffusers-tiny-sd2", import.meta.url),
+);
 
 /** A running server. */
 export interface RunningServer {

@@ -138,6 +138,8 @@ export async function openSelection(
       const id = await folderId(ref);
       folders.set(id, ref);
       distributions.push({ id, weight });
+    } else if (/[/\\]/.test(ref)) {
+      throw new UsageError(`distribution folder not found: ${ref}`);
     } else distributions.push({ id: ref, weight });
   }
   return { store: folders.size ? new FolderOverlay(base, folders) : base, distributions };

@@ -20,8 +20,8 @@ const OPTIONS: OptionTable = {
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 
-const USAGE = "usage: deno task export-embeddings (--dist ID|PATH | --mix ID:W,ID:W) " +
-  "--out FILE.safetensors [options]";
+const USAGE = "usage: deno task export-embeddings (--dist ID|PATH | --mix ID:W,ID:W)\n" +
+  "         --out FILE.safetensors [options]";
 const HELP = helpText(
   USAGE,
   "Writes sampled text features c~ [n, L, d] and the unconditional features uncond [1, L, d]\n" +

@@ -39,7 +39,12 @@ const OPTIONS: OptionTable = {
   ...FEATURE_OPTIONS,
   steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
   guidance: { type: "string", arg: "X", default: "7.5", help: "classifier-free guidance scale" },
-  scheduler: { type: "string", arg: SCHEDULERS.join("|"), default: "ddim", help: "sampler" },
+  scheduler: {
+    type: "string",
+    arg: "NAME",
+    default: "ddim",
+    help: `sampler: ${SCHEDULERS.join(", ")}`,
+  },
   "batch-size": { type: "string", arg: "N", default: "4", help: "images denoised together" },
   out: { type: "string", arg: "DIR", help: "write sample_000.png, sample_001.png, ... here" },
   grid: { type: "string", arg: "FILE.png", help: "write all images as one grid PNG" },

@@ -41,7 +41,7 @@ const TRAIN_FLAGS: Record<string, { key: keyof TrainOptions; kind: Kind; help: s
   mode: {
     key: "mode",
     kind: ["distribution", "textual_inversion"],
-    help: "distribution, or textual_inversion (K=1, sigma=0)",
+    help: "distribution (DreamDistribution) or textual_inversion (K=1, sigma=0)",
   },
   k: { key: "K", kind: "int", help: "number of soft prompts K" },
   m: { key: "M", kind: "int", help: "learned vectors per prompt M" },
@@ -124,7 +124,7 @@ const OPTIONS: OptionTable = {
         : f.kind === "bool"
         ? undefined
         : Array.isArray(f.kind)
-        ? f.kind.join("|")
+        ? (flag === "mode" ? "MODE" : f.kind.join("|"))
         : f.kind === "string"
         ? "TEXT"
         : "X";

@@ -19,20 +19,30 @@ export const UNET_PREFIX = "unet/";
 export function buildBaseTrainGraph(graphs: SdGraphs, batch: number): Model {
   const { maxLength: L, latentChannels: C, latentSize: h } = graphs.info;
   const f = (name: string, shape: number[]) => ({ name, dtype: DType.FLOAT, shape });
-  const { g, finish } = startGraph([
-    { name: "input_ids", dtype: DType.INT32, shape: [batch, L] },
-    f("x_t", [batch, C, h, h]),
-    f("timestep", [batch]),
-    f("target", [batch, C, h, h]),
-  ], 17, graphs.unet.baseDir);
+  const { g, finish } = startGraph(
+    [
+      { name: "input_ids", dtype: DType.INT32, shape: [batch, L] },
+      f("x_t", [batch, C, h, h]),
+      f("timestep", [batch]),
+      f("target", [batch, C, h, h]),
+    ],
+    17,
+    graphs.unet.baseDir,
+  );
   const baseDir = graphs.unet.baseDir;
   const te = inlineModel(g, graphs.textEncoder, { input_ids: "input_ids" }, TEXT_PREFIX, baseDir);
   const ctx = te.last_hidden_state!;
-  const out = inlineModel(g, graphs.unet, {
-    sample: "x_t",
-    timestep: "timestep",
-    encoder_hidden_states: ctx,
-  }, UNET_PREFIX, baseDir).out_sample!;
+  const out = inlineModel(
+    g,
+    graphs.unet,
+    {
+      sample: "x_t",
+      timestep: "timestep",
+      encoder_hidden_states: ctx,
+    },
+    UNET_PREFIX,
+    baseDir,
+  ).out_sample!;
   const err = g.sub(out, "target");
   g.name(g.reduceMean(g.mul(err, err), [0, 1, 2, 3], false), "loss");
   const model = finish(["loss"]);

@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { fromBase64, toBase64 } from "./base64.ts";
- * console.assert(toBase64(fromBase64("aGk=")) === "aGk=");
+ * console.assert(toBase64(fromBase64("aGk=")!) === "aGk=");
  * ```
  *
  * @module

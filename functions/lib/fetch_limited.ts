@@ -95,7 +95,11 @@ async function readLimited(
   } catch (e) {
     await reader.cancel().catch(() => {});
     if (e instanceof ApiError) throw e;
-    throw new ApiError(422, "url_fetch_failed", `${what}: ${signal.aborted ? "timed out" : "read failed"}`);
+    throw new ApiError(
+      422,
+      "url_fetch_failed",
+      `${what}: ${signal.aborted ? "timed out" : "read failed"}`,
+    );
   }
   const out = new Uint8Array(size);
   let off = 0;

@@ -80,14 +80,22 @@ export class Idempotency {
         ? null
         : RecordSchema.safeParse(JSON.parse(new TextDecoder().decode(raw))).data ?? null;
       if (found && found.fingerprint !== fingerprint) {
-        throw new ApiError(422, "idempotency_mismatch", "Idempotency-Key reused for another request");
+        throw new ApiError(
+          422,
+          "idempotency_mismatch",
+          "Idempotency-Key reused for another request",
+        );
       }
       if (found?.state === "done" && found.response) {
         this.#inflight.delete(storeKey);
         return { kind: "replay", response: found.response };
       }
       if (found && Date.now() - Date.parse(found.createdAt) < this.staleMs) throw inProgress();
-      await this.#put(storeKey, { state: "pending", fingerprint, createdAt: new Date().toISOString() });
+      await this.#put(storeKey, {
+        state: "pending",
+        fingerprint,
+        createdAt: new Date().toISOString(),
+      });
     } catch (e) {
       this.#inflight.delete(storeKey);
       throw e;
@@ -127,7 +135,11 @@ export class Idempotency {
 }
 
 function inProgress(): ApiError {
-  return new ApiError(409, "idempotency_in_progress", "a request with this Idempotency-Key is running");
+  return new ApiError(
+    409,
+    "idempotency_in_progress",
+    "a request with this Idempotency-Key is running",
+  );
 }
 
 /**
@@ -137,10 +149,10 @@ function inProgress(): ApiError {
  */
 export function fingerprint(value: unknown): Promise<string> {
   const sorted = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(sorted)
-      : v !== null && typeof v === "object"
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
+    Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === "object"
+      ? Object.fromEntries(
+        Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+      )
       : v;
   return sha256Hex(JSON.stringify(sorted(value)));
 }

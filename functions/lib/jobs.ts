@@ -112,7 +112,8 @@ export class JobRunner {
     const first = record;
     const ctl = new AbortController();
     const timer = setTimeout(
-      () => ctl.abort(new ApiError(504, "timeout", `job took longer than ${this.opts.timeoutMs} ms`)),
+      () =>
+        ctl.abort(new ApiError(504, "timeout", `job took longer than ${this.opts.timeoutMs} ms`)),
       this.opts.timeoutMs,
     );
     let chain = Promise.resolve();
@@ -128,7 +129,9 @@ export class JobRunner {
     const onProgress = (p: TrainProgress) => {
       if (performance.now() - lastProgress < 1000 && p.step < p.steps) return;
       lastProgress = performance.now();
-      void update({ progress: { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds } });
+      void update({
+        progress: { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds },
+      });
     };
     let manifest: Manifest | undefined;
     const done = ticket.run(async () => {
@@ -141,7 +144,11 @@ export class JobRunner {
     ).then(async () => {
       clearTimeout(timer);
       if (webhook) {
-        const payload = { type: `job.${record.status}`, job: record, ...(manifest ? { manifest } : {}) };
+        const payload = {
+          type: `job.${record.status}`,
+          job: record,
+          ...(manifest ? { manifest } : {}),
+        };
         const r = await deliverWebhook(webhook, payload, {
           secret: this.opts.webhookSecret,
           net: this.opts.net,
@@ -153,7 +160,9 @@ export class JobRunner {
           attempts: r.attempts,
           status: r.status,
         });
-        await update({ webhook: { status: r.delivered ? "delivered" : "failed", attempts: r.attempts } });
+        await update({
+          webhook: { status: r.delivered ? "delivered" : "failed", attempts: r.attempts },
+        });
       }
     }).finally(() => this.#running.delete(first.id));
     this.#running.set(first.id, { ctl, done });
@@ -162,7 +171,9 @@ export class JobRunner {
 
   /** Resolves when no job is in flight (tests). */
   async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.all([...this.#running.values()].map((j) => j.done));
+    while (this.#running.size > 0) {
+      await Promise.all([...this.#running.values()].map((j) => j.done));
+    }
   }
 
   /**

@@ -19,5 +19,8 @@ export const DistributionId = z.string().regex(/^[a-z0-9_-]{1,64}$/, {
 
 /** `{id}` in a distribution path. */
 export const DistributionIdParams = z.object({
-  id: DistributionId.openapi({ param: { name: "id", in: "path" }, example: "dd_abcdefghijklmnopqrst" }),
+  id: DistributionId.openapi({
+    param: { name: "id", in: "path" },
+    example: "dd_abcdefghijklmnopqrst",
+  }),
 });

@@ -79,7 +79,9 @@ export function fromJson(body: TrainJson): TrainRequest {
   const images = body.images.map((ref, i) => {
     if ("url" in ref) return { url: ref.url, name: `images[${i}]` };
     const bytes = fromBase64(ref.base64);
-    if (bytes === null) throw new ApiError(400, "validation_error", `images.${i}.base64: not base64`);
+    if (bytes === null) {
+      throw new ApiError(400, "validation_error", `images.${i}.base64: not base64`);
+    }
     return { bytes, name: `images[${i}]` };
   });
   return { images, options: body.options ?? {}, model: body.model, webhook: body.webhook };
@@ -112,7 +114,11 @@ export async function fromForm(body: TrainForm, limits: Limits): Promise<TrainRe
 export async function checkUrls(req: TrainRequest, net: NetOptions, secret: string): Promise<void> {
   if (req.webhook !== undefined) {
     if (secret === "") {
-      throw new ApiError(400, "webhook_not_configured", "webhooks need DD_WEBHOOK_SECRET on the server");
+      throw new ApiError(
+        400,
+        "webhook_not_configured",
+        "webhooks need DD_WEBHOOK_SECRET on the server",
+      );
     }
     await checkUrl(req.webhook, net, "webhook");
   }

@@ -23,10 +23,10 @@ import {
   fromForm,
   fromJson,
   loadImages,
+  trainBodySchemas,
   type TrainForm,
   type TrainJson,
   type TrainRequest,
-  trainBodySchemas,
 } from "../lib/train_input.ts";
 
 /** Mounts the route on `app`. */
@@ -49,9 +49,18 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       },
     },
     responses: {
-      201: { description: "The learned distribution", content: { "application/json": { schema: ManifestSchema } } },
-      202: { description: "Accepted as a job (see Location)", content: { "application/json": { schema: JobSchema } } },
-      200: { description: "Progress events, then `done` or `error`", content: { "text/event-stream": { schema: z.string() } } },
+      201: {
+        description: "The learned distribution",
+        content: { "application/json": { schema: ManifestSchema } },
+      },
+      202: {
+        description: "Accepted as a job (see Location)",
+        content: { "application/json": { schema: JobSchema } },
+      },
+      200: {
+        description: "Progress events, then `done` or `error`",
+        content: { "text/event-stream": { schema: z.string() } },
+      },
       ...errorResponses,
     },
   });
@@ -61,13 +70,22 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     const type = c.req.header("content-type") ?? "";
     const { limits } = deps.config;
     let req: TrainRequest;
-    if (/^multipart\/form-data/i.test(type)) req = await fromForm(c.req.valid("form") as TrainForm, limits);
-    else if (/^application\/json/i.test(type)) req = fromJson(c.req.valid("json") as TrainJson);
-    else throw new ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json");
+    if (/^multipart\/form-data/i.test(type)) {
+      req = await fromForm(c.req.valid("form") as TrainForm, limits);
+    } else if (/^application\/json/i.test(type)) req = fromJson(c.req.valid("json") as TrainJson);
+    else {throw new ApiError(
+        415,
+        "unsupported_media_type",
+        "send multipart/form-data or application/json",
+      );}
 
     const models = await deps.models();
     if (req.model !== undefined && !models.some((m) => m.name === req.model)) {
-      throw new ApiError(422, "unknown_model", `model ${req.model} is not offered here (GET /v1/models)`);
+      throw new ApiError(
+        422,
+        "unknown_model",
+        `model ${req.model} is not offered here (GET /v1/models)`,
+      );
     }
     await checkUrls(req, deps.net, deps.config.webhookSecret);
     const mode = /respond-async/i.test(c.req.header("prefer") ?? "")
@@ -136,7 +154,9 @@ function stream(
   const ctl = new AbortController();
   const signal = AbortSignal.any([deadline.signal, ctl.signal]);
   return streamSSE(c, async (sse) => {
-    sse.onAbort(() => ctl.abort(new ApiError(499 as ContentfulStatusCode, "client_closed", "client disconnected")));
+    sse.onAbort(() =>
+      ctl.abort(new ApiError(499 as ContentfulStatusCode, "client_closed", "client disconnected"))
+    );
     const ping = setInterval(() => void sse.write(": ping\n\n").catch(() => {}), 15_000);
     const send = (event: string, data: unknown) =>
       sse.writeSSE({ event, data: JSON.stringify(data) }).catch(() => {});
@@ -145,7 +165,12 @@ function stream(
         deps.engine.train(input, {
           signal,
           onProgress: (p) =>
-            void send("progress", { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds }),
+            void send("progress", {
+              step: p.step,
+              steps: p.steps,
+              loss: p.loss,
+              etaSeconds: p.etaSeconds,
+            }),
         }), signal);
       await finish({ status: 201, body: manifest, location: `/v1/distributions/${manifest.id}` });
       await send("done", { manifest });
@@ -153,7 +178,10 @@ function stream(
       await abandon();
       const { error, body } = errorResponse(e, signal, c.get("requestId"));
       if (error.status >= 500) {
-        deps.log("error", "training stream failed", { requestId: c.get("requestId"), error: String(e) });
+        deps.log("error", "training stream failed", {
+          requestId: c.get("requestId"),
+          error: String(e),
+        });
       }
       await send("error", body);
     } finally {

@@ -16,7 +16,10 @@ export function distributionsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
     summary: "A distribution's manifest",
     request: { params: DistributionIdParams },
     responses: {
-      200: { description: "The manifest", content: { "application/json": { schema: ManifestSchema } } },
+      200: {
+        description: "The manifest",
+        content: { "application/json": { schema: ManifestSchema } },
+      },
       ...errorResponses,
     },
   });

@@ -24,7 +24,9 @@ export function embeddingsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
     responses: {
       200: {
         description: "A safetensors file",
-        content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+        content: {
+          "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+        },
       },
       ...errorResponses,
     },

@@ -43,7 +43,10 @@ fetch("/openapi.json").then((r) => r.json()).then((doc) => {
 
 /** Mounts both routes on `app` (call after every other route is registered). */
 export function openapi(app: OpenAPIHono<AppEnv>): void {
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+  });
   app.doc("/openapi.json", { ...INFO, security: [{ bearer: [] }] });
   app.get("/docs", (c) => c.html(PAGE));
 }

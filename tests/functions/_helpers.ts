@@ -25,7 +25,9 @@ export const silent: Log = () => {};
 const cacheDir = join(tmpdir(), "dd-functions-test-graphs");
 
 /** An engine over a fresh temp store; `close` releases it and removes the store. */
-export async function makeEngine(): Promise<{ engine: Engine; store: FsStore; close: () => Promise<void> }> {
+export async function makeEngine(): Promise<
+  { engine: Engine; store: FsStore; close: () => Promise<void> }
+> {
   const dir = await Deno.makeTempDir({ prefix: "dd-fn-store-" });
   const store = new FsStore(dir);
   const engine = new Engine({
@@ -94,7 +96,9 @@ export function b64(bytes: Uint8Array): string {
 export async function makeApp(
   env: Record<string, string> = {},
   options: Partial<Omit<AppOptions, "engine" | "config">> = {},
-): Promise<{ app: OpenAPIHono<AppEnv>; deps: AppDeps; store: FsStore; close: () => Promise<void> }> {
+): Promise<
+  { app: OpenAPIHono<AppEnv>; deps: AppDeps; store: FsStore; close: () => Promise<void> }
+> {
   const { engine, store, close } = await makeEngine();
   const deps = resolveDeps({ engine, config: testConfig(env), log: silent, ...options });
   return {

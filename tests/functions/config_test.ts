@@ -8,14 +8,26 @@ Deno.test("parseConfig() has the documented defaults", () => {
   assert.deepEqual(c.apiKeys, []);
   assert.equal(c.allowPrivateUrls, false);
   assert.deepEqual(
-    [c.limits.maxImages, c.limits.minImages, c.limits.maxN, c.limits.maxSteps, c.limits.maxK, c.limits.maxM],
+    [
+      c.limits.maxImages,
+      c.limits.minImages,
+      c.limits.maxN,
+      c.limits.maxSteps,
+      c.limits.maxK,
+      c.limits.maxM,
+    ],
     [20, 1, 16, 150, 64, 16],
   );
   assert.equal(c.concurrency, 1);
 });
 
 Deno.test("parseConfig() reads lists, flags and numbers; empty means unset", () => {
-  const c = parseConfig({ DD_API_KEYS: " a, b ,,c", DD_ALLOW_PRIVATE_URLS: "1", PORT: "", DD_MAX_N: "4" });
+  const c = parseConfig({
+    DD_API_KEYS: " a, b ,,c",
+    DD_ALLOW_PRIVATE_URLS: "1",
+    PORT: "",
+    DD_MAX_N: "4",
+  });
   assert.deepEqual(c.apiKeys, ["a", "b", "c"]);
   assert.equal(c.allowPrivateUrls, true);
   assert.equal(c.port, 8000);

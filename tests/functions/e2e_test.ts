@@ -19,7 +19,11 @@ function sideServer(images: Uint8Array[]) {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
     const img = /^\/img\/(\d+)\.png$/.exec(url.pathname);
-    if (img) return new Response(images[Number(img[1])] as Uint8Array<ArrayBuffer>, { headers: { "Content-Type": "image/png" } });
+    if (img) {
+      return new Response(images[Number(img[1])] as Uint8Array<ArrayBuffer>, {
+        headers: { "Content-Type": "image/png" },
+      });
+    }
     if (url.pathname === "/hook") {
       const body = await req.text();
       const status = hooks.length === 0 ? 500 : 200;
@@ -45,7 +49,10 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
   const base = `http://127.0.0.1:${running.addr.port}`;
   const auth = { Authorization: `Bearer ${KEY}` };
   const call = (path: string, init: RequestInit = {}) =>
-    fetch(base + path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+    fetch(base + path, {
+      ...init,
+      headers: { ...auth, ...(init.headers as Record<string, string>) },
+    });
   const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
     method: "POST",
     body: JSON.stringify(body),
@@ -67,15 +74,25 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
     // 1. Train (multipart, synchronous) with an Idempotency-Key; the retry replays.
     const trainForm = () => {
       const f = new FormData();
-      for (const [i, p] of pngs(2).entries()) f.append("images", new File([p as Uint8Array<ArrayBuffer>], `r${i}.png`));
+      for (const [i, p] of pngs(2).entries()) {
+        f.append("images", new File([p as Uint8Array<ArrayBuffer>], `r${i}.png`));
+      }
       f.append("options", JSON.stringify(TINY));
       return f;
     };
     const idem = { "Idempotency-Key": "e2e-train-1" };
-    const r1 = await call("/v1/distributions", { method: "POST", body: trainForm(), headers: idem });
+    const r1 = await call("/v1/distributions", {
+      method: "POST",
+      body: trainForm(),
+      headers: idem,
+    });
     assert.equal(r1.status, 201);
     const a = await r1.json();
-    const r1b = await call("/v1/distributions", { method: "POST", body: trainForm(), headers: idem });
+    const r1b = await call("/v1/distributions", {
+      method: "POST",
+      body: trainForm(),
+      headers: idem,
+    });
     assert.equal(r1b.status, 201);
     assert.equal((await r1b.json()).id, a.id);
     assert.equal((await engine.list()).length, 1, "the retry must not train again");
@@ -85,37 +102,53 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
     assert.deepEqual((await got.json()).files, a.files);
 
     // 3. Sample: a PNG, then JSON.
-    const png = await call("/v1/samples", json({ distribution: a.id, steps: 2, seed: 3 }, { Accept: "image/png" }));
+    const png = await call(
+      "/v1/samples",
+      json({ distribution: a.id, steps: 2, seed: 3 }, { Accept: "image/png" }),
+    );
     assert.equal(png.headers.get("Content-Type"), "image/png");
     const img = await decodeImage(new Uint8Array(await png.arrayBuffer()));
     assert.deepEqual([img.width, img.height], [32, 32]);
-    const many = await (await call("/v1/samples", json({ distribution: a.id, steps: 2, n: 2 }))).json();
+    const many = await (await call("/v1/samples", json({ distribution: a.id, steps: 2, n: 2 })))
+      .json();
     assert.equal(many.images.length, 2);
 
     // 4. SSE training from image URLs (the side server on 127.0.0.1, allowed by the flag).
-    const sse = await call("/v1/distributions", json({
-      images: [0, 1, 2].map((i) => ({ url: `${side.base}/img/${i}.png` })),
-      options: TINY,
-    }, { Accept: "text/event-stream" }));
+    const sse = await call(
+      "/v1/distributions",
+      json({
+        images: [0, 1, 2].map((i) => ({ url: `${side.base}/img/${i}.png` })),
+        options: TINY,
+      }, { Accept: "text/event-stream" }),
+    );
     const events = parseSse(await sse.text());
     assert.deepEqual(events.map((e) => e.event), ["progress", "progress", "progress", "done"]);
     const b = (events[3]!.data as { manifest: { id: string; references: unknown[] } }).manifest;
     assert.equal(b.references.length, 3);
 
     // 5. Mix and embeddings.
-    const mix = await call("/v1/samples", json({ mix: [{ id: a.id, weight: 1 }, { id: b.id, weight: 1 }], steps: 2 }));
+    const mix = await call(
+      "/v1/samples",
+      json({ mix: [{ id: a.id, weight: 1 }, { id: b.id, weight: 1 }], steps: 2 }),
+    );
     assert.equal(mix.status, 200);
     assert.equal((await mix.json()).images.length, 1);
-    const emb = await call("/v1/embeddings", json({ mix: [{ id: a.id, weight: 2 }, { id: b.id, weight: 1 }], n: 2 }));
+    const emb = await call(
+      "/v1/embeddings",
+      json({ mix: [{ id: a.id, weight: 2 }, { id: b.id, weight: 1 }], n: 2 }),
+    );
     assert.equal(emb.headers.get("Content-Type"), "application/octet-stream");
     assert.ok((await emb.arrayBuffer()).byteLength > 2 * 77 * 32 * 4);
 
     // 6. Async with a webhook: the receiver fails once, the retry is delivered and verifies.
-    const acc = await call("/v1/distributions", json({
-      images: [{ url: `${side.base}/img/2.png` }],
-      options: TINY,
-      webhook: `${side.base}/hook`,
-    }, { Prefer: "respond-async" }));
+    const acc = await call(
+      "/v1/distributions",
+      json({
+        images: [{ url: `${side.base}/img/2.png` }],
+        options: TINY,
+        webhook: `${side.base}/hook`,
+      }, { Prefer: "respond-async" }),
+    );
     assert.equal(acc.status, 202);
     const job = await acc.json();
     assert.equal(acc.headers.get("Location"), `/v1/jobs/${job.id}`);
@@ -135,7 +168,10 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
 
     // 7. List, delete.
     const list = await (await call("/v1/distributions")).json();
-    assert.deepEqual(list.items.map((m: { id: string }) => m.id), [a.id, b.id, final.manifestId].sort());
+    assert.deepEqual(
+      list.items.map((m: { id: string }) => m.id),
+      [a.id, b.id, final.manifestId].sort(),
+    );
     const del = await call(`/v1/distributions/${a.id}`, { method: "DELETE" });
     assert.equal(del.status, 204);
     const gone = await call(`/v1/distributions/${a.id}`);

@@ -28,7 +28,9 @@ Deno.test("toApiError() maps core errors to statuses", () => {
 
 Deno.test("errorResponse() hides internals of 500s and reports the deadline's reason", () => {
   const r = errorResponse(new Error("ENOENT /srv/secret"), undefined, "req_1");
-  assert.deepEqual(r.body, { error: { code: "internal", message: "internal error (request req_1)" } });
+  assert.deepEqual(r.body, {
+    error: { code: "internal", message: "internal error (request req_1)" },
+  });
   const ctl = new AbortController();
   ctl.abort(new ApiError(504, "timeout", "too slow"));
   assert.equal(errorResponse(new Error("generation cancelled"), ctl.signal).error.status, 504);

@@ -91,6 +91,45 @@ function weightGrad(g: Builder, x: string, dy: string, geo: Geometry): string {
   return g.transpose(cropSpatial(g, w, geo.kernel), perm);
 }
 
+/**
+ * The weight gradient of an ungrouped convolution as ONE MatMul (explicit im2col):
+ * for every kernel offset, the strided window of the padded input, [ci, N*Ho*...],
+ * stacked to [K*ci, N*Ho*...], times dY as [N*Ho*..., co]. ONNX Runtime's Conv is slow
+ * when the "kernel" is as large as an activation map, as in {@link weightGrad}.
+ */
+function weightGradMatmul(g: Builder, x: string, dy: string, geo: Geometry): string {
+  const { kernel: k, strides: s, pads: p, dilations: d } = geo, r = k.length;
+  const [, ci] = g.shape(x) as [number, number];
+  const [, co, ...outSize] = g.shape(dy) as [number, number, ...number[]];
+  const axes = k.map((_, i) => i + 2);
+  const padded = g.pad(g.transpose(x, [1, 0, ...axes]), [
+    0,
+    0,
+    ...p.slice(0, r),
+    0,
+    0,
+    ...p.slice(r),
+  ]);
+  const rows = outSize.reduce((a, b) => a * b, g.shape(x)[0]!);
+  const offsets: number[][] = [[]];
+  for (const kk of k) {
+    offsets.splice(
+      0,
+      offsets.length,
+      ...offsets.flatMap((o) => [...Array(kk).keys()].map((j) => [...o, j])),
+    );
+  }
+  const windows = offsets.map((o) => {
+    const starts = o.map((j, i) => j * d[i]!);
+    const ends = starts.map((st, i) => st + s[i]! * (outSize[i]! - 1) + 1);
+    return g.reshape(g.slice(padded, starts, ends, axes, s), [ci, rows]);
+  });
+  const stacked = windows.length === 1 ? windows[0]! : g.concat(windows, 0); // [K*ci, rows]
+  const dyRows = g.reshape(g.transpose(dy, [0, ...axes, 1]), [rows, co]);
+  const prod = g.reshape(g.matmul(stacked, dyRows), [offsets.length, ci, co]);
+  return g.reshape(g.transpose(prod, [2, 1, 0]), [co, ci, ...k]);
+}
+
 /** Sum of `dy` over every axis but the channels: the bias gradient. */
 function biasGrad(g: Builder, dy: string): string {
   const axes = g.shape(dy).map((_, i) => i).filter((i) => i !== 1);
@@ -139,7 +178,7 @@ export const conv: Vjp = (g, n, dy) => {
     () =>
       (stride1 ? inputGradStride1(g, dy, n.in(1), geo) : null) ??
         g.convTranspose(dy, n.in(1), undefined, options(geo, op)),
-    () => weightGrad(g, n.in(0), dy, geo),
+    () => geo.group === 1 ? weightGradMatmul(g, n.in(0), dy, geo) : weightGrad(g, n.in(0), dy, geo),
     () => biasGrad(g, dy),
   ];
 };

@@ -144,7 +144,8 @@ Deno.test("sample refuses bad arguments with one error line, exit code 1, nothin
         ["--dist", "dd_missing", "--store", store, "--out", out],
         /distribution dd_missing not found/,
       ],
-      [["--dist", "Bad/Id", "--store", store, "--out", out], /invalid/],
+      [["--dist", "Bad_Id", "--store", store, "--out", out], /invalid distribution id "Bad_Id"/],
+      [["--dist", join(tmp, "nope"), "--store", store, "--out", out], /folder not found/],
     ];
     for (const [args, re] of cases) {
       const r = await runTaskFile("sample.ts", args);

@@ -72,9 +72,11 @@ Deno.test("train --help lists every training option with its default", async () 
     "checkpoint-every": "0",
   };
   assert.equal(Object.keys(flags).length, Object.keys(TrainOptionsSchema.shape).length);
+  // One entry per option: its line plus wrapped continuation lines.
+  const entries = r.stdout.split(/\n(?=\s+-)/).map((e) => e.replace(/\s+/g, " ").trim());
   for (const [flag, def] of Object.entries(flags)) {
-    const line = r.stdout.split("\n").find((l) => l.trimStart().startsWith(`--${flag} `));
-    assert.ok(line?.includes(`(default: ${def}`) || line?.includes(`(default: "${def}"`), flag);
+    const entry = entries.find((e) => e.startsWith(`--${flag} `)) ?? "";
+    assert.ok(entry.endsWith(`(default: ${def})`) || entry.endsWith(`(default: "${def}")`), entry);
   }
   for (const flag of ["--model", "--images", "--out", "--cache-dir", "--resume"]) {
     assert.ok(r.stdout.includes(flag), flag);

@@ -28,9 +28,14 @@ Deno.test("Idempotency replays the first success and refuses a concurrent duplic
     const first = await idem.begin("key-1", "fp");
     assert.equal(first.kind, "new");
     assert.equal(await refusal(idem.begin("key-1", "fp")), "409 idempotency_in_progress");
-    if (first.kind === "new") await first.finish({ status: 201, body: { id: "dd_x" }, location: "/x" });
+    if (first.kind === "new") {
+      await first.finish({ status: 201, body: { id: "dd_x" }, location: "/x" });
+    }
     const again = await idem.begin("key-1", "fp");
-    assert.deepEqual(again, { kind: "replay", response: { status: 201, body: { id: "dd_x" }, location: "/x" } });
+    assert.deepEqual(again, {
+      kind: "replay",
+      response: { status: 201, body: { id: "dd_x" }, location: "/x" },
+    });
     assert.equal(await refusal(idem.begin("key-1", "other")), "422 idempotency_mismatch");
     const keys = await store.list("idempotency/");
     assert.equal(keys.length, 1);
@@ -60,6 +65,9 @@ Deno.test("Idempotency refuses malformed keys", async () => {
 });
 
 Deno.test("fingerprint() ignores key order", async () => {
-  assert.equal(await fingerprint({ a: 1, b: [1, { c: 2, d: 3 }] }), await fingerprint({ b: [1, { d: 3, c: 2 }], a: 1 }));
+  assert.equal(
+    await fingerprint({ a: 1, b: [1, { c: 2, d: 3 }] }),
+    await fingerprint({ b: [1, { d: 3, c: 2 }], a: 1 }),
+  );
   assert.notEqual(await fingerprint({ a: 1 }), await fingerprint({ a: 2 }));
 });

@@ -11,14 +11,14 @@ Deno.test("signBody() is the hex HMAC-SHA256 of the body", async () => {
 Deno.test("deliverWebhook() retries until a 2xx and signs every try", async () => {
   const seen: { sig: string | null; body: string }[] = [];
   const answers = [500, 0, 204];
-  const fakeFetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+  const fakeFetch = ((_url: string | URL | Request, init?: RequestInit) => {
     const status = answers[seen.length]!;
     seen.push({
       sig: new Headers(init?.headers).get("X-DD-Signature"),
       body: new TextDecoder().decode(init?.body as Uint8Array),
     });
-    if (status === 0) throw new TypeError("connection refused");
-    return new Response(null, { status });
+    if (status === 0) return Promise.reject(new TypeError("connection refused"));
+    return Promise.resolve(new Response(null, { status }));
   }) as typeof fetch;
   const r = await deliverWebhook("http://hooks.test/x", { ok: true }, {
     secret: "k",

@@ -4,7 +4,10 @@ import { b64, makeApp, parseSse, pngs, postJson, TINY } from "../_helpers.ts";
 function form(images: Uint8Array[], options: unknown = TINY): FormData {
   const f = new FormData();
   for (const [i, p] of images.entries()) {
-    f.append("images", new File([p as Uint8Array<ArrayBuffer>], `ref${i}.png`, { type: "image/png" }));
+    f.append(
+      "images",
+      new File([p as Uint8Array<ArrayBuffer>], `ref${i}.png`, { type: "image/png" }),
+    );
   }
   f.append("options", JSON.stringify(options));
   return f;
@@ -33,10 +36,16 @@ Deno.test("POST /v1/distributions (JSON, base64) trains once per Idempotency-Key
     assert.equal(again.status, 201);
     assert.equal(again.headers.get("Idempotent-Replayed"), "true");
     assert.equal((await again.json()).id, m.id);
-    const other = await app.request("/v1/distributions", postJson({ ...body, images: body.images.slice(1) }, key));
+    const other = await app.request(
+      "/v1/distributions",
+      postJson({ ...body, images: body.images.slice(1) }, key),
+    );
     assert.equal(other.status, 422);
     assert.equal((await other.json()).error.code, "idempotency_mismatch");
-    assert.equal((await store.list("distributions/")).filter((k) => k.endsWith("manifest.json")).length, 1);
+    assert.equal(
+      (await store.list("distributions/")).filter((k) => k.endsWith("manifest.json")).length,
+      1,
+    );
   } finally {
     await close();
   }
@@ -76,7 +85,12 @@ Deno.test("POST /v1/distributions with Accept: text/event-stream streams progres
     assert.match(res.headers.get("Content-Type") ?? "", /text\/event-stream/);
     const events = parseSse(await res.text());
     assert.deepEqual(events.map((e) => e.event), ["progress", "progress", "progress", "done"]);
-    assert.deepEqual(Object.keys(events[0]!.data as object).sort(), ["etaSeconds", "loss", "step", "steps"]);
+    assert.deepEqual(Object.keys(events[0]!.data as object).sort(), [
+      "etaSeconds",
+      "loss",
+      "step",
+      "steps",
+    ]);
     const { manifest } = events[3]!.data as { manifest: { id: string } };
     assert.match(manifest.id, /^dd_/);
     assert.equal(deps.queue.reserved, 0);
@@ -123,7 +137,10 @@ Deno.test("POST /v1/distributions refuses bad options, unknown models and unsign
     }
     const noBody = await app.request("/v1/distributions", { method: "POST" });
     assert.equal(noBody.status, 415);
-    const badForm = await app.request("/v1/distributions", { method: "POST", body: form(pngs(1), "not json") });
+    const badForm = await app.request("/v1/distributions", {
+      method: "POST",
+      body: form(pngs(1), "not json"),
+    });
     assert.equal(badForm.status, 400);
     assert.deepEqual(await store.list(""), []);
   } finally {

@@ -4,7 +4,9 @@ import { fakeDistribution, makeApp } from "../_helpers.ts";
 Deno.test("GET /v1/distributions pages through manifests in id order", async () => {
   const { app, store, close } = await makeApp();
   try {
-    for (const id of ["dd_c", "dd_a", "dd_b"]) await fakeDistribution(store, id, "tiny-sd2-fixture");
+    for (const id of ["dd_c", "dd_a", "dd_b"]) {
+      await fakeDistribution(store, id, "tiny-sd2-fixture");
+    }
     const p1 = await (await app.request("/v1/distributions?limit=2")).json();
     assert.deepEqual(p1.items.map((m: { id: string }) => m.id), ["dd_a", "dd_b"]);
     assert.equal(p1.next, "dd_b");

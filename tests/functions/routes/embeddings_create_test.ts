@@ -5,7 +5,10 @@ Deno.test("POST /v1/embeddings answers safetensors with c_tilde [n, L, d]", asyn
   const { app, store, close } = await makeApp();
   try {
     await fakeDistribution(store, "dd_a", "tiny-sd2-fixture");
-    const res = await app.request("/v1/embeddings", postJson({ distribution: "dd_a", n: 3, seed: 1 }));
+    const res = await app.request(
+      "/v1/embeddings",
+      postJson({ distribution: "dd_a", n: 3, seed: 1 }),
+    );
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("Content-Type"), "application/octet-stream");
     const bytes = new Uint8Array(await res.arrayBuffer());

@@ -10,34 +10,49 @@ Deno.test("POST /v1/samples answers a PNG, base64 JSON or stored images", async 
     await fakeDistribution(store, "dd_a", MODEL);
     await fakeDistribution(store, "dd_b", MODEL);
 
-    const png = await app.request("/v1/samples", postJson({ distribution: "dd_a", steps: 2, seed: 7 }, { Accept: "image/png" }));
+    const png = await app.request(
+      "/v1/samples",
+      postJson({ distribution: "dd_a", steps: 2, seed: 7 }, { Accept: "image/png" }),
+    );
     assert.equal(png.status, 200);
     assert.equal(png.headers.get("Content-Type"), "image/png");
     assert.equal(png.headers.get("X-Seed"), "7");
     const img = await decodeImage(new Uint8Array(await png.arrayBuffer()));
     assert.deepEqual([img.width, img.height], [32, 32]);
 
-    const json = await app.request("/v1/samples", postJson({ distribution: "dd_a", steps: 2, n: 2, seed: 7 }, { Accept: "image/png" }));
+    const json = await app.request(
+      "/v1/samples",
+      postJson({ distribution: "dd_a", steps: 2, n: 2, seed: 7 }, { Accept: "image/png" }),
+    );
     const body = await json.json();
     assert.equal(body.seed, 7);
     assert.equal(body.images.length, 2);
     assert.match(body.images[0].png_base64, /^iVBORw0KGgo/);
 
-    const mix = await app.request("/v1/samples", postJson({
-      mix: [{ id: "dd_a", weight: 3 }, { id: "dd_b", weight: 1 }],
-      steps: 2,
-      gamma: 0.5,
-      template: "a photo of {} on a table",
-      negative_prompt: "blurry",
-      scheduler: "euler_ancestral",
-    }));
+    const mix = await app.request(
+      "/v1/samples",
+      postJson({
+        mix: [{ id: "dd_a", weight: 3 }, { id: "dd_b", weight: 1 }],
+        steps: 2,
+        gamma: 0.5,
+        template: "a photo of {} on a table",
+        negative_prompt: "blurry",
+        scheduler: "euler_ancestral",
+      }),
+    );
     assert.equal(mix.status, 200, await mix.clone().text());
     assert.equal((await mix.json()).images.length, 1);
 
-    const stored = await app.request("/v1/samples", postJson({ distribution: "dd_b", steps: 2, n: 2, output: "store" }));
+    const stored = await app.request(
+      "/v1/samples",
+      postJson({ distribution: "dd_b", steps: 2, n: 2, output: "store" }),
+    );
     const s = await stored.json();
     assert.match(s.id, /^smp_/);
-    assert.deepEqual(s.images.map((i: { key: string }) => i.key), [`samples/${s.id}/0.png`, `samples/${s.id}/1.png`]);
+    assert.deepEqual(s.images.map((i: { key: string }) => i.key), [
+      `samples/${s.id}/0.png`,
+      `samples/${s.id}/1.png`,
+    ]);
     assert.ok(s.images[0].url.startsWith(store.url));
     assert.ok(await store.exists(s.images[1].key));
   } finally {
@@ -60,7 +75,11 @@ Deno.test("POST /v1/samples checks its limits and inputs before any work", async
       [{ distribution: "dd_a", extra: 1 }, 400, "validation_error"],
       [{ distribution: "../x" }, 400, "validation_error"],
       [{ distribution: "dd_missing", steps: 1 }, 404, "not_found"],
-      [{ mix: [{ id: "dd_a", weight: 1 }, { id: "dd_other", weight: 1 }], steps: 1 }, 422, "model_mismatch"],
+      [
+        { mix: [{ id: "dd_a", weight: 1 }, { id: "dd_other", weight: 1 }], steps: 1 },
+        422,
+        "model_mismatch",
+      ],
     ];
     for (const [body, status, code] of cases) {
       const res = await app.request("/v1/samples", postJson(body));

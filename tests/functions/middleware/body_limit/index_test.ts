@@ -15,7 +15,10 @@ function app(maxBytes: number, calls: { n: number }) {
   return a;
 }
 
-function stream(chunks: number, size: number): { body: ReadableStream<Uint8Array>; read: () => number } {
+function stream(
+  chunks: number,
+  size: number,
+): { body: ReadableStream<Uint8Array>; read: () => number } {
   let sent = 0;
   const body = new ReadableStream<Uint8Array>({
     pull(ctl) {

@@ -28,7 +28,9 @@ Deno.test("requestId() replaces a missing or invalid id", async () => {
 
 Deno.test("requestId() makes random ids by default", async () => {
   const a = new Hono<RequestIdEnv>().use(requestId()).get("/", (c) => c.text(c.get("requestId")));
-  const [x, y] = await Promise.all([a.request("/"), a.request("/")].map(async (r) => (await r).text()));
+  const [x, y] = await Promise.all(
+    [a.request("/"), a.request("/")].map(async (r) => (await r).text()),
+  );
   assert.match(x!, /^req_[0-9a-f]{16}$/);
   assert.notEqual(x, y);
 });
