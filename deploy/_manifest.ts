@@ -6,7 +6,7 @@
  */
 import { parseConfig } from "../functions/config.ts";
 
-/** Read by Deno or the NVIDIA runtime rather than the project: the image or a manifest may set them. */
+/** Read by Deno or the NVIDIA runtime, not the project: the image or a manifest may set them. */
 export const RUNTIME_ENV: readonly string[] = [
   "DENO_DIR",
   "DENO_NO_UPDATE_CHECK",
@@ -51,9 +51,10 @@ export interface Facts {
   port: number;
   denoVersions: Map<string, string>;
   ortVersion: string | undefined;
-  serveEntry: string | undefined;
-  /** Status of GET path without credentials, API keys configured. */
-  status: (path: string) => Promise<number>;
+  /** What `deno task serve` runs: the file and the flags before it. */
+  serve: { file: string | undefined; flags: string[] };
+  /** GET `path` without credentials, API keys configured: null if `want`ed, else why not. */
+  probe: (path: string, want: number[]) => Promise<string | null>;
 }
 
 function envOf(container: unknown): Map<string, { value?: string; secret: boolean }> {
@@ -139,10 +140,9 @@ export async function checkManifest(
       say(`HOST ${config.host}: unreachable from outside`);
     }
     const timeout = Number(at(spec, "timeoutSeconds"));
-    if (!(timeout * 1000 > config.requestTimeoutMs)) {
-      say(
-        `timeoutSeconds ${timeout} must exceed DD_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs} ms)`,
-      );
+    const appMs = config.requestTimeoutMs;
+    if (!(timeout * 1000 > appMs)) {
+      say(`timeoutSeconds ${timeout} must exceed DD_REQUEST_TIMEOUT_MS (${appMs} ms)`);
     }
     if (cloudRun && config.shutdownGraceMs >= 10_000) {
       say("DD_SHUTDOWN_GRACE_MS must be < 10000 on Cloud Run");
@@ -161,10 +161,8 @@ export async function checkManifest(
     if (probePort !== undefined && Number(probePort) !== port) {
       say(`${k} port ${probePort} != containerPort`);
     }
-    const s = await f.status(path);
-    if (!probes[k].includes(s)) {
-      say(`${k} ${path}: the app answers ${s} without an API key (want ${probes[k].join("/")})`);
-    }
+    const why = await f.probe(path, probes[k]);
+    if (why) say(`${k} ${path}: ${why}`);
   }
   return [...env.keys()];
 }

@@ -48,7 +48,12 @@ async function codeFacts(root: string, problems: string[]): Promise<Facts> {
   const ort = /^npm:onnxruntime-node@(.+)$/.exec(
     String(at(denoJson, "imports", "onnxruntime-node")),
   );
-  const serve = /deno run .*?(\S+\.ts)/.exec(String(at(denoJson, "tasks", "serve")))?.[1];
+  const serveArgs = String(at(denoJson, "tasks", "serve")).split(/\s+/);
+  const serveAt = serveArgs.findIndex((a) => a.endsWith(".ts"));
+  const serve = {
+    file: serveArgs[serveAt],
+    flags: serveArgs.slice(0, Math.max(serveAt, 0)).filter((a) => a.startsWith("-")),
+  };
   const denoVersions = new Map<string, string>();
   for (const f of ["README.md", ".ci/run"]) {
     for (const m of (await text(join(root, f)) ?? "").matchAll(/deno@(\d+\.\d+\.\d+)/g)) {
@@ -62,15 +67,23 @@ async function codeFacts(root: string, problems: string[]): Promise<Facts> {
     options: { store: await openStore("/nonexistent/deploy-check"), defaultModel: "check" },
     model: () => new Promise<never>(() => {}),
   } as unknown as Engine;
-  const app = createApp({ engine, config: parseConfig({ DD_API_KEYS: "check" }), log: () => {} });
-  const status = async (path: string) => (await app.request(path)).status;
+  const app = (keys: string) =>
+    createApp({ engine, config: parseConfig({ DD_API_KEYS: keys }), log: () => {} });
+  const [keyed, open] = [app("check"), app("")];
+  const probe = async (path: string, want: number[]) => {
+    const s = (await keyed.request(path)).status;
+    if (want.includes(s)) return null;
+    const exists = (await open.request(path)).status !== 404;
+    const what = exists ? `the app answers ${s} without an API key` : "no such route";
+    return `${what} (want ${want.join("/")})`;
+  };
   return {
     env,
     port: parseConfig({}).port,
     denoVersions,
     ortVersion: ort?.[1],
-    serveEntry: serve,
-    status,
+    serve,
+    probe,
   };
 }
 
@@ -87,11 +100,8 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
   const env = new Map(all("ENV").flatMap((i) => [...P.parseAssignments(i.args)]));
   const from = all("FROM").map((i) => i.args.split(/\s+/)[0]!);
   if (from.length !== 1 || !BASE_IMAGE.test(from[0]!)) {
-    say(
-      `base image ${
-        from.join(", ")
-      }: expected one pinned nvidia/cuda:12.x.y-cudnn-runtime-ubuntu22.04`,
-    );
+    const want = "one pinned nvidia/cuda:12.x.y-cudnn-runtime-ubuntu22.04";
+    say(`base image ${from.join(", ")}: expected ${want}`);
   }
   const deno = args.get("DENO_VERSION");
   for (const [where, v] of f.denoVersions) if (v !== deno) say(`DENO_VERSION ${deno} != ${where}`);
@@ -111,7 +121,9 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
     say(`EXPOSE ${expose.join(" ")} != the server's default port ${f.port}`);
   }
   const user = all("USER").at(-1)?.args.split(":")[0];
-  if (user === undefined || user === "root" || user === "0") say("runs as root (no USER)");
+  if (user === undefined || user === "root" || user === "0") {
+    say(`runs as root (USER ${user ?? "not set"})`);
+  }
   for (const [k, v] of env) {
     if (!f.env.has(k) && !RUNTIME_ENV.includes(k)) say(`ENV ${k}: no code reads it`);
     if (k === "PORT" && Number(v) !== f.port) say(`ENV PORT=${v} != EXPOSE ${f.port}`);
@@ -119,12 +131,14 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
   const hc = all("HEALTHCHECK").at(-1)?.args ?? "";
   const hcPath = /https?:\/\/[^/\s"]+(\/[^\s"]*)/.exec(hc)?.[1];
   if (!hcPath) say("no HEALTHCHECK with an http URL");
-  else if ((await f.status(hcPath)) !== 200) {
-    say(`HEALTHCHECK ${hcPath}: not 200 without an API key`);
+  else {
+    const why = await f.probe(hcPath, [200]);
+    if (why) say(`HEALTHCHECK ${hcPath}: ${why}`);
   }
   let entry: string[] = [];
   try {
-    entry = JSON.parse(all("ENTRYPOINT").at(-1)?.args ?? "[]");
+    const parsed: unknown = JSON.parse(all("ENTRYPOINT").at(-1)?.args ?? "[]");
+    if (Array.isArray(parsed) && parsed.every((a) => typeof a === "string")) entry = parsed;
   } catch {
     say("ENTRYPOINT is not in exec form (JSON): SIGTERM would not reach Deno");
   }
@@ -133,8 +147,13 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
     say(`ENTRYPOINT ${entry.join(" ")}: expected deno run ... FILE.ts`);
   } else if (!(await Deno.stat(join(root, file)).catch(() => null))) {
     say(`ENTRYPOINT file ${file} does not exist`);
-  } else if (file !== f.serveEntry) {
-    say(`ENTRYPOINT runs ${file}, deno task serve runs ${f.serveEntry}`);
+  } else if (file !== f.serve.file) {
+    say(`ENTRYPOINT runs ${file}, deno task serve runs ${f.serve.file}`);
+  }
+  for (const flag of f.serve.flags) {
+    if (!entry.slice(0, entry.indexOf(file ?? "")).includes(flag)) {
+      say(`ENTRYPOINT lacks ${flag}, which deno task serve passes`);
+    }
   }
   const ignore = await text(o.dockerignore);
   if (ignore === null) {
@@ -148,12 +167,22 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
       needed.push(p, ...P.selfRelativePaths(p, await Deno.readTextFile(join(root, p))));
     }
   }
+  const lock = rec(JSON.parse(await text(join(root, "models.lock")) ?? "{}"));
+  for (const entry of Object.values(rec(lock.models))) {
+    const dir = at(entry, "source", "path");
+    if (typeof dir !== "string") continue;
+    const files = Object.keys(rec(at(entry, "files"))).map((file) => `${dir}/${file}`);
+    const out = files.filter((p) => P.isIgnored(rules, p));
+    if (out.length > 0) {
+      problems.push(
+        `.dockerignore: excludes ${dir} (${out.length} of the ${files.length} files models.lock ` +
+          `pins there), which the server needs`,
+      );
+    }
+  }
   for (const cp of all("COPY").filter((i) => !i.args.includes("--from"))) {
-    needed.push(
-      ...cp.args.split(/\s+/).filter((a) => !a.startsWith("--")).slice(0, -1).filter((a) =>
-        a !== "."
-      ),
-    );
+    const sources = cp.args.split(/\s+/).filter((a) => !a.startsWith("--")).slice(0, -1);
+    needed.push(...sources.filter((a) => a !== "."));
   }
   for (const p of new Set(needed)) {
     if (!(await Deno.stat(join(root, p)).catch(() => null))) {

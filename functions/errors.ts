@@ -20,6 +20,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { EngineError } from "../core/engine/engine.ts";
 import { ImageError } from "../core/images/image_error.ts";
+import { ModelError } from "../core/models/model_error.ts";
 import { StoreError } from "../core/store/store.ts";
 import type { AppEnv, Log } from "./env.ts";
 
@@ -111,6 +112,14 @@ export function toApiError(e: unknown): ApiError {
     );
   }
   if (e instanceof ImageError) return new ApiError(CODE_STATUS[e.code] ?? 422, e.code, e.message);
+  if (e instanceof ModelError) {
+    const status = e.code === "unavailable"
+      ? 503
+      : e.code === "not_locked" || e.code === "pending" || e.code === "invalid"
+      ? 422
+      : 502;
+    return new ApiError(status, `model_${e.code}`, e.message);
+  }
   if (e instanceof StoreError) {
     if (e.code === "not_found") return new ApiError(404, "not_found", e.message);
     if (e.code === "invalid_key") return new ApiError(400, "invalid_id", e.message);

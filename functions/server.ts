@@ -5,8 +5,10 @@
  * requests and jobs get `DD_SHUTDOWN_GRACE_MS` to finish, then are cancelled (jobs recorded
  * as failed), then the model sessions are released.
  *
- * Until the models.lock registry is wired in, the default model is the folder at
- * `DD_MODEL_DIR` (default: the tiny random test model) and no other model is offered.
+ * Models come from models.lock (core/models/registry.ts: verified, fetched from the Hub on
+ * first use); the ones offered are its pinned diffusers entries. `DD_MODEL_DIR` serves a local
+ * diffusers folder as the default model instead (revision `local`). The default model is
+ * `tiny-sd2-fixture` (random weights) until the embedded model lands.
  *
  * @example
  * ```ts ignore
@@ -16,16 +18,15 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
-import { Engine, type EngineOptions } from "../core/engine/engine.ts";
+import { resolve } from "node:path";
+import { Engine, type EngineOptions, type ResolvedModel } from "../core/engine/engine.ts";
+import { isPending, readModelsLock } from "../core/models/lock.ts";
+import { ModelError } from "../core/models/model_error.ts";
+import { DEFAULT_LOCK_PATH, resolveModel as resolveLocked } from "../core/models/registry.ts";
 import { openStore } from "../core/store/open.ts";
 import { type AppOptions, createApp, resolveDeps } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
-import type { AppDeps } from "./env.ts";
-
-const FIXTURE_MODEL = fileURLToPath(
-  new URL("../tests/fixtures/diffusers-tiny-sd2", import.meta.url),
-);
+import type { AppDeps, ModelInfo } from "./env.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -47,17 +48,35 @@ export interface StartOptions extends Partial<Omit<AppOptions, "engine" | "shutd
   warmUp?: boolean;
 }
 
+/** How the server finds a model's files: `DD_MODEL_DIR` for the default, else models.lock. */
+export function modelResolver(config: Config): (name: string) => Promise<ResolvedModel> {
+  const local = config.modelDir ? resolve(config.modelDir) : null;
+  return async (name) => {
+    if (local !== null && name === config.defaultModel) return { dir: local, revision: "local" };
+    const m = await resolveLocked(name);
+    if (m.format !== "diffusers") {
+      throw new ModelError("invalid", `model ${name} is ${m.format}; the server loads diffusers`);
+    }
+    return { dir: m.dir, revision: m.revision };
+  };
+}
+
+/** The models offered: the default, then every pinned diffusers entry of models.lock. */
+export async function offeredModels(config: Config): Promise<ModelInfo[]> {
+  const lock = await readModelsLock(DEFAULT_LOCK_PATH);
+  const names = Object.entries(lock.models)
+    .filter(([, e]) => !isPending(e) && e.format === "diffusers")
+    .map(([name]) => name);
+  return [config.defaultModel, ...names.filter((n) => n !== config.defaultModel)]
+    .map((name) => ({ name, default: name === config.defaultModel }));
+}
+
 /** The engine a configuration describes. */
 export async function engineFromConfig(config: Config): Promise<Engine> {
-  const dir = config.modelDir || FIXTURE_MODEL;
-  const revision = config.modelDir ? "local" : "fixture";
   const options: EngineOptions = {
     store: await openStore(config.store),
     defaultModel: config.defaultModel,
-    resolveModel: (name) =>
-      name === config.defaultModel
-        ? Promise.resolve({ dir, revision })
-        : Promise.reject(new Error(`model ${name} is not offered`)),
+    resolveModel: modelResolver(config),
     cacheDir: config.cacheDir || null,
     imageLimits: { maxPixels: config.limits.maxImagePixels },
   };
@@ -74,7 +93,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, warmUp = true, ...rest } = options;
   const engine = options.engine ?? await engineFromConfig(config);
   const stopping = new AbortController();
-  const deps = resolveDeps({ ...rest, engine, config, shutdownSignal: stopping.signal });
+  const models = rest.models ?? (options.engine ? undefined : () => offeredModels(config));
+  const deps = resolveDeps({
+    ...rest,
+    engine,
+    config,
+    shutdownSignal: stopping.signal,
+    ...(models ? { models } : {}),
+  });
   const app = createApp(deps);
   let onListen!: (addr: Deno.NetAddr) => void;
   const listening = new Promise<Deno.NetAddr>((r) => (onListen = r));

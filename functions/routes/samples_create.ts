@@ -33,6 +33,23 @@ function canPresign(store: Store): store is Store & Presigning {
   return typeof (store as Partial<Presigning>).presignGet === "function";
 }
 
+/** Writes the PNGs under `samples/<id>/`; on failure removes what was written. */
+async function storeAll(store: Store, id: string, pngs: Uint8Array[]) {
+  const out: { key: string; url: string }[] = [];
+  try {
+    for (const [i, png] of pngs.entries()) {
+      const key = `samples/${id}/${i}.png`;
+      await store.put(key, png, { contentType: "image/png" });
+      const url = canPresign(store) ? await store.presignGet(key, 3600) : `${store.url}/${key}`;
+      out.push({ key, url });
+    }
+  } catch (e) {
+    for (const { key } of out) await store.delete(key).catch(() => {});
+    throw e;
+  }
+  return out;
+}
+
 /** Mounts the route on `app`. */
 export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const route = createRoute({
@@ -62,24 +79,15 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     const { signal } = c.get("deadline");
     const images = await c.get("ticket").run(() => deps.engine.sample(req, { signal }), signal);
     const pngs = images.map(encodePng);
+    if (body.output === "store") {
+      const id = "smp_" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
+      return c.json({ seed: req.seed, id, images: await storeAll(deps.store, id, pngs) }, 200);
+    }
     if (req.n === 1 && /image\/png/i.test(c.req.header("accept") ?? "")) {
       return c.body(pngs[0]! as Uint8Array<ArrayBuffer>, 200, {
         "Content-Type": "image/png",
         "X-Seed": String(req.seed),
       });
-    }
-    if (body.output === "store") {
-      const id = "smp_" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
-      const out = [];
-      for (const [i, png] of pngs.entries()) {
-        const key = `samples/${id}/${i}.png`;
-        await deps.store.put(key, png, { contentType: "image/png" });
-        const url = canPresign(deps.store)
-          ? await deps.store.presignGet(key, 3600)
-          : `${deps.store.url}/${key}`;
-        out.push({ key, url });
-      }
-      return c.json({ seed: req.seed, id, images: out }, 200);
     }
     return c.json({ seed: req.seed, images: pngs.map((p) => ({ png_base64: toBase64(p) })) }, 200);
   });

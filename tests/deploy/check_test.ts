@@ -120,7 +120,7 @@ Deno.test("unknown, reserved and literal-secret environment variables", async ()
   );
 });
 
-Deno.test("missing production variables: API keys, webhook secret, S3 credentials, store", async () => {
+Deno.test("missing production variables: API keys, webhook secret, S3 keys, store", async () => {
   await expectProblems(
     { [KN]: [[/ +- name: DD_API_KEYS\n\s+valueFrom:\n\s+secretKeyRef: [^\n]+\n/, ""]] },
     "deploy/knative/service.yaml: does not set DD_API_KEYS, required in production",
@@ -128,6 +128,10 @@ Deno.test("missing production variables: API keys, webhook secret, S3 credential
   await expectProblems(
     { [CR]: [[/ +- name: AWS_SECRET_ACCESS_KEY\n\s+valueFrom:\n\s+secretKeyRef: [^\n]+\n/, ""]] },
     "deploy/cloudrun/service.yaml: does not set AWS_SECRET_ACCESS_KEY",
+  );
+  await expectProblems(
+    { [CR]: [[/ +- name: DD_WEBHOOK_SECRET\n\s+valueFrom:\n\s+secretKeyRef: [^\n]+\n/, ""]] },
+    "deploy/cloudrun/service.yaml: does not set DD_WEBHOOK_SECRET",
   );
   await expectProblems(
     { [KN]: [["value: s3://BUCKET/dreamdistribution", "value: /data"]] },
@@ -138,7 +142,7 @@ Deno.test("missing production variables: API keys, webhook secret, S3 credential
 Deno.test("bad probes: unknown path, liveness behind the API key, none at all", async () => {
   await expectProblems(
     { [KN]: [["path: /readyz", "path: /ready"]] },
-    "deploy/knative/service.yaml: readinessProbe /ready: the app answers 404",
+    "deploy/knative/service.yaml: readinessProbe /ready: no such route (want 200/503)",
   );
   await expectProblems(
     { [CR]: [["path: /healthz", "path: /v1/models"]] },
@@ -150,7 +154,7 @@ Deno.test("bad probes: unknown path, liveness behind the API key, none at all", 
   );
   await expectProblems(
     { Dockerfile: [["/healthz", "/nothing"]] },
-    "HEALTHCHECK /nothing: not 200 without an API key",
+    "HEALTHCHECK /nothing: no such route (want 200)",
   );
 });
 
@@ -203,6 +207,10 @@ Deno.test("Dockerfile: versions, base image, entry point, CUDA install, user", a
     "ENTRYPOINT file functions/nope.ts does not exist",
   );
   await expectProblems(
+    { Dockerfile: [['"-A", ', ""]] },
+    "ENTRYPOINT lacks -A, which deno task serve passes",
+  );
+  await expectProblems(
     { Dockerfile: [[/ENTRYPOINT .*/, "ENTRYPOINT deno run -A functions/server.ts"]] },
     "ENTRYPOINT is not in exec form",
   );
@@ -216,7 +224,7 @@ Deno.test("Dockerfile: versions, base image, entry point, CUDA install, user", a
 Deno.test(".dockerignore: files the server needs, local state kept out", async () => {
   await expectProblems(
     { ".dockerignore": [["!tests/fixtures/diffusers-tiny-sd2/\n", ""]] },
-    ".dockerignore: excludes tests/fixtures/diffusers-tiny-sd2, which the server needs",
+    ".dockerignore: excludes tests/fixtures/diffusers-tiny-sd2 (12 of the 12 files models.lock",
   );
   await expectProblems(
     { ".dockerignore": [["**/node_modules\n", ""], ["**\n", ""]] },

@@ -125,6 +125,13 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
     assert.deepEqual(events.map((e) => e.event), ["progress", "progress", "progress", "done"]);
     const b = (events[3]!.data as { manifest: { id: string; references: unknown[] } }).manifest;
     assert.equal(b.references.length, 3);
+    assert.deepEqual(Object.keys(events[0]!.data as object).sort(), [
+      "etaSeconds",
+      "loss",
+      "step",
+      "steps",
+    ]);
+    assert.equal(running.deps.queue.reserved, 0, "the stream gave its queue place back");
 
     // 5. Mix and embeddings.
     const mix = await call(
@@ -163,6 +170,7 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
     assert.equal(hook.type, "job.succeeded");
     const final = await (await call(`/v1/jobs/${job.id}`)).json();
     assert.equal(final.status, "succeeded");
+    assert.equal(final.progress.step, TINY.steps);
     assert.equal(final.manifestId, hook.manifest.id);
     assert.deepEqual(final.webhook, { status: "delivered", attempts: 2 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { HTTPException } from "hono/http-exception";
 import { EngineError } from "../../core/engine/engine.ts";
 import { ImageError } from "../../core/images/image_error.ts";
+import { ModelError } from "../../core/models/model_error.ts";
 import { StoreError } from "../../core/store/store.ts";
 import { ApiError, errorResponse, toApiError } from "../../functions/errors.ts";
 
@@ -13,6 +14,9 @@ Deno.test("toApiError() maps core errors to statuses", () => {
     [new EngineError("model_mismatch", "x"), 422, "model_mismatch"],
     [new EngineError("invalid_request", "x"), 400, "invalid_request"],
     [new ImageError("invalid_image", "x"), 422, "invalid_image"],
+    [new ModelError("not_locked", "x"), 422, "model_not_locked"],
+    [new ModelError("unavailable", "x"), 503, "model_unavailable"],
+    [new ModelError("corrupt", "x"), 502, "model_corrupt"],
     [new StoreError("not_found", "x"), 404, "not_found"],
     [new StoreError("invalid_key", "x"), 400, "invalid_id"],
     [new StoreError("io", "/secret/path"), 503, "store_unavailable"],

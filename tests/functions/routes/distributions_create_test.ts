@@ -51,54 +51,6 @@ Deno.test("POST /v1/distributions (JSON, base64) trains once per Idempotency-Key
   }
 });
 
-Deno.test("POST /v1/distributions with Prefer: respond-async answers 202 and records the job", async () => {
-  const { app, deps, close } = await makeApp();
-  try {
-    const res = await app.request("/v1/distributions", {
-      method: "POST",
-      body: form(pngs(2)),
-      headers: { Prefer: "respond-async" },
-    });
-    assert.equal(res.status, 202);
-    const job = await res.json();
-    assert.equal(res.headers.get("Location"), `/v1/jobs/${job.id}`);
-    assert.equal(job.status, "queued");
-    await deps.jobs.idle();
-    const done = await (await app.request(`/v1/jobs/${job.id}`)).json();
-    assert.equal(done.status, "succeeded");
-    assert.equal(done.progress.step, 3);
-    assert.equal((await app.request(`/v1/distributions/${done.manifestId}`)).status, 200);
-  } finally {
-    await close();
-  }
-});
-
-Deno.test("POST /v1/distributions with Accept: text/event-stream streams progress then done", async () => {
-  const { app, deps, close } = await makeApp();
-  try {
-    const res = await app.request("/v1/distributions", {
-      method: "POST",
-      body: form(pngs(2)),
-      headers: { Accept: "text/event-stream" },
-    });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get("Content-Type") ?? "", /text\/event-stream/);
-    const events = parseSse(await res.text());
-    assert.deepEqual(events.map((e) => e.event), ["progress", "progress", "progress", "done"]);
-    assert.deepEqual(Object.keys(events[0]!.data as object).sort(), [
-      "etaSeconds",
-      "loss",
-      "step",
-      "steps",
-    ]);
-    const { manifest } = events[3]!.data as { manifest: { id: string } };
-    assert.match(manifest.id, /^dd_/);
-    assert.equal(deps.queue.reserved, 0);
-  } finally {
-    await close();
-  }
-});
-
 Deno.test("POST /v1/distributions streams an error event for a truncated image", async () => {
   const { app, store, close } = await makeApp();
   try {

@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { modelResolver, offeredModels } from "../../functions/server.ts";
+import { testConfig } from "./_helpers.ts";
+import { SD2_DIR } from "../helpers/tiny_model.ts";
+
+Deno.test("offeredModels() lists the default and pinned diffusers entries, not pending ones", async () => {
+  const models = await offeredModels(testConfig());
+  assert.deepEqual(models[0], { name: "tiny-sd2-fixture", default: true });
+  assert.ok(!models.some((m) => m.name === "stabilityai/stable-diffusion-2-1"), "pending entry");
+});
+
+Deno.test("modelResolver() verifies models.lock entries and serves DD_MODEL_DIR as the default", async () => {
+  const locked = await modelResolver(testConfig())("tiny-sd2-fixture");
+  assert.equal(resolve(locked.dir), resolve(SD2_DIR));
+  assert.match(locked.revision, /^sha256-/);
+  const local = await modelResolver(testConfig({ DD_MODEL_DIR: SD2_DIR }))("tiny-sd2-fixture");
+  assert.deepEqual(local, { dir: resolve(SD2_DIR), revision: "local" });
+  await assert.rejects(modelResolver(testConfig())("no-such-model"), /not in models.lock/);
+});
