@@ -69,15 +69,13 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
   app.openapi(route, async (c) => {
     const type = c.req.header("content-type") ?? "";
     const { limits } = deps.config;
-    let req: TrainRequest;
-    if (/^multipart\/form-data/i.test(type)) {
-      req = await fromForm(c.req.valid("form") as TrainForm, limits);
-    } else if (/^application\/json/i.test(type)) req = fromJson(c.req.valid("json") as TrainJson);
-    else {throw new ApiError(
-        415,
-        "unsupported_media_type",
-        "send multipart/form-data or application/json",
-      );}
+    const multipart = /^multipart\/form-data/i.test(type);
+    if (!multipart && !/^application\/json/i.test(type)) {
+      throw new ApiError(415, "unsupported_media_type", "send multipart/form-data or JSON");
+    }
+    const req: TrainRequest = multipart
+      ? await fromForm(c.req.valid("form") as TrainForm, limits)
+      : fromJson(c.req.valid("json") as TrainJson);
 
     const models = await deps.models();
     if (req.model !== undefined && !models.some((m) => m.name === req.model)) {

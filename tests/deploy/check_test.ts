@@ -224,7 +224,7 @@ Deno.test("Dockerfile: versions, base image, entry point, CUDA install, user", a
 Deno.test(".dockerignore: files the server needs, local state kept out", async () => {
   await expectProblems(
     { ".dockerignore": [["!tests/fixtures/diffusers-tiny-sd2/\n", ""]] },
-    ".dockerignore: excludes tests/fixtures/diffusers-tiny-sd2 (12 of the 12 files models.lock",
+    ".dockerignore: excludes tests/fixtures/diffusers-tiny-sd2 (",
   );
   await expectProblems(
     { ".dockerignore": [["**/node_modules\n", ""], ["**\n", ""]] },
