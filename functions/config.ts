@@ -34,6 +34,7 @@ const EnvSchema = z.object({
   DD_DEFAULT_MODEL: z.string().min(1).default("tiny-sd2-fixture"),
   DD_MODEL_DIR: z.string().default(""),
   DD_CACHE_DIR: z.string().default(""),
+  DD_EXECUTION_PROVIDER: z.enum(["cpu", "cuda"]).default("cpu"),
   DD_MAX_BODY_BYTES: int(1024, 64 * MiB),
   DD_MAX_JSON_BYTES: int(1024, 256 * 1024),
   DD_MAX_IMAGE_BYTES: int(1024, 16 * MiB),
@@ -91,6 +92,8 @@ export interface Config {
   modelDir: string;
   /** Train-graph cache folder; empty = no cache. */
   cacheDir: string;
+  /** ONNX Runtime execution provider: "cuda" in the GPU image, "cpu" elsewhere. */
+  executionProvider: "cpu" | "cuda";
   limits: Limits;
   /** Model work run at once. */
   concurrency: number;
@@ -126,6 +129,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     defaultModel: e.DD_DEFAULT_MODEL,
     modelDir: e.DD_MODEL_DIR,
     cacheDir: e.DD_CACHE_DIR,
+    executionProvider: e.DD_EXECUTION_PROVIDER,
     limits: {
       maxBodyBytes: e.DD_MAX_BODY_BYTES,
       maxJsonBytes: e.DD_MAX_JSON_BYTES,

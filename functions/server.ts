@@ -78,6 +78,7 @@ export async function engineFromConfig(config: Config): Promise<Engine> {
     defaultModel: config.defaultModel,
     resolveModel: modelResolver(config),
     cacheDir: config.cacheDir || null,
+    sessionOptions: { provider: config.executionProvider },
     imageLimits: { maxPixels: config.limits.maxImagePixels },
   };
   return new Engine(options);

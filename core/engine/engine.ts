@@ -27,12 +27,12 @@ import type { Store } from "../store/store.ts";
 import { ClipTokenizer } from "../tokenizer/clip.ts";
 import {
   resolveDistribution,
-  type SampleModel,
   sampleFeatures,
   sampleImages,
+  type SampleModel,
   type SampleOptions,
 } from "../distribution/sample.ts";
-import { type TrainHooks, trainDistribution } from "../distribution/train.ts";
+import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
 import type { TrainOptions } from "../distribution/train_options.ts";
 
 /** Where a named model's files are, and which revision they are. */
@@ -71,6 +71,12 @@ export interface ImageInput {
 export interface SampleRequest extends Omit<SampleOptions, "onProgress" | "signal"> {
   distributions: { id: string; weight: number }[];
 }
+
+/** An embeddings request: what a sample request needs, without the denoising settings. */
+export type EmbeddingsRequest = Omit<
+  SampleRequest,
+  "steps" | "guidance" | "scheduler" | "batchSize"
+>;
 
 /** Errors the callers map to client errors (4xx). */
 export class EngineError extends Error {
@@ -142,7 +148,12 @@ export class Engine {
     let result;
     try {
       result = await trainDistribution(
-        { runtime: model.runtime, tokenizer: model.tokenizer, schedulerConfig: model.schedulerConfig, images },
+        {
+          runtime: model.runtime,
+          tokenizer: model.tokenizer,
+          schedulerConfig: model.schedulerConfig,
+          images,
+        },
         req.options,
         { cacheDir: this.options.cacheDir ?? null, ...hooks },
       );
@@ -170,7 +181,9 @@ export class Engine {
       d,
       template: { prefix: result.template.prefix, suffix: result.template.suffix },
       options: JSON.parse(JSON.stringify(o)),
-      references: await Promise.all(req.images.map(async (i) => ({ sha256: await sha256Hex(i.bytes) }))),
+      references: await Promise.all(
+        req.images.map(async (i) => ({ sha256: await sha256Hex(i.bytes) })),
+      ),
       lossCurve: result.lossCurve,
     }, tensors);
   }
@@ -190,7 +203,7 @@ export class Engine {
     return deleteDistribution(this.options.store, id);
   }
 
-  private async weighted(req: SampleRequest) {
+  private async weighted(req: Pick<SampleRequest, "distributions">) {
     if (req.distributions.length === 0) {
       throw new EngineError("invalid_request", "no distribution to sample from");
     }
@@ -198,10 +211,15 @@ export class Engine {
       ...(await this.get(id)),
       weight,
     })));
-    const model = await this.model(dists[0]!.manifest.model.name);
-    if (dists.some((x) => x.manifest.model.name !== model.name)) {
+    const first = dists[0]!.manifest.model;
+    if (
+      dists.some((x) =>
+        x.manifest.model.name !== first.name || x.manifest.model.revision !== first.revision
+      )
+    ) {
       throw new EngineError("model_mismatch", "cannot mix distributions of different models");
     }
+    const model = await this.model(first.name);
     return { dists, model };
   }
 
@@ -215,7 +233,7 @@ export class Engine {
   }
 
   /** Sampled features c~ [n, L, d] and the unconditional features [L, d], as safetensors. */
-  async embeddings(req: SampleRequest): Promise<Uint8Array> {
+  async embeddings(req: EmbeddingsRequest): Promise<Uint8Array> {
     const { dists, model } = await this.weighted(req);
     return await clientErrors(async () => {
       const dist = await resolveDistribution(model, dists, req.template, req.mixMode);
@@ -241,7 +259,9 @@ async function clientErrors<T>(f: () => Promise<T>): Promise<T> {
     return await f();
   } catch (e) {
     const msg = (e as Error).message;
-    if (/template|mix|weights|gamma|different models|distribution to sample|steps|features/.test(msg)) {
+    if (
+      /template|mix|weights|gamma|different models|distribution to sample|steps|features/.test(msg)
+    ) {
       throw new EngineError("invalid_request", msg);
     }
     throw e;

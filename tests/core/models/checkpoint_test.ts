@@ -76,15 +76,15 @@ Deno.test("graphs follow the SdGraphs contract: names, dtypes, symbolic batch, o
     ],
     outputs: [["out_sample", "FLOAT", ["batch", 4, 16, 16]]],
   });
-  assert.deepEqual(io(sd.vaeDecoder), {
+  assert.deepEqual(io(sd.vaeDecoder!), {
     inputs: [["latent_sample", "FLOAT", ["batch", 4, 16, 16]]],
     outputs: [["sample", "FLOAT", ["batch", 3, 32, 32]]],
   });
-  assert.deepEqual(io(sd.vaeEncoder), {
+  assert.deepEqual(io(sd.vaeEncoder!), {
     inputs: [["sample", "FLOAT", ["batch", 3, 32, 32]]],
     outputs: [["latent_sample", "FLOAT", ["batch", 4, 16, 16]]],
   });
-  for (const m of [sd.textEncoder, sd.textEncoderEmbeds, sd.unet, sd.vaeDecoder, sd.vaeEncoder]) {
+  for (const m of [sd.textEncoder, sd.textEncoderEmbeds, sd.unet, sd.vaeDecoder!, sd.vaeEncoder!]) {
     assert.deepEqual(m.opsetImports, [{ domain: "", version: 17 }]);
     assert.equal(m.baseDir, ROOT);
     for (const n of m.graph.nodes) {
@@ -100,7 +100,7 @@ Deno.test("every checkpoint tensor is bound by name as external data, never copi
   const parts: [string, Model[]][] = [
     ["text_encoder/model.safetensors", [sd.textEncoder, sd.textEncoderEmbeds]],
     ["unet/diffusion_pytorch_model.safetensors", [sd.unet]],
-    ["vae/diffusion_pytorch_model.safetensors", [sd.vaeDecoder, sd.vaeEncoder]],
+    ["vae/diffusion_pytorch_model.safetensors", [sd.vaeDecoder!, sd.vaeEncoder!]],
   ];
   for (const [file, models] of parts) {
     const index = await readSafetensorsIndex(join(SD2, file));
@@ -147,14 +147,14 @@ Deno.test("the loaded graphs reproduce reference.json at batch 2", async () => {
     ),
     decode: maxAbsErr(
       (await runOnce(
-        sd.vaeDecoder,
+        sd.vaeDecoder!,
         { latent_sample: rows(v.decode_latent_sample, [0, 0]) },
         "sample",
       )).data,
       refRows(v.decode_sample, [0, 0]),
     ),
     encode: maxAbsErr(
-      (await runOnce(sd.vaeEncoder, { sample: rows(v.encode_sample, [0, 0]) }, "latent_sample"))
+      (await runOnce(sd.vaeEncoder!, { sample: rows(v.encode_sample, [0, 0]) }, "latent_sample"))
         .data,
       refRows(v.encode_mean, [0, 0]),
     ),

@@ -63,8 +63,8 @@ Deno.test("diffusers ONNX export folder reproduces reference.json (text, embeds 
     timestep: { dtype: "float32", dims: [2], data: Float32Array.from(ref.unet.timestep!.data) },
     encoder_hidden_states: host(ref.unet.encoder_hidden_states!),
   });
-  const dec = await run1(g.vaeDecoder, { latent_sample: host(ref.vae.decode_latent_sample!) });
-  const enc = await run1(g.vaeEncoder, { sample: host(ref.vae.encode_sample!) });
+  const dec = await run1(g.vaeDecoder!, { latent_sample: host(ref.vae.decode_latent_sample!) });
+  const enc = await run1(g.vaeEncoder!, { sample: host(ref.vae.encode_sample!) });
   const errors = {
     text: maxAbs(text, want),
     embeds: maxAbs(viaEmbeds, want),
