@@ -22,11 +22,11 @@ import { discImages, SD2_DIR } from "../helpers/tiny_model.ts";
 /** Denoising steps per request (n = 1, JSON output with a base64 PNG). */
 const STEPS = 4;
 /** [clients, requests per client]: fewer per client as clients grow, to bound the run. */
-const LEVELS: readonly [number, number][] = [[1, 8], [2, 8], [4, 4], [8, 3]];
+const LEVELS: readonly [number, number][] = [[1, 16], [2, 10], [4, 6], [8, 4]];
 /** No new request is started in a level after this long. */
 const LEVEL_BUDGET_MS = 30_000;
 /** Direct/HTTP pairs for the overhead (plus warm-up). */
-const PAIRS = 10;
+const PAIRS = 20;
 
 /** Nearest-rank percentile. */
 function pct(xs: number[], p: number): number {
@@ -51,7 +51,10 @@ const engine = new Engine({
   cacheDir: join(dir, "graphs"),
 });
 const app = createApp({ engine, config, log: () => {} });
-const server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
+const server = Deno.serve(
+  { hostname: config.host, port: config.port, onListen: () => {} },
+  app.fetch,
+);
 const base = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
 
 try {
@@ -93,7 +96,10 @@ try {
     return performance.now() - start;
   };
 
-  for (let i = 0; i < 2; i++) await viaHttp(1000 + i), await direct(1000 + i); // warm-up
+  for (let i = 0; i < 2; i++) { // warm-up
+    await viaHttp(1000 + i);
+    await direct(1000 + i);
+  }
 
   const rows: string[][] = [];
   for (const [clients, perClient] of LEVELS) {
@@ -119,8 +125,13 @@ try {
   const d: number[] = [], h: number[] = [];
   for (let i = 0; i < PAIRS; i++) {
     // Alternate which goes first so drift in machine load falls on both sides.
-    if (i % 2 === 0) d.push(await direct(i)), h.push(await viaHttp(i));
-    else h.push(await viaHttp(i)), d.push(await direct(i));
+    if (i % 2 === 0) {
+      d.push(await direct(i));
+      h.push(await viaHttp(i));
+    } else {
+      h.push(await viaHttp(i));
+      d.push(await direct(i));
+    }
   }
   const [dMed, hMed] = [pct(d, 50), pct(h, 50)];
   const overhead = 100 * (hMed / dMed - 1);
@@ -143,7 +154,9 @@ try {
     table(["clients", "requests", "wall s", "req/s", "p50 ms", "p99 ms"], rows) +
       "\n  (p99 is nearest-rank: with this few requests it is the slowest one)",
   );
-  console.log(`HTTP overhead vs direct engine.sample + encodePng, concurrency 1, ${PAIRS} interleaved pairs`);
+  console.log(
+    `HTTP overhead vs direct engine.sample + encodePng, concurrency 1, ${PAIRS} interleaved pairs`,
+  );
   console.log(table(["path", "median ms", "min ms", "max ms"], [
     ["direct", dMed.toFixed(1), Math.min(...d).toFixed(1), Math.max(...d).toFixed(1)],
     ["HTTP", hMed.toFixed(1), Math.min(...h).toFixed(1), Math.max(...h).toFixed(1)],

@@ -106,8 +106,8 @@ Deno.test("unknown, reserved and literal-secret environment variables", async ()
     "sets PORT, which the platform sets itself",
   );
   await expectProblems(
-    { Dockerfile: [["HOST=0.0.0.0", "HOST=0.0.0.0 DD_EXECUTION_PROVIDER=cuda"]] },
-    "deploy/Dockerfile: ENV DD_EXECUTION_PROVIDER: no code reads it",
+    { Dockerfile: [["HOST=0.0.0.0", "HOST=0.0.0.0 DD_NOT_READ=cuda"]] },
+    "deploy/Dockerfile: ENV DD_NOT_READ: no code reads it",
   );
   await expectProblems(
     {
