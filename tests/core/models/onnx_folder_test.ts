@@ -78,7 +78,10 @@ Deno.test("diffusers ONNX export folder reproduces reference.json (text, embeds 
 
 Deno.test("sd-tiny-torch folder: the cut text encoder equals the exported embeds graph", async () => {
   type Cases = {
-    text_encoder: { inputs: { input_ids: JsonArray }; outputs_f64: { last_hidden_state: JsonArray } }[];
+    text_encoder: {
+      inputs: { input_ids: JsonArray };
+      outputs_f64: { last_hidden_state: JsonArray };
+    }[];
     text_encoder_embeds: {
       inputs: { inputs_embeds: JsonArray };
       outputs_f64: { last_hidden_state: JsonArray };
@@ -98,4 +101,34 @@ Deno.test("sd-tiny-torch folder: the cut text encoder equals the exported embeds
     assert.ok(maxAbs(a, c.outputs_f64.last_hidden_state.data) <= 1e-4);
     assert.ok(maxAbs(b, c.outputs_f64.last_hidden_state.data) <= 1e-4);
   }
+});
+
+Deno.test("sd-tiny-torch folder: UNet and VAE through the ONNX route match the torch references", async () => {
+  type Io = { inputs: Record<string, JsonArray>; outputs_f64: Record<string, JsonArray> };
+  const cases = await readJson<{ unet: Io[] }>("sd-tiny-torch/cases.json");
+  const vae = await readJson<{ vae_decoder: Io[]; vae_encoder: Io[] }>(
+    "sd-tiny-torch/vae_cases.json",
+  );
+  const g = await loadOnnxFolder(`${FIXTURES}sd-tiny-torch`, { latentSize: 16 });
+  assert.equal(g.info.vaeScale, 2);
+  let worst = { unet: 0, vaeDecoder: 0, vaeEncoder: 0 };
+  for (const c of cases.unet) {
+    const out = await run1(g.unet, {
+      sample: host(c.inputs.sample!),
+      timestep: host(c.inputs.timestep!),
+      encoder_hidden_states: host(c.inputs.encoder_hidden_states!),
+    });
+    worst = { ...worst, unet: Math.max(worst.unet, maxAbs(out, c.outputs_f64.out_sample!.data)) };
+  }
+  const d = vae.vae_decoder[0]!, e = vae.vae_encoder[0]!;
+  worst.vaeDecoder = maxAbs(
+    await run1(g.vaeDecoder!, { latent_sample: host(d.inputs.latent_sample!) }),
+    d.outputs_f64.sample!.data,
+  );
+  worst.vaeEncoder = maxAbs(
+    await run1(g.vaeEncoder!, { sample: host(e.inputs.sample!) }),
+    e.outputs_f64.latent_sample!.data,
+  );
+  console.log("sd-tiny-torch ONNX route, max abs error", worst);
+  for (const [k, v] of Object.entries(worst)) assert.ok(v <= 1e-4, `${k}: ${v}`);
 });
