@@ -4,7 +4,7 @@
  *
  * Each configuration runs in its own process so that peak memory (VmHWM, minus the RSS
  * measured after loading the runtime and before creating the session) is its own.
- * Time: median of 20 runs after 3 warm-up runs. Rows run alternately, twice each.
+ * Time: median of 40 runs after 3 warm-up runs. Rows run alternately, three times each; best kept.
  */
 import { differentiate } from "../../core/autodiff/driver.ts";
 import { inlineModel, startGraph } from "../../core/onnx/compose.ts";
@@ -66,7 +66,7 @@ async function worker(mode: Mode): Promise<void> {
   const x = feeds();
   for (let i = 0; i < 3; i++) await s.run(x);
   const times: number[] = [];
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 40; i++) {
     const t0 = performance.now();
     await s.run(x);
     times.push(performance.now() - t0);
@@ -76,7 +76,7 @@ async function worker(mode: Mode): Promise<void> {
   console.log(
     JSON.stringify({
       mode,
-      ms: times[10],
+      ms: times[20],
       peakMiB: (peak - base) / 1024,
       nodes: model.graph.nodes.length,
     }),
@@ -100,7 +100,7 @@ if (Deno.args[0] === "--worker") {
 } else {
   const modes: Mode[] = ["forward", "grad-inputs", "grad-weights"];
   const results = new Map<Mode, { ms: number[]; peak: number[]; nodes: number }>();
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 3; round++) {
     for (const m of modes) {
       const r = await runWorker(m);
       const e = results.get(m) ?? { ms: [], peak: [], nodes: r.nodes };
