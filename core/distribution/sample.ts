@@ -92,12 +92,16 @@ export async function resolveDistribution(
     const mode = m.K === 1 ? "none" : m.options.sigma === "population" ? "population" : "unbiased";
     parts.push(await fitDistribution(model.runtime, table!, ids, t.ctx.data, m.K, m.M, mode));
   }
-  return parts.length === 1 ? parts[0]! : PromptDistribution.mix(parts, dists.map((x) => x.weight), mixMode);
+  return parts.length === 1
+    ? parts[0]!
+    : PromptDistribution.mix(parts, dists.map((x) => x.weight), mixMode);
 }
 
 /** Text features of a plain prompt, [L, d]. */
 export async function encodePrompt(model: SampleModel, text: string): Promise<Float32Array> {
-  const ids = Int32Array.from(model.tokenizer.encodePadded(text, model.runtime.graphs.info.maxLength));
+  const ids = Int32Array.from(
+    model.tokenizer.encodePadded(text, model.runtime.graphs.info.maxLength),
+  );
   return await model.runtime.encodeIds(ids, 1);
 }
 
@@ -139,6 +143,8 @@ export async function sampleImages(
   });
   const { latentSize, vaeScale } = model.runtime.graphs.info;
   const side = latentSize * vaeScale, size = 3 * side * side;
-  return Array.from({ length: o.n }, (_, i) =>
-    fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side));
+  return Array.from(
+    { length: o.n },
+    (_, i) => fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side),
+  );
 }

@@ -221,7 +221,9 @@ export async function loadDiffusersCheckpoint(
     ? await openSafetensors(root, "vae", "diffusion_pytorch_model.safetensors", o.variant)
     : null;
   if (pixelSpace && unet.in_channels !== 3) {
-    throw new Error(`unet config: a pixel-space model (no vae) needs in_channels 3, got ${unet.in_channels}`);
+    throw new Error(
+      `unet config: a pixel-space model (no vae) needs in_channels 3, got ${unet.in_channels}`,
+    );
   }
   const tokenEmbedding = textW.tensor(TOKEN_EMBEDDING);
   if (!tokenEmbedding) throw new Error(`${textW.label}: missing tensor '${TOKEN_EMBEDDING}'`);

@@ -91,7 +91,6 @@ export function unetShapes(c: UNetConfig): Shapes {
   return s;
 }
 
-
 /** transformers CLIPTextModel state-dict shapes. */
 export function clipTextShapes(c: ClipTextConfig): Shapes {
   const s: Shapes = new Map();

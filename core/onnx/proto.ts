@@ -259,7 +259,11 @@ function decodeValueInfo(p: PValueInfo): ValueInfo {
     dtype: (tt?.elem_type ?? 0) as DType,
     shape: tt?.shape
       ? (tt.shape.dim ?? []).map((d) =>
-        d.value === "dim_value" ? num(d.dim_value) : d.value === "dim_param" ? d.dim_param ?? null : null
+        d.value === "dim_value"
+          ? num(d.dim_value)
+          : d.value === "dim_param"
+          ? d.dim_param ?? null
+          : null
       )
       : null,
   };

@@ -59,7 +59,11 @@ export class ModelRuntime {
   }
 
   /** The UNet's prediction for latents [B, C, h, w] at timesteps [B]. */
-  unet(sample: Float32Array, timesteps: Float32Array, context: Float32Array): Promise<Float32Array> {
+  unet(
+    sample: Float32Array,
+    timesteps: Float32Array,
+    context: Float32Array,
+  ): Promise<Float32Array> {
     const { latentChannels: C, maxLength: L, hiddenSize: d } = this.graphs.info;
     const B = timesteps.length;
     const side = Math.round(Math.sqrt(sample.length / (B * C)));

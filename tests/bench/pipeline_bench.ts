@@ -18,7 +18,9 @@ function rssMiB(field: "VmRSS" | "VmHWM"): number {
 }
 
 const graphs = await loadDiffusersCheckpoint(DIR);
-const config = parseSchedulerConfig(JSON.parse(await Deno.readTextFile(`${DIR}/scheduler/scheduler_config.json`)));
+const config = parseSchedulerConfig(
+  JSON.parse(await Deno.readTextFile(`${DIR}/scheduler/scheduler_config.json`)),
+);
 const rt = new ModelRuntime(graphs);
 const n = 8, steps = 25;
 const cond = Float32Array.from({ length: n * 77 * 32 }, (_, i) => Math.sin(i * 0.37));
@@ -29,8 +31,14 @@ rt.ortMs = 0;
 const t0 = performance.now();
 await txt2img(rt, scheduler, cond, uncond, { steps, guidance: 7.5, seed: 0, batchSize: 4 });
 const wall = performance.now() - t0;
-console.log(`txt2img, tiny SD2 fixture (32x32 px), ${n} images, ${steps} DDIM steps, CFG 7.5, batch 4, ORT CPU`);
-console.log(`  images/s ${(n / (wall / 1000)).toFixed(2)}   wall ${wall.toFixed(0)} ms   in ORT ${rt.ortMs.toFixed(0)} ms   outside ORT ${(100 * (1 - rt.ortMs / wall)).toFixed(1)}%`);
+console.log(
+  `txt2img, tiny SD2 fixture (32x32 px), ${n} images, ${steps} DDIM steps, CFG 7.5, batch 4, ORT CPU`,
+);
+console.log(
+  `  images/s ${(n / (wall / 1000)).toFixed(2)}   wall ${wall.toFixed(0)} ms   in ORT ${
+    rt.ortMs.toFixed(0)
+  } ms   outside ORT ${(100 * (1 - rt.ortMs / wall)).toFixed(1)}%`,
+);
 
 const tokenizer = await ClipTokenizer.fromDir(`${DIR}/tokenizer`);
 const images = Array.from({ length: 4 }, (_, i) => ({
@@ -42,7 +50,9 @@ const base = rssMiB("VmRSS");
 for (const cached of [false, true]) {
   const cacheDir = await Deno.makeTempDir();
   if (cached) {
-    await trainDistribution({ runtime: rt, tokenizer, schedulerConfig: config, images }, { steps: 1 }, { cacheDir });
+    await trainDistribution({ runtime: rt, tokenizer, schedulerConfig: config, images }, {
+      steps: 1,
+    }, { cacheDir });
   }
   const r = await trainDistribution(
     { runtime: rt, tokenizer, schedulerConfig: config, images },
@@ -51,12 +61,18 @@ for (const cached of [false, true]) {
   );
   const t = r.timings;
   console.log(
-    `train, paper defaults K=32 M=4 S=4 batch 4, 20 steps, graph ${cached ? "from cache" : "built"}: ` +
+    `train, paper defaults K=32 M=4 S=4 batch 4, 20 steps, graph ${
+      cached ? "from cache" : "built"
+    }: ` +
       `graph ${t.graphMs.toFixed(0)} ms, ORT ${(t.ortMs / 20).toFixed(1)} ms/step, optimiser ` +
-      `${(t.optimizerMs / 20).toFixed(2)} ms/step, ${(20 / ((t.ortMs + t.optimizerMs) / 1000)).toFixed(2)} steps/s, ` +
+      `${(t.optimizerMs / 20).toFixed(2)} ms/step, ${
+        (20 / ((t.ortMs + t.optimizerMs) / 1000)).toFixed(2)
+      } steps/s, ` +
       `total ${t.totalMs.toFixed(0)} ms`,
   );
   await Deno.remove(cacheDir, { recursive: true });
 }
-console.log(`  peak RSS ${rssMiB("VmHWM").toFixed(0)} MiB (process, ${base.toFixed(0)} MiB before training)`);
+console.log(
+  `  peak RSS ${rssMiB("VmHWM").toFixed(0)} MiB (process, ${base.toFixed(0)} MiB before training)`,
+);
 await rt.release();

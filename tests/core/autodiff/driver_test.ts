@@ -64,7 +64,8 @@ Deno.test("differentiate() leaves integer shape subgraphs alone (no rule needed,
   g.name(g.reduceSum(g.mul(r, r), [0, 1, 2], false), "loss");
   const fwd = finish(["loss"]);
   const { model } = differentiate(fwd, { loss: "loss", wrt: ["x"] });
-  const count = (op: string, nodes = model.graph.nodes) => nodes.filter((n) => n.opType === op).length;
+  const count = (op: string, nodes = model.graph.nodes) =>
+    nodes.filter((n) => n.opType === op).length;
   assert.equal(count("Shape"), count("Shape", fwd.graph.nodes));
   assert.equal(count("Gather"), count("Gather", fwd.graph.nodes));
 });

@@ -10,7 +10,10 @@ function normals(seed: number) {
   };
   return {
     normals: (n: number) =>
-      Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u())),
+      Float32Array.from(
+        { length: n },
+        () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()),
+      ),
   };
 }
 
@@ -35,7 +38,9 @@ Deno.test("fromFeatures gives the per-element mean and unbiased (or population) 
 Deno.test("sample(gamma = 0) gives identical c~ for every image; gamma scales the spread", () => {
   const d = PromptDistribution.fromFeatures(c, K, shape);
   const many = d.scaled(0).sampleMany(5, normals(1));
-  for (let i = 1; i < 5; i++) assert.deepEqual(many.subarray(i * 6, i * 6 + 6), many.subarray(0, 6));
+  for (let i = 1; i < 5; i++) {
+    assert.deepEqual(many.subarray(i * 6, i * 6 + 6), many.subarray(0, 6));
+  }
   assert.deepEqual(many.subarray(0, 6), d.mu);
   const spread = (gamma: number) => {
     const s = d.scaled(gamma).sampleMany(2000, normals(7));
@@ -59,7 +64,9 @@ Deno.test("mix: weights (1, 0) reproduce the first distribution exactly; (a, 1-a
   const half = PromptDistribution.mix([a, b], [0.25, 0.75]);
   for (let j = 0; j < 6; j++) {
     assert.ok(Math.abs(half.mu[j]! - (0.25 * a.mu[j]! + 0.75 * b.mu[j]!)) < 1e-6);
-    assert.ok(Math.abs(half.sigma[j]! - (0.5 * a.sigma[j]! + Math.sqrt(0.75) * b.sigma[j]!)) < 1e-6);
+    assert.ok(
+      Math.abs(half.sigma[j]! - (0.5 * a.sigma[j]! + Math.sqrt(0.75) * b.sigma[j]!)) < 1e-6,
+    );
   }
   assert.throws(() => PromptDistribution.mix([a, b], [0.5, 0.6]), /sum to 1/);
   assert.throws(() => PromptDistribution.mix([a, b], [1.5, -0.5]), />= 0/);

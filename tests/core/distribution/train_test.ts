@@ -50,7 +50,11 @@ Deno.test("train-step graph reproduces the composed objective case of sd-tiny-to
     for (let i = 1; i < 12; i++) after.set(Float32Array.from(x.pad_embedding!.data), i * 32);
     const feeds: Record<string, HostTensor> = {
       [TRAIN_INPUTS.ctx]: host(x.P!),
-      [TRAIN_INPUTS.before]: { dtype: "float32", dims: [1, 32], data: Float32Array.from(x.bos_embedding!.data) },
+      [TRAIN_INPUTS.before]: {
+        dtype: "float32",
+        dims: [1, 32],
+        data: Float32Array.from(x.bos_embedding!.data),
+      },
       [TRAIN_INPUTS.after]: { dtype: "float32", dims: [12, 32], data: after },
       [TRAIN_INPUTS.xT]: host(x.x_t!),
       [TRAIN_INPUTS.timestep]: host(x.timestep!),
@@ -80,7 +84,8 @@ Deno.test("train-step gradient equals central finite differences of the same los
     minSnr: true,
   };
   const s = await Session.create(buildTrainGraph(graphs, spec));
-  const rnd = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.3 + k));
+  const rnd = (n: number, k: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.3 + k));
   const f = (dims: number[], data: Float32Array): HostTensor => ({ dtype: "float32", dims, data });
   const ctx = rnd(3 * 2 * 32, 1).map((v) => v * 0.5);
   const feeds = (c: Float32Array): Record<string, HostTensor> => ({
@@ -118,7 +123,16 @@ Deno.test("training lowers the loss on a fixed evaluation batch; checkpoint + re
     schedulerConfig: await tinySchedulerConfig(),
     images: discImages(6),
   };
-  const options = { K: 4, M: 2, S: 2, batchSize: 2, steps: 50, lr: 5e-2, seed: 3, checkpointEvery: 25 };
+  const options = {
+    K: 4,
+    M: 2,
+    S: 2,
+    batchSize: 2,
+    steps: 50,
+    lr: 5e-2,
+    seed: 3,
+    checkpointEvery: 25,
+  };
   const checkpoints: TrainCheckpoint[] = [];
   const full = await trainDistribution(inputs, options, {
     cacheDir: null,
@@ -196,13 +210,16 @@ Deno.test("the ortho loss (lambda > 0) lowers the mean pairwise |cos| of the K p
     let total = 0;
     for (let i = 0; i < K; i++) {
       for (let j = i + 1; j < K; j++) {
-        total += Math.abs(dot(row(i), row(j))) / Math.sqrt(dot(row(i), row(i)) * dot(row(j), row(j)));
+        total += Math.abs(dot(row(i), row(j))) /
+          Math.sqrt(dot(row(i), row(i)) * dot(row(j), row(j)));
       }
     }
     return total / (K * (K - 1) / 2);
   };
   const [without, withOrtho] = [await meanAbsCos(0), await meanAbsCos(1)];
-  console.log(`mean pairwise |cos|: lambda 0 -> ${without.toFixed(5)}, lambda 1 -> ${withOrtho.toFixed(5)}`);
+  console.log(
+    `mean pairwise |cos|: lambda 0 -> ${without.toFixed(5)}, lambda 1 -> ${withOrtho.toFixed(5)}`,
+  );
   assert.ok(withOrtho < without);
   await rt.release();
 });

@@ -42,7 +42,9 @@ Deno.test("Engine: gamma 0, mixing (1, 0) and the template {} behave exactly as 
     // gamma = 0: every c~ is mu.
     const zero = await features(e, { ...base, gamma: 0, distributions: [{ id: a.id, weight: 1 }] });
     const size = 77 * 32;
-    for (let i = 0; i < 3; i++) assert.deepEqual(zero.c.subarray(i * size, (i + 1) * size), ta.mu.data);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(zero.c.subarray(i * size, (i + 1) * size), ta.mu.data);
+    }
     // gamma = 1: they differ.
     const one = await features(e, { ...base, gamma: 1, distributions: [{ id: a.id, weight: 1 }] });
     assert.notDeepEqual(one.c.subarray(0, size), one.c.subarray(size, 2 * size));
@@ -80,16 +82,22 @@ Deno.test("Engine: gamma 0, mixing (1, 0) and the template {} behave exactly as 
 
 Deno.test("Engine refuses bad requests with EngineError and writes nothing", async () => {
   await withEngine(async (e, dir) => {
-    const listing = async () => [...Deno.readDirSync(dir)].map((x) => x.name).sort();
-    const before = await listing();
+    const listing = () => [...Deno.readDirSync(dir)].map((x) => x.name).sort();
+    const before = listing();
     const bad: [Parameters<Engine["train"]>[0], string][] = [
       [{ images, options: { K: 1 } }, "invalid_options"],
       [{ images, options: { M: 0 } }, "invalid_options"],
       [{ images, options: { steps: 0 } }, "invalid_options"],
       [{ images, options: { template: "no braces" } }, "invalid_options"],
       [{ images: [], options: {} }, "no_images"],
-      [{ images: [{ bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }], options: OPTIONS }, "unsupported_format"],
-      [{ images: [{ bytes: encodePng(discImages(1)[0]!).slice(0, 60) }], options: OPTIONS }, "invalid_image"],
+      [
+        { images: [{ bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }], options: OPTIONS },
+        "unsupported_format",
+      ],
+      [
+        { images: [{ bytes: encodePng(discImages(1)[0]!).slice(0, 60) }], options: OPTIONS },
+        "invalid_image",
+      ],
     ];
     for (const [req, code] of bad) {
       await assert.rejects(e.train(req), (err: unknown) => {
@@ -98,7 +106,7 @@ Deno.test("Engine refuses bad requests with EngineError and writes nothing", asy
         return true;
       });
     }
-    assert.deepEqual(await listing(), before);
+    assert.deepEqual(listing(), before);
     const a = await e.train({ images, options: OPTIONS });
     const s = { ...base, gamma: 1 };
     await assert.rejects(

@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { loadOnnxFolder } from "../../../core/models/onnx_folder.ts";
 import { ModelRuntime } from "../../../core/pipeline/model_runtime.ts";
 import { txt2img } from "../../../core/pipeline/txt2img.ts";
-import { createScheduler, parseSchedulerConfig, SchedulerKind } from "../../../core/schedulers/mod.ts";
+import {
+  createScheduler,
+  parseSchedulerConfig,
+  SchedulerKind,
+} from "../../../core/schedulers/mod.ts";
 import { FIXTURES, type JsonArray, readJson } from "../../helpers/fixtures.ts";
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -40,7 +44,9 @@ Deno.test("txt2img: 5-step DDIM with guidance 7.5 reproduces diffusers' latents 
   await rt.release();
   const eLat = maxAbs(out.latents, ref.final_latents!.data);
   const eImg = maxAbs(out.pixels, ref.decoded_image!.data);
-  console.log(`txt2img max abs error: latents ${eLat.toExponential(2)}, image ${eImg.toExponential(2)}`);
+  console.log(
+    `txt2img max abs error: latents ${eLat.toExponential(2)}, image ${eImg.toExponential(2)}`,
+  );
   assert.ok(eLat <= 1e-4 && eImg <= 1e-4);
   assert.deepEqual(progress, [1, 2, 3, 4, 5]);
 });

@@ -176,7 +176,10 @@ Deno.test("export-onnx refuses bad arguments with one line and exit code 1, leav
     await Deno.writeTextFile(join(busy, "keep.txt"), "x");
     const cases: [string[], RegExp][] = [
       [[], /--out is required/],
-      [["--out", join(tmp, "a"), "--model", "no-such-model"], /"no-such-model" is not in models.lock/],
+      [
+        ["--out", join(tmp, "a"), "--model", "no-such-model"],
+        /"no-such-model" is not in models.lock/,
+      ],
       [["--out", join(tmp, "a"), "--bogus"], /unknown option --bogus/],
       [["--out", join(tmp, "a"), "--latent-size", "x"], /--latent-size expects an integer/],
       [["--out", busy, "--model", SD2], /exists and is not empty/],

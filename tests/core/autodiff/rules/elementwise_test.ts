@@ -41,7 +41,12 @@ Deno.test("Div vjp matches finite differences with broadcasting (divisor away fr
 
 Deno.test("Pow vjp matches finite differences for base and exponent", async () => {
   await fd("Pow", [a([2, 3], [0.5, 2]), b([3], [-1.5, 2])]);
-  await fd("Pow", [a([2, 3], [0.5, 2]), { name: "b", shape: [], values: [2], dtype: DType.DOUBLE }]);
+  await fd("Pow", [a([2, 3], [0.5, 2]), {
+    name: "b",
+    shape: [],
+    values: [2],
+    dtype: DType.DOUBLE,
+  }]);
 });
 
 const unary: [string, [number, number] | undefined][] = [
@@ -89,7 +94,9 @@ Deno.test("Cast vjp between float types casts the gradient back", async () => {
   g.name(g.reduceSum(g.mul(y, y), [0], false), "loss");
   const { model } = differentiate(finish(["loss"]), { loss: "loss", wrt: ["x"] });
   const s = await Session.create(model);
-  const r = await s.run({ x: { dtype: "float64", dims: [4], data: Float64Array.from([1, -2, 3, 0.5]) } });
+  const r = await s.run({
+    x: { dtype: "float64", dims: [4], data: Float64Array.from([1, -2, 3, 0.5]) },
+  });
   assert.equal(r.grad_x!.dtype, "float64");
   assert.deepEqual(Array.from(r.grad_x!.data as Float64Array), [2, -4, 6, 1]);
 });
@@ -118,6 +125,8 @@ Deno.test("Abs vjp at 0 is 0 (the subgradient PyTorch uses)", async () => {
   g.name(g.reduceSum(g.abs("x"), [0], false), "loss");
   const { model } = differentiate(finish(["loss"]), { loss: "loss", wrt: ["x"] });
   const s = await Session.create(model);
-  const r = await s.run({ x: { dtype: "float32", dims: [3], data: Float32Array.from([-2, 0, 3]) } });
+  const r = await s.run({
+    x: { dtype: "float32", dims: [3], data: Float32Array.from([-2, 0, 3]) },
+  });
   assert.deepEqual(Array.from(r.grad_x!.data as Float32Array), [-1, 0, 1]);
 });
