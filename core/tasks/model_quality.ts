@@ -1,0 +1,90 @@
+/**
+ * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance 5] [--grid FILE]`
+ *
+ * Issue 5's base-model quality check: generate one image per caption for n scenes drawn from
+ * the shape world, analyse each image, and report how often the analyser recovers the
+ * captioned attributes (kind and colour together, and each attribute).
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { encodePng } from "../images/encode.ts";
+import { makeGrid } from "../images/grid.ts";
+import { fromTensor } from "../images/tensor.ts";
+import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
+import { ModelRuntime } from "../pipeline/model_runtime.ts";
+import { txt2img } from "../pipeline/txt2img.ts";
+import { Rng } from "../random.ts";
+import { createScheduler, parseSchedulerConfig, SchedulerKind } from "../schedulers/mod.ts";
+import { ClipTokenizer } from "../tokenizer/clip.ts";
+import { analyse, caption, sampleScene, type Scene } from "../world/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const ATTRS = ["kind", "colour", "size", "count", "position", "background"] as const;
+
+/** Runs the check; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: "string", default: join(ROOT, "core/models/embedded/dd-world-tiny") },
+      n: { type: "string", default: "200" },
+      steps: { type: "string", default: "25" },
+      guidance: { type: "string", default: "5" },
+      seed: { type: "string", default: "1" },
+      grid: { type: "string" },
+    },
+  });
+  const n = Number(values.n), seed = Number(values.seed);
+  const graphs = await loadDiffusersCheckpoint(values.model);
+  const tokenizer = await ClipTokenizer.fromDir(join(values.model, "tokenizer"));
+  const config = parseSchedulerConfig(
+    JSON.parse(await Deno.readTextFile(join(values.model, "scheduler", "scheduler_config.json"))),
+  );
+  const rt = new ModelRuntime(graphs);
+  const L = graphs.info.maxLength;
+  const rng = new Rng(seed).fork("scenes");
+  const scenes: Scene[] = Array.from({ length: n }, () => sampleScene(rng));
+  const ids = Int32Array.from(scenes.flatMap((s) => tokenizer.encodePadded(caption(s), L)));
+  const cond = await rt.encodeIds(ids, n);
+  const uncond = await rt.encodeIds(Int32Array.from(tokenizer.encodePadded("", L)), 1);
+  const { pixels } = await txt2img(rt, createScheduler(SchedulerKind.DDIM, config), cond, uncond, {
+    steps: Number(values.steps),
+    guidance: Number(values.guidance),
+    seed,
+    batchSize: 25,
+  });
+  await rt.release();
+  const side = graphs.info.latentSize * graphs.info.vaeScale, size = 3 * side * side;
+  const images = scenes.map((_, i) =>
+    fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side)
+  );
+  const hits = Object.fromEntries(ATTRS.map((a) => [a, 0])) as Record<
+    (typeof ATTRS)[number],
+    number
+  >;
+  let kindColour = 0, all = 0;
+  scenes.forEach((want, i) => {
+    const got = analyse(images[i]!).scene;
+    if (!got) return;
+    for (const a of ATTRS) if (got[a] === want[a]) hits[a]++;
+    if (got.kind === want.kind && got.colour === want.colour) kindColour++;
+    if (ATTRS.every((a) => got[a] === want[a])) all++;
+  });
+  const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
+  console.log(
+    `${n} captions, ${values.steps} DDIM steps, guidance ${values.guidance}: kind and colour ` +
+      `recovered in ${pct(kindColour)} of images; every attribute in ${pct(all)}; ` +
+      ATTRS.map((a) => `${a} ${pct(hits[a])}`).join(", "),
+  );
+  if (values.grid) {
+    const rows = Array.from(
+      { length: Math.min(4, Math.ceil(n / 8)) },
+      (_, r) => images.slice(r * 8, r * 8 + 8),
+    );
+    await Deno.writeFile(values.grid, encodePng(makeGrid(rows, { pad: 2 })));
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
