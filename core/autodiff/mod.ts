@@ -1,0 +1,8 @@
+/**
+ * Reverse-mode differentiation of ONNX graphs into standard ONNX (DESIGN §5): the driver,
+ * the rule table and the rule types. Coverage: COVERAGE.md beside this file.
+ * @module
+ */
+export * from "./driver.ts";
+export * from "./types.ts";
+export { RULES } from "./rules/mod.ts";

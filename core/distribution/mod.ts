@@ -1,0 +1,12 @@
+/**
+ * DreamDistribution: the objective graph, training, sampling, templates and the Gaussian
+ * over text features (DESIGN §3–§4).
+ * @module
+ */
+export * from "./objective.ts";
+export * from "./prompt_distribution.ts";
+export * from "./sample.ts";
+export * from "./template.ts";
+export * from "./train.ts";
+export * from "./train_graph.ts";
+export * from "./train_options.ts";

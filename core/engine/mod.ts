@@ -1,0 +1,5 @@
+/**
+ * The product's operations over a store and models, shared by tasks and HTTP functions.
+ * @module
+ */
+export * from "./engine.ts";

@@ -1,0 +1,5 @@
+/**
+ * Optimisers in TypeScript.
+ * @module
+ */
+export * from "./adamw.ts";
