@@ -156,8 +156,10 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
       });
       optText.step(text.flat, gradOf(out, text, TEXT_PREFIX));
       optUnet.step(unet.flat, gradOf(out, unet, UNET_PREFIX));
-      text.updateEma(emaText, o.emaDecay);
-      unet.updateEma(emaUnet, o.emaDecay);
+      // EMA warm-up (as diffusers' EMAModel): early averages follow the weights closely.
+      const decay = Math.min(o.emaDecay, (1 + step) / (10 + step));
+      text.updateEma(emaText, decay);
+      unet.updateEma(emaUnet, decay);
       const loss = Number(out.loss!.data[0]);
       curve.push(loss);
       o.onProgress?.(step + 1, loss, (step + 1) / ((performance.now() - t0) / 1000));
