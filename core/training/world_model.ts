@@ -110,7 +110,7 @@ export const WORLD_SCHEDULER_CONFIG = {
   timestep_spacing: "leading",
   steps_offset: 1,
   set_alpha_to_one: false,
-  clip_sample: false,
+  clip_sample: true, // DDPM-style x0 clipping: pixel-space samples stay in [-1, 1]
 };
 
 /** model_index.json: a pixel-space pipeline (no VAE). */
