@@ -3,9 +3,9 @@
  * concept no single caption names (core/world), then writes one grid PNG: the references,
  * samples at gamma 0, 1 and 2, a text-edited template, and a 50/50 mix with a second concept.
  *
- * Until the embedded default model is trained (`deno task model:train`, see the README), the
- * demo runs on the tiny RANDOM-weight test model: every stage runs for real, but its images are
- * noise. It says so when it starts.
+ * It runs on the embedded default model (core/models/embedded/dd-world-tiny, pinned in
+ * models.lock); where that is missing, on the tiny RANDOM-weight test model, whose images are
+ * noise. It says which, and how far the embedded model was trained, when it starts.
  * @module
  */
 import { join } from "node:path";
@@ -32,6 +32,19 @@ async function pickModel(requested?: string): Promise<{ name: string; trained: b
   }
 }
 
+/** Nearest-neighbour enlargement, so 32-pixel tiles are visible. */
+function upscale(img: RgbImage, f: number): RgbImage {
+  if (f === 1) return img;
+  const w = img.width * f, h = img.height * f, data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const src = ((Math.floor(y / f) * img.width) + Math.floor(x / f)) * 3;
+      data.set(img.data.subarray(src, src + 3), (y * w + x) * 3);
+    }
+  }
+  return { width: w, height: h, data };
+}
+
 /** Runs the demo; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -40,12 +53,24 @@ export async function main(args: string[]): Promise<number> {
       out: { type: "string", default: "demo.png" },
       model: { type: "string" },
       steps: { type: "string", default: "150" },
+      scale: { type: "string", default: "3" },
       seed: { type: "string", default: "0" },
     },
   });
   const t0 = performance.now();
   const model = await pickModel(values.model);
-  if (!model.trained) {
+  if (model.trained) {
+    const log = await resolveModel(model.name)
+      .then((m) => Deno.readTextFile(join(m.dir, "training_log.json")))
+      .then((t) => JSON.parse(t) as { steps?: number })
+      .catch(() => ({ steps: undefined }));
+    if (log.steps !== undefined) {
+      console.error(
+        `note: ${model.name} is partially trained (${log.steps} steps); its pictures follow ` +
+          `captions only loosely (see the README).`,
+      );
+    }
+  } else {
     console.error(
       `note: the embedded default model (${EMBEDDED}) is not trained yet; running on the random-` +
         `weight test model ${FALLBACK}: the pipeline is real, the pictures are noise.`,
@@ -97,7 +122,11 @@ export async function main(args: string[]): Promise<number> {
       await row(1, { template: "two {}" }),
       await row(1, { distributions: [{ id: a.id, weight: 0.5 }, { id: b.id, weight: 0.5 }] }),
     ];
-    await Deno.writeFile(values.out, encodePng(makeGrid(rows, { pad: 2 })));
+    const grid = makeGrid(rows, { pad: 2 });
+    await Deno.writeFile(
+      values.out,
+      encodePng(upscale(grid, Math.max(1, Math.floor(Number(values.scale))))),
+    );
     console.log(
       `wrote ${values.out}: rows = references (${main.name}), gamma 0, gamma 1, gamma 2, ` +
         `template "two {}", 50/50 mix with ${other.name}; model ${model.name}; ` +
