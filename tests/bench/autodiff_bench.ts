@@ -7,7 +7,7 @@
  * Time: median of 40 runs after 3 warm-up runs. Rows run alternately, three times each; best kept.
  */
 import { differentiate } from "../../core/autodiff/driver.ts";
-import { inlineModel, startGraph } from "../../core/onnx/compose.ts";
+import { unetLossModel } from "../helpers/unet_loss.ts";
 import { loadModel } from "../../core/onnx/model.ts";
 import { type HostTensor, Session } from "../../core/onnx/runtime.ts";
 import { DType, type Model } from "../../core/onnx/types.ts";
@@ -23,21 +23,11 @@ function rssKiB(field: "VmRSS" | "VmHWM"): number {
 
 async function buildModel(mode: Mode): Promise<Model> {
   const unet = await loadModel(UNET);
-  const f = (name: string, shape: number[]) => ({ name, dtype: DType.FLOAT, shape });
-  const { g, finish } = startGraph([
-    f("sample", [B, 4, 16, 16]),
-    f("timestep", [B]),
-    f("encoder_hidden_states", [B, 16, 32]),
-    f("target", [B, 4, 16, 16]),
-  ]);
-  const out = inlineModel(g, unet, {
-    sample: "sample",
-    timestep: "timestep",
-    encoder_hidden_states: "encoder_hidden_states",
-  }, "unet/").out_sample!;
-  const err = g.sub(out, "target");
-  g.name(g.reduceMean(g.mul(err, err), [0, 1, 2, 3], false), "loss");
-  const model = finish(["loss"]);
+  const model = unetLossModel(unet, {
+    sample: [B, 4, 16, 16],
+    timestep: [B],
+    context: [B, 16, 32],
+  });
   if (mode === "forward") return model;
   const wrt = mode === "grad-inputs"
     ? ["sample", "encoder_hidden_states"]

@@ -9,6 +9,7 @@ import { inlineModel, startGraph } from "../../../core/onnx/compose.ts";
 import { loadModel } from "../../../core/onnx/model.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
 import { DType } from "../../../core/onnx/types.ts";
+import { unetLossModel } from "../../helpers/unet_loss.ts";
 import { FIXTURES, host, type JsonArray, readJson, relL2 } from "../../helpers/fixtures.ts";
 
 type Case = {
@@ -34,20 +35,12 @@ const f = (a: JsonArray) => ({ name: "", dtype: DType.FLOAT, shape: a.shape });
 Deno.test("UNet gradients w.r.t. sample and encoder_hidden_states match torch autograd", async () => {
   const unet = await loadModel(`${TORCH}unet/model.onnx`);
   for (const [i, c] of cases.unet.entries()) {
-    const { g, finish } = startGraph([
-      { ...f(c.inputs.sample!), name: "sample" },
-      { ...f(c.inputs.timestep!), name: "timestep" },
-      { ...f(c.inputs.encoder_hidden_states!), name: "encoder_hidden_states" },
-      { ...f(c.target!), name: "target" },
-    ]);
-    const out = inlineModel(g, unet, {
-      sample: "sample",
-      timestep: "timestep",
-      encoder_hidden_states: "encoder_hidden_states",
-    }, "unet/").out_sample!;
-    const err = g.sub(out, "target");
-    g.name(g.reduceMean(g.mul(err, err), [0, 1, 2, 3], false), "loss");
-    const { model } = differentiate(finish(["loss"]), {
+    const loss = unetLossModel(unet, {
+      sample: c.inputs.sample!.shape,
+      timestep: c.inputs.timestep!.shape,
+      context: c.inputs.encoder_hidden_states!.shape,
+    });
+    const { model } = differentiate(loss, {
       loss: "loss",
       wrt: ["sample", "encoder_hidden_states"],
     });
@@ -155,20 +148,12 @@ Deno.test("diffusers-exported SD2 UNet (ONNX): gradients match torch autograd (v
   const ref = await readJson<Sd2Ref>("diffusers-tiny-sd2/reference.json");
   const unet = await loadModel(`${FIXTURES}diffusers-tiny-sd2/onnx/unet/model.onnx`);
   const u = ref.unet;
-  const { g, finish } = startGraph([
-    { ...f(u.sample!), name: "sample" },
-    { name: "timestep", dtype: DType.FLOAT, shape: u.timestep!.shape },
-    { ...f(u.encoder_hidden_states!), name: "encoder_hidden_states" },
-    { ...f(ref.unet_grad.target!), name: "target" },
-  ]);
-  const out = inlineModel(g, unet, {
-    sample: "sample",
-    timestep: "timestep",
-    encoder_hidden_states: "encoder_hidden_states",
-  }, "unet/").out_sample!;
-  const err = g.sub(out, "target");
-  g.name(g.reduceMean(g.mul(err, err), [0, 1, 2, 3], false), "loss");
-  const { model } = differentiate(finish(["loss"]), {
+  const loss = unetLossModel(unet, {
+    sample: u.sample!.shape,
+    timestep: u.timestep!.shape,
+    context: u.encoder_hidden_states!.shape,
+  });
+  const { model } = differentiate(loss, {
     loss: "loss",
     wrt: ["sample", "encoder_hidden_states"],
   });
