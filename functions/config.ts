@@ -31,7 +31,7 @@ const EnvSchema = z.object({
   ),
   DD_WEBHOOK_SECRET: z.string().default(""),
   DD_ALLOW_PRIVATE_URLS: flag,
-  DD_DEFAULT_MODEL: z.string().min(1).default("tiny-sd2-fixture"),
+  DD_DEFAULT_MODEL: z.string().min(1).default("dd-world-tiny"),
   DD_MODEL_DIR: z.string().default(""),
   DD_CACHE_DIR: z.string().default(""),
   DD_EXECUTION_PROVIDER: z.enum(["cpu", "cuda"]).default("cpu"),

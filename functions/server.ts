@@ -8,7 +8,7 @@
  * Models come from models.lock (core/models/registry.ts: verified, fetched from the Hub on
  * first use); the ones offered are its pinned diffusers entries. `DD_MODEL_DIR` serves a local
  * diffusers folder as the default model instead (revision `local`). The default model is
- * `tiny-sd2-fixture` (random weights) until the embedded model lands.
+ * the embedded `dd-world-tiny` (shipped in the repo, so the server starts offline).
  *
  * @example
  * ```ts ignore

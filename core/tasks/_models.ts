@@ -10,8 +10,8 @@ import type { ResolvedModel } from "../engine/engine.ts";
 import { resolveModel as resolveLocked } from "../models/registry.ts";
 import { isDirectory } from "./_cli.ts";
 
-/** The model used when `--model` is not given. */
-export const DEFAULT_MODEL = "tiny-sd2-fixture";
+/** The model used when `--model` is not given: the embedded model, shipped in the repo. */
+export const DEFAULT_MODEL = "dd-world-tiny";
 
 /**
  * Where a model's files are: a directory path → that directory (revision "local");

@@ -4,8 +4,7 @@
  * samples at gamma 0, 1 and 2, a text-edited template, and a 50/50 mix with a second concept.
  *
  * It runs on the embedded default model (core/models/embedded/dd-world-tiny, pinned in
- * models.lock); where that is missing, on the tiny RANDOM-weight test model, whose images are
- * noise. It says which, and how far the embedded model was trained, when it starts.
+ * models.lock) unless `--model` names another.
  * @module
  */
 import { join } from "node:path";
@@ -16,21 +15,8 @@ import { makeGrid } from "../images/grid.ts";
 import type { RgbImage } from "../images/types.ts";
 import { FsStore } from "../store/fs_store.ts";
 import { CONCEPTS } from "../world/mod.ts";
-import { resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
-
-const EMBEDDED = "dd-world-tiny";
-const FALLBACK = "tiny-sd2-fixture";
-
-async function pickModel(requested?: string): Promise<{ name: string; trained: boolean }> {
-  if (requested) return { name: requested, trained: requested !== FALLBACK };
-  try {
-    await resolveModel(EMBEDDED);
-    return { name: EMBEDDED, trained: true };
-  } catch {
-    return { name: FALLBACK, trained: false };
-  }
-}
 
 /** Nearest-neighbour enlargement, so 32-pixel tiles are visible. */
 function upscale(img: RgbImage, f: number): RgbImage {
@@ -58,23 +44,12 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   const t0 = performance.now();
-  const model = await pickModel(values.model);
-  if (model.trained) {
-    const log = await resolveModel(model.name)
-      .then((m) => Deno.readTextFile(join(m.dir, "training_log.json")))
-      .then((t) => JSON.parse(t) as { steps?: number })
-      .catch(() => ({ steps: undefined }));
-    if (log.steps !== undefined) {
-      console.error(
-        `note: ${model.name} is partially trained (${log.steps} steps); its pictures follow ` +
-          `captions only loosely (see the README).`,
-      );
-    }
-  } else {
-    console.error(
-      `note: the embedded default model (${EMBEDDED}) is not trained yet; running on the random-` +
-        `weight test model ${FALLBACK}: the pipeline is real, the pictures are noise.`,
-    );
+  const model = { name: values.model ?? DEFAULT_MODEL };
+  try {
+    await resolveModel(model.name);
+  } catch (e) {
+    console.error(`error: model ${model.name}: ${(e as Error).message.split("\n")[0]}`);
+    return 1;
   }
   const storeDir = await Deno.makeTempDir({ prefix: "dd-demo-" });
   const engine = new Engine({

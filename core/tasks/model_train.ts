@@ -5,6 +5,7 @@
  * core/training/train_world_model.ts). Writes a diffusers-layout pixel-space checkpoint.
  * @module
  */
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { trainWorldModel } from "../training/train_world_model.ts";
 
@@ -12,11 +13,15 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const USAGE = `usage: deno task model:train [options]
   --out DIR        checkpoint folder (default core/models/embedded/dd-world-tiny)
   --steps N        training steps (default 4000)
-  --batch B        images per step (default 32)
-  --lr LR          AdamW learning rate (default 5e-4)
+  --batch B        images per step (default 16)
+  --lr LR          AdamW learning rate (default 1e-3)
+  --min-snr G      Min-SNR-gamma loss weighting, 0 for the plain DDPM loss (default 5)
+  --warmup N       linear learning-rate warm-up steps for fresh optimiser state (default 200)
   --seed S         seed (default 0)
-  --save-every N   write EMA weights every N steps (default 200)
-  --resume         continue from the weights in --out`;
+  --save-every N   write EMA weights and training state every N steps (default 200)
+  --state DIR      training-state folder: raw weights + AdamW moments
+                   (default .cache/model-train/<name of --out>)
+  --resume         continue from --out (and its training state, when there is one)`;
 
 /** Runs the task; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -26,8 +31,11 @@ export async function main(args: string[]): Promise<number> {
       options: {
         out: { type: "string", default: `${ROOT}core/models/embedded/dd-world-tiny` },
         steps: { type: "string", default: "4000" },
-        batch: { type: "string", default: "32" },
-        lr: { type: "string", default: "5e-4" },
+        batch: { type: "string", default: "16" },
+        lr: { type: "string", default: "1e-3" },
+        warmup: { type: "string", default: "200" },
+        "min-snr": { type: "string", default: "5" },
+        state: { type: "string" },
         seed: { type: "string", default: "0" },
         "save-every": { type: "string", default: "200" },
         resume: { type: "boolean", default: false },
@@ -47,6 +55,7 @@ export async function main(args: string[]): Promise<number> {
     };
     const steps = num("steps", values.steps, true);
     const t0 = performance.now();
+    let done = 0;
     const curve = await trainWorldModel({
       out: values.out,
       clipTokenizerDir: `${ROOT}tests/fixtures/clip-tokenizer`,
@@ -58,9 +67,19 @@ export async function main(args: string[]): Promise<number> {
       captionDropout: 0.1,
       saveEvery: num("save-every", values["save-every"], true),
       resume: values.resume,
+      minSnrGamma: Number(values["min-snr"]) === 0 ? 0 : num("min-snr", values["min-snr"], false),
+      warmupSteps: Number(values.warmup) >= 0 && Number.isInteger(Number(values.warmup))
+        ? Number(values.warmup)
+        : num("warmup", values.warmup, true),
+      stateDir: values.state ?? `${ROOT}.cache/model-train/${basename(values.out)}`,
       onProgress: (step, loss, rate) => {
-        if (step === 1 || step % 10 === 0 || step === steps) {
-          console.error(`step ${step}/${steps} loss ${loss.toFixed(4)} ${rate.toFixed(2)} it/s`);
+        // `step` counts from the start of training (it goes on across --resume).
+        if (++done === 1 || step % 10 === 0 || done === steps) {
+          const eta = (steps - done) / rate;
+          console.error(
+            `step ${step} (${done}/${steps} this run) loss ${loss.toFixed(4)} ` +
+              `${rate.toFixed(2)} it/s ETA ${Math.floor(eta / 60)}m${Math.round(eta % 60)}s`,
+          );
         }
       },
     });

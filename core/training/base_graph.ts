@@ -1,7 +1,8 @@
 /**
  * The train-step graph of a text-to-image model trained from scratch: caption ids →
  * text encoder → UNet on noisy samples → MSE against the target, differentiated with
- * respect to every weight. The weights become graph inputs, so each step feeds the
+ * respect to every weight. Each sample's squared error is scaled by a fed weight (for
+ * Min-SNR weighting, Hang et al. 2023; all ones gives the plain DDPM loss). The weights become graph inputs, so each step feeds the
  * current values (ONNX Runtime sessions hold initializers as constants).
  *
  * @module
@@ -25,6 +26,7 @@ export function buildBaseTrainGraph(graphs: SdGraphs, batch: number): Model {
       f("x_t", [batch, C, h, h]),
       f("timestep", [batch]),
       f("target", [batch, C, h, h]),
+      f("loss_weight", [batch, 1, 1, 1]),
     ],
     17,
     graphs.unet.baseDir,
@@ -44,7 +46,7 @@ export function buildBaseTrainGraph(graphs: SdGraphs, batch: number): Model {
     baseDir,
   ).out_sample!;
   const err = g.sub(out, "target");
-  g.name(g.reduceMean(g.mul(err, err), [0, 1, 2, 3], false), "loss");
+  g.name(g.reduceMean(g.mul(g.mul(err, err), "loss_weight"), [0, 1, 2, 3], false), "loss");
   const model = finish(["loss"]);
   // Weights (external tensors) become inputs fed every step.
   const weights = model.graph.initializers.filter((t) => t.external);

@@ -15,11 +15,12 @@ import { clipTextShapes, unetShapes } from "../models/init.ts";
 import { type HostTensor, Session } from "../onnx/runtime.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { Rng } from "../random.ts";
-import { parseSchedulerConfig } from "../schedulers/config.ts";
+import { alphasCumprod, parseSchedulerConfig } from "../schedulers/config.ts";
 import { addNoise } from "../schedulers/ddpm.ts";
 import { ClipTokenizer } from "../tokenizer/clip.ts";
 import { caption, render, sampleScene } from "../world/mod.ts";
 import { buildBaseTrainGraph, TEXT_PREFIX, UNET_PREFIX } from "./base_graph.ts";
+import { readTrainState, writeTrainState } from "./train_state.ts";
 import { WeightSet } from "./weights.ts";
 import {
   WORLD_MODEL_INDEX,
@@ -42,8 +43,25 @@ export interface WorldTrainOptions {
   emaDecay: number;
   captionDropout: number;
   saveEvery: number;
-  /** Continue from the weights in `out` (the optimiser state restarts). */
+  /**
+   * Continue training. With a state folder from an earlier run, the raw weights, the
+   * AdamW moments, the EMA weights and the step count all carry on exactly; without one,
+   * training restarts from the (EMA) weights in `out` with fresh moments and a warm-up.
+   */
   resume: boolean;
+  /**
+   * Min-SNR-gamma loss weighting (Hang et al. 2023): each sample's loss is scaled by
+   * min(SNR(t), gamma) / SNR(t), so nearly-clean timesteps stop dominating the gradient.
+   * 0 gives the plain DDPM loss.
+   */
+  minSnrGamma: number;
+  /** Linear learning-rate warm-up over the first steps of a run with fresh moments. */
+  warmupSteps: number;
+  /**
+   * Folder for the full training state (raw weights + AdamW moments), kept apart from
+   * the shipped checkpoint because it is 5x its size. Undefined: not saved.
+   */
+  stateDir?: string;
   onProgress?: (step: number, loss: number, stepsPerSecond: number) => void;
   signal?: AbortSignal;
 }
@@ -84,27 +102,60 @@ async function layout(o: WorldTrainOptions) {
 const TEXT_FILE = ["text_encoder", "model.safetensors"];
 const UNET_FILE = ["unet", "diffusion_pytorch_model.safetensors"];
 
+interface TrainLog {
+  seed: number;
+  batch: number;
+  lr: number;
+  steps: number;
+  loss: number[];
+}
+
+async function readLog(out: string): Promise<TrainLog | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(out, "training_log.json"))) as TrainLog;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
 /** Trains (or continues training) the world model into `o.out`; returns the loss curve. */
 export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
   const { tokenizer, textShapes, unetShapes: uShapes } = await layout(o);
   const rng0 = new Rng(o.seed);
-  const load = async (shapes: typeof textShapes, file: string[], label: string) =>
-    o.resume
-      ? WeightSet.fromSafetensors(shapes, await Deno.readFile(join(o.out, ...file)))
-      : WeightSet.init(shapes, rng0.fork(label));
-  const text = await load(textShapes, TEXT_FILE, "text");
-  const unet = await load(uShapes, UNET_FILE, "unet");
+  const readEma = async (shapes: typeof textShapes, file: string[]) =>
+    WeightSet.fromSafetensors(shapes, await Deno.readFile(join(o.out, ...file)));
+  const log = o.resume ? await readLog(o.out) : null;
+  const state = o.resume && o.stateDir ? await readTrainState(o.stateDir) : null;
+  if (state && log && state.step !== log.steps) {
+    throw new Error(
+      `training state is at step ${state.step} but ${o.out} at step ${log.steps}; ` +
+        `remove ${o.stateDir} to resume from the checkpoint's weights`,
+    );
+  }
+  const emaText = o.resume ? await readEma(textShapes, TEXT_FILE) : null;
+  const emaUnet = o.resume ? await readEma(uShapes, UNET_FILE) : null;
+  const text = state
+    ? new WeightSet(textShapes, state.text)
+    : emaText?.clone() ?? WeightSet.init(textShapes, rng0.fork("text"));
+  const unet = state
+    ? new WeightSet(uShapes, state.unet)
+    : emaUnet?.clone() ?? WeightSet.init(uShapes, rng0.fork("unet"));
+  const ema = { text: emaText ?? text.clone(), unet: emaUnet ?? unet.clone() };
   const save = async (t: WeightSet, u: WeightSet) => {
     await writeAtomic(join(o.out, ...TEXT_FILE), t.toSafetensors());
     await writeAtomic(join(o.out, ...UNET_FILE), u.toSafetensors());
   };
-  await save(text, unet); // the graphs are built from the files
+  await save(ema.text, ema.unet); // the graphs are built from the files
   const graphs = await loadDiffusersCheckpoint(o.out);
   const session = await Session.create(buildBaseTrainGraph(graphs, o.batch));
   const schedule = parseSchedulerConfig(WORLD_SCHEDULER_CONFIG);
-  const [emaText, emaUnet] = [text.clone(), unet.clone()];
+  const alphaBar = alphasCumprod(schedule);
   const optText = new AdamW(text.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
   const optUnet = new AdamW(unet.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
+  if (state) [optText.state, optUnet.state] = [state.adamText, state.adamUnet];
+  // Global step: data draws and the EMA warm-up continue where the last run stopped.
+  const first = log?.steps ?? 0;
   const feedsOf = (w: WeightSet, prefix: string) =>
     Object.fromEntries([...w.shapes].map(([name, shape]) => [
       prefix + name,
@@ -125,12 +176,16 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
     }
     return flat;
   };
-  const curve: number[] = [];
+  const curve: number[] = log?.loss.slice(0, first) ?? [];
   const px = 3 * 32 * 32;
   const t0 = performance.now();
   try {
-    for (let step = 0; step < o.steps; step++) {
+    for (let step = first; step < first + o.steps; step++) {
       if (o.signal?.aborted) throw new Error("training cancelled");
+      // Fresh moments make Adam's first updates full-size in every coordinate: warm up.
+      const fresh = step - first + 1 + (state ? o.warmupSteps : 0);
+      const lr = o.lr * Math.min(1, fresh / Math.max(1, o.warmupSteps));
+      optText.options.lr = optUnet.options.lr = lr;
       const rng = new Rng(o.seed).fork(step);
       const ids = new Int32Array(o.batch * WORLD_SEQ);
       const x0 = new Float32Array(o.batch * px);
@@ -143,6 +198,14 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
         t[b] = Math.floor(rng.uniform() * schedule.num_train_timesteps);
       }
       const noise = rng.normals(x0.length);
+      const weight = new Float32Array(o.batch).fill(1);
+      if (o.minSnrGamma > 0) {
+        for (let b = 0; b < o.batch; b++) {
+          const a = alphaBar[t[b]!]!;
+          const snr = a / (1 - a);
+          weight[b] = Math.min(snr, o.minSnrGamma) / snr;
+        }
+      }
       const out = await session.run({
         ...weightFeeds,
         input_ids: { dtype: "int32", dims: [o.batch, WORLD_SEQ], data: ids },
@@ -153,22 +216,39 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
         },
         timestep: { dtype: "float32", dims: [o.batch], data: t },
         target: { dtype: "float32", dims: [o.batch, 3, 32, 32], data: noise },
+        loss_weight: { dtype: "float32", dims: [o.batch, 1, 1, 1], data: weight },
       });
       optText.step(text.flat, gradOf(out, text, TEXT_PREFIX));
       optUnet.step(unet.flat, gradOf(out, unet, UNET_PREFIX));
       // EMA warm-up (as diffusers' EMAModel): early averages follow the weights closely.
       const decay = Math.min(o.emaDecay, (1 + step) / (10 + step));
-      text.updateEma(emaText, decay);
-      unet.updateEma(emaUnet, decay);
+      text.updateEma(ema.text, decay);
+      unet.updateEma(ema.unet, decay);
       const loss = Number(out.loss!.data[0]);
       curve.push(loss);
-      o.onProgress?.(step + 1, loss, (step + 1) / ((performance.now() - t0) / 1000));
-      if ((step + 1) % o.saveEvery === 0 || step + 1 === o.steps) {
-        await save(emaText, emaUnet);
-        await writeAtomic(
-          join(o.out, "training_log.json"),
-          JSON.stringify({ seed: o.seed, batch: o.batch, lr: o.lr, steps: step + 1, loss: curve }),
-        );
+      const done = step + 1 - first;
+      o.onProgress?.(step + 1, loss, done / ((performance.now() - t0) / 1000));
+      if (done % o.saveEvery === 0 || done === o.steps) {
+        // State first: a crash between the two writes leaves a state one save ahead,
+        // which the step check above reports instead of silently mixing runs.
+        if (o.stateDir) {
+          await writeTrainState(o.stateDir, {
+            step: step + 1,
+            text: text.flat,
+            unet: unet.flat,
+            adamText: optText.state,
+            adamUnet: optUnet.state,
+          });
+        }
+        await save(ema.text, ema.unet);
+        const entry: TrainLog = {
+          seed: o.seed,
+          batch: o.batch,
+          lr: o.lr,
+          steps: step + 1,
+          loss: curve,
+        };
+        await writeAtomic(join(o.out, "training_log.json"), JSON.stringify(entry));
       }
     }
   } finally {

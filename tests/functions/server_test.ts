@@ -6,7 +6,7 @@ import { SD2_DIR } from "../helpers/tiny_model.ts";
 
 Deno.test("offeredModels() lists the default and pinned diffusers entries, not pending ones", async () => {
   const models = await offeredModels(testConfig());
-  assert.deepEqual(models[0], { name: "tiny-sd2-fixture", default: true });
+  assert.deepEqual(models[0], { name: "dd-world-tiny", default: true });
   assert.ok(!models.some((m) => m.name === "stabilityai/stable-diffusion-2-1"), "pending entry");
 });
 
@@ -14,7 +14,7 @@ Deno.test("modelResolver() verifies models.lock entries and serves DD_MODEL_DIR 
   const locked = await modelResolver(testConfig())("tiny-sd2-fixture");
   assert.equal(resolve(locked.dir), resolve(SD2_DIR));
   assert.match(locked.revision, /^sha256-/);
-  const local = await modelResolver(testConfig({ DD_MODEL_DIR: SD2_DIR }))("tiny-sd2-fixture");
+  const local = await modelResolver(testConfig({ DD_MODEL_DIR: SD2_DIR }))("dd-world-tiny");
   assert.deepEqual(local, { dir: resolve(SD2_DIR), revision: "local" });
   await assert.rejects(modelResolver(testConfig())("no-such-model"), /not in models.lock/);
 });

@@ -1,5 +1,5 @@
 /**
- * `deno task export-embeddings`: c_tilde [n, 77, 32] and uncond [1, 77, 32] as safetensors;
+ * `deno task export-embeddings`: c_tilde [n, 16, 64] and uncond [1, 16, 64] as safetensors;
  * gamma 0 gives mu in every row; bad arguments are one error line, exit code 1, no file.
  */
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { readSafetensors } from "../../../core/artifacts/safetensors_write.ts";
 import { FsStore } from "../../../core/store/fs_store.ts";
 import { listTree, runTaskFile, trainTiny } from "./_run.ts";
 
-Deno.test("export-embeddings writes c_tilde [n,77,32] and uncond [1,77,32]; gamma 0 gives mu", async () => {
+Deno.test("export-embeddings writes c_tilde [n,16,64] and uncond [1,16,64]; gamma 0 gives mu", async () => {
   const tmp = await Deno.makeTempDir();
   try {
     const { store, id } = await trainTiny(tmp);
@@ -27,12 +27,12 @@ Deno.test("export-embeddings writes c_tilde [n,77,32] and uncond [1,77,32]; gamm
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
-      /^wrote .*features\.safetensors: c_tilde \[2, 77, 32\], uncond \[1, 77, 32\]/,
+      /^wrote .*features\.safetensors: c_tilde \[2, 16, 64\], uncond \[1, 16, 64\]/,
     );
     const t = readSafetensors(await Deno.readFile(file)).tensors;
-    assert.deepEqual(t.get("c_tilde")!.shape, [2, 77, 32]);
-    assert.deepEqual(t.get("uncond")!.shape, [1, 77, 32]);
-    const c = t.get("c_tilde")!.data, row = 77 * 32;
+    assert.deepEqual(t.get("c_tilde")!.shape, [2, 16, 64]);
+    assert.deepEqual(t.get("uncond")!.shape, [1, 16, 64]);
+    const c = t.get("c_tilde")!.data, row = 16 * 64;
     assert.notDeepEqual(c.subarray(0, row), c.subarray(row));
 
     const zero = join(tmp, "zero.safetensors");
@@ -49,7 +49,7 @@ Deno.test("export-embeddings writes c_tilde [n,77,32] and uncond [1,77,32]; gamm
     assert.equal(z.code, 0, z.stderr);
     const { tensors } = await loadDistribution(new FsStore(store), id);
     const c0 = readSafetensors(await Deno.readFile(zero)).tensors.get("c_tilde")!;
-    assert.deepEqual(c0.shape, [3, 77, 32]);
+    assert.deepEqual(c0.shape, [3, 16, 64]);
     for (let i = 0; i < 3; i++) {
       assert.deepEqual(c0.data.subarray(i * row, (i + 1) * row), tensors.mu.data);
     }

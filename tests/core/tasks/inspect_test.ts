@@ -18,10 +18,10 @@ Deno.test("inspect prints the manifest, the loss curve and 5 nearest tokens per 
     const lines = r.stdout.trimEnd().split("\n");
     assert.match(lines[0]!, new RegExp(`^${id}  \\(file://`));
     assert.ok(
-      lines.some((l) => /^ {2}model {7}tiny-sd2-fixture @ sha256-[0-9a-f]{16}$/.test(l)),
+      lines.some((l) => /^ {2}model {7}dd-world-tiny @ sha256-[0-9a-f]{16}$/.test(l)),
       r.stdout,
     );
-    assert.ok(lines.some((l) => l.includes("K=3 prompts x M=2 vectors; features L=77 x d=32")));
+    assert.ok(lines.some((l) => l.includes("K=3 prompts x M=2 vectors; features L=16 x d=64")));
     assert.ok(lines.some((l) => l.includes("references  4 images")));
     const { manifest } = await loadDistribution(new FsStore(store), id);
     const curve = manifest.lossCurve;

@@ -30,15 +30,15 @@ Deno.test("train learns from a folder of PNGs into a store and prints the id, st
     assert.match(r.stderr, /train \[##########\] 3\/3 loss \d\.\d{3} [\d.]+ it\/s ETA 0s\n$/);
     assert.ok(!r.stderr.includes("\r"));
     const { manifest, tensors } = await loadDistribution(new FsStore(store), m[1]!);
-    assert.equal(manifest.model.name, "tiny-sd2-fixture");
+    assert.equal(manifest.model.name, "dd-world-tiny");
     assert.match(manifest.model.revision, /^sha256-[0-9a-f]{16}$/);
     assert.equal(manifest.references.length, 4);
     assert.equal(manifest.lossCurve.length, 3);
     assert.equal(manifest.lossCurve.at(-1)!.toFixed(4), m[3]);
-    assert.deepEqual([manifest.K, manifest.M, manifest.L, manifest.d], [3, 2, 77, 32]);
+    assert.deepEqual([manifest.K, manifest.M, manifest.L, manifest.d], [3, 2, 16, 64]);
     assert.equal(manifest.options.lambda, 0.01);
     assert.equal(manifest.options.flip, true);
-    assert.deepEqual(tensors.ctx.shape, [3, 2, 32]);
+    assert.deepEqual(tensors.ctx.shape, [3, 2, 64]);
     assert.deepEqual(listTree(store), [
       `distributions/${m[1]}/manifest.json`,
       `distributions/${m[1]}/prompts.safetensors`,

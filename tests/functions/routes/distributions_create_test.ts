@@ -23,7 +23,12 @@ Deno.test("POST /v1/distributions (JSON, base64) trains once per Idempotency-Key
     };
     const key = { "Idempotency-Key": "retry-me-1" };
     const first = app.request("/v1/distributions", postJson(body, key));
-    await new Promise((r) => setTimeout(r, 30));
+    // The duplicate must arrive while the first is running: wait for its pending record
+    // (a fixed sleep raced the first request on a loaded machine).
+    for (let i = 0; (await store.list("idempotency/")).length === 0; i++) {
+      assert.ok(i < 2000, "the first request never recorded its key");
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const concurrent = await app.request("/v1/distributions", postJson(body, key));
     assert.equal(concurrent.status, 409);
     assert.equal((await concurrent.json()).error.code, "idempotency_in_progress");
