@@ -3,6 +3,7 @@
  * over text features (DESIGN §3–§4).
  * @module
  */
+export * from "./errors.ts";
 export * from "./objective.ts";
 export * from "./prompt_distribution.ts";
 export * from "./sample.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DistributionInputError } from "./errors.ts";
 
 /** Anything that yields standard normal samples (core/random.ts's Rng does). */
 export interface NormalSource {
@@ -73,7 +74,10 @@ export class PromptDistribution {
   /** The same mean with sigma' = gamma * sigma (diversity control; gamma >= 0). */
   scaled(gamma: number): PromptDistribution {
     if (!(gamma >= 0) || !Number.isFinite(gamma)) {
-      throw new Error(`gamma must be a finite number >= 0, got ${gamma}`);
+      throw new DistributionInputError(
+        "request",
+        `gamma must be a finite number >= 0, got ${gamma}`,
+      );
     }
     return new PromptDistribution(this.mu, this.sigma.map((s) => s * gamma), this.shape);
   }
@@ -97,17 +101,19 @@ export class PromptDistribution {
   /**
    * Mixes distributions with weights summing to 1 (eq. 7): mu* = sum a_i mu_i and
    * sigma* = sum sqrt(a_i) sigma_i ("paper") or sqrt(sum (a_i sigma_i)^2) ("rms").
-   * @throws Error on no inputs, mismatched shapes, negative weights or a sum other than 1.
+   * @throws DistributionInputError (kind "request") on no inputs, mismatched shapes, negative
+   *   weights or a sum other than 1.
    */
   static mix(dists: PromptDistribution[], weights: number[], mode: MixMode = "paper") {
-    if (dists.length === 0) throw new Error("mix: no distributions");
-    if (weights.length !== dists.length) throw new Error("mix: one weight per distribution");
-    if (weights.some((w) => !(w >= 0))) throw new Error("mix: weights must be >= 0");
+    const bad = (message: string) => new DistributionInputError("request", message);
+    if (dists.length === 0) throw bad("mix: no distributions");
+    if (weights.length !== dists.length) throw bad("mix: one weight per distribution");
+    if (weights.some((w) => !(w >= 0))) throw bad("mix: weights must be >= 0");
     const total = weights.reduce((a, b) => a + b, 0);
-    if (Math.abs(total - 1) > 1e-6) throw new Error(`mix: weights must sum to 1, got ${total}`);
+    if (Math.abs(total - 1) > 1e-6) throw bad(`mix: weights must sum to 1, got ${total}`);
     const shape = dists[0]!.shape;
     if (dists.some((d) => d.shape[0] !== shape[0] || d.shape[1] !== shape[1])) {
-      throw new Error("mix: distributions have different feature shapes");
+      throw bad("mix: distributions have different feature shapes");
     }
     const n = shape[0] * shape[1];
     const mu = new Float32Array(n);

@@ -15,6 +15,7 @@ import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
 import { createScheduler } from "../schedulers/create_scheduler.ts";
 import { SchedulerKind } from "../schedulers/scheduler.ts";
+import { DistributionInputError } from "./errors.ts";
 import { type MixMode, PromptDistribution } from "./prompt_distribution.ts";
 import { fitDistribution } from "./train.ts";
 import { readTokenTable, templateIds, type TemplateTokenizer } from "./template.ts";
@@ -59,7 +60,8 @@ export interface SampleModel {
 
 /**
  * The distribution to sample from: each input refit inside `template` if given, then mixed.
- * @throws Error for no inputs, distributions of different models or shapes, bad weights.
+ * @throws DistributionInputError (kind "request") for no inputs, distributions of different
+ *   models or shapes, a bad template, bad weights.
  */
 export async function resolveDistribution(
   model: SampleModel,
@@ -67,11 +69,14 @@ export async function resolveDistribution(
   template: string | undefined,
   mixMode: MixMode = "paper",
 ): Promise<PromptDistribution> {
-  if (dists.length === 0) throw new Error("no distribution to sample from");
+  if (dists.length === 0) {
+    throw new DistributionInputError("request", "no distribution to sample from");
+  }
   const first = dists[0]!.manifest;
   for (const { manifest: m } of dists) {
     if (m.model.name !== first.model.name || m.model.revision !== first.model.revision) {
-      throw new Error(
+      throw new DistributionInputError(
+        "request",
         `cannot mix distributions of different models: ${first.model.name}@${first.model.revision} ` +
           `and ${m.model.name}@${m.model.revision}`,
       );
@@ -82,7 +87,10 @@ export async function resolveDistribution(
   const parts: PromptDistribution[] = [];
   for (const { manifest: m, tensors: t } of dists) {
     if (m.L !== L || m.d !== d) {
-      throw new Error(`distribution ${m.id} has features [${m.L}, ${m.d}], the model [${L}, ${d}]`);
+      throw new DistributionInputError(
+        "request",
+        `distribution ${m.id} has features [${m.L}, ${m.d}], the model [${L}, ${d}]`,
+      );
     }
     if (!template) {
       parts.push(new PromptDistribution(t.mu.data, t.sigma.data, [L, d]));

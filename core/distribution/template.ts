@@ -8,6 +8,7 @@
 import type { SdGraphs } from "../models/types.ts";
 import { tensorBytes } from "../onnx/model.ts";
 import { DType } from "../onnx/types.ts";
+import { DistributionInputError, type DistributionInputKind } from "./errors.ts";
 
 /** What the template needs from a tokenizer. */
 export interface TemplateTokenizer {
@@ -28,12 +29,18 @@ export interface TemplateIds {
 
 /**
  * Splits "a photo of {} at night" into prefix and suffix.
- * @throws Error unless the template has exactly one `{}`.
+ * @param kind What the template is part of, for the error: a sample request (default) or
+ *   training options.
+ * @throws DistributionInputError unless the template has exactly one `{}`.
  */
-export function splitTemplate(template: string): { prefix: string; suffix: string } {
+export function splitTemplate(
+  template: string,
+  kind: DistributionInputKind = "request",
+): { prefix: string; suffix: string } {
   const parts = template.split("{}");
   if (parts.length !== 2) {
-    throw new Error(
+    throw new DistributionInputError(
+      kind,
       `template must contain exactly one {} for the learned prompt, got ${
         JSON.stringify(template)
       }`,
@@ -44,20 +51,27 @@ export function splitTemplate(template: string): { prefix: string; suffix: strin
 
 /**
  * The ids around M learned vectors in a sequence of length L.
- * @throws Error when prefix + M + suffix do not fit.
+ * @param kind What the template is part of, for the error: a sample request (default) or
+ *   training options.
+ * @throws DistributionInputError without exactly one `{}` or when prefix + M + suffix do
+ *   not fit.
  */
 export function templateIds(
   tok: TemplateTokenizer,
   template: string,
   M: number,
   L: number,
+  kind: DistributionInputKind = "request",
 ): TemplateIds {
-  const { prefix, suffix } = splitTemplate(template);
+  const { prefix, suffix } = splitTemplate(template, kind);
   const pre = prefix ? tok.encode(prefix) : [];
   const suf = suffix ? tok.encode(suffix) : [];
   const used = 1 + pre.length + M + suf.length + 1;
   if (used > L) {
-    throw new Error(`template too long: ${used} tokens with ${M} learned vectors, limit ${L}`);
+    throw new DistributionInputError(
+      kind,
+      `template too long: ${used} tokens with ${M} learned vectors, limit ${L}`,
+    );
   }
   return {
     prefix,

@@ -17,6 +17,7 @@ import type { ModelRuntime } from "../pipeline/model_runtime.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
 import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";
+import { DistributionInputError } from "./errors.ts";
 import { PromptDistribution } from "./prompt_distribution.ts";
 import {
   assembleEmbeds,
@@ -140,7 +141,7 @@ function initialContext(o: TrainOptions, table: Float32Array, d: number, tok: Te
   const ctx = rng.normals(o.K * o.M * d).map((v) => v * o.initStd);
   if (o.initWords) {
     const ids = tok.encode(o.initWords);
-    if (ids.length === 0) throw new Error("initWords gives no tokens");
+    if (ids.length === 0) throw new DistributionInputError("options", "initWords gives no tokens");
     const rows = embedRows(table, d, ids);
     // Each prompt starts from the words' embeddings (cycled over M), plus the small noise.
     for (let k = 0; k < o.K; k++) {
@@ -155,7 +156,8 @@ function initialContext(o: TrainOptions, table: Float32Array, d: number, tok: Te
 
 /**
  * Learns a prompt distribution from reference images.
- * @throws Error for invalid options or images, or "training cancelled" on abort.
+ * @throws DistributionInputError (kind "options") for invalid options, template or
+ *   initWords; Error "training cancelled" on abort.
  */
 export async function trainDistribution(
   inputs: TrainInputs,
@@ -166,7 +168,7 @@ export async function trainDistribution(
   const o = validateTrainOptions(options, inputs.images.length);
   const rt = inputs.runtime;
   const { maxLength: L, hiddenSize: d, latentChannels: C, latentSize: h } = rt.graphs.info;
-  const ids = templateIds(inputs.tokenizer, o.template, o.M, L);
+  const ids = templateIds(inputs.tokenizer, o.template, o.M, L, "options");
   const table = await readTokenTable(rt.graphs);
   const latents = await referenceLatents(rt, inputs.images, o.flip);
   const sigmaMode = o.mode === "textual_inversion" ? "none" : o.sigma;

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { DistributionInputError } from "./errors.ts";
 
 /** zod schema of the training options; defaults follow the paper. */
 export const TrainOptionsSchema = z.object({
@@ -39,7 +40,7 @@ export type TrainOptions = z.infer<typeof TrainOptionsSchema>;
 
 /**
  * Applies defaults and checks options against each other and the number of images.
- * @throws Error naming the offending option.
+ * @throws DistributionInputError (kind "options") naming the offending option.
  */
 export function validateTrainOptions(
   input: Partial<TrainOptions>,
@@ -48,17 +49,25 @@ export function validateTrainOptions(
   const parsed = TrainOptionsSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(
+    throw new DistributionInputError(
+      "options",
       `invalid training option ${issue.path.join(".") || "(options)"}: ${issue.message}`,
     );
   }
   const o = parsed.data;
-  if (imageCount < 1) throw new Error("no reference images");
-  if (!o.template.includes("{}")) throw new Error("invalid training option template: no {}");
+  if (imageCount < 1) throw new DistributionInputError("options", "no reference images");
+  if (!o.template.includes("{}")) {
+    throw new DistributionInputError("options", "invalid training option template: no {}");
+  }
   if (o.mode === "textual_inversion") {
     // Textual Inversion: one prompt, no sigma, no ortho loss, one sample.
     return { ...o, K: 1, S: 1, lambda: 0 };
   }
-  if (o.K < 2) throw new Error("invalid training option K: a distribution needs K >= 2 prompts");
+  if (o.K < 2) {
+    throw new DistributionInputError(
+      "options",
+      "invalid training option K: a distribution needs K >= 2 prompts",
+    );
+  }
   return o;
 }

@@ -23,8 +23,11 @@ import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
 import type { SessionOptions } from "../onnx/runtime.ts";
 import { ModelRuntime } from "../pipeline/model_runtime.ts";
 import { parseSchedulerConfig } from "../schedulers/config.ts";
+import { createScheduler } from "../schedulers/create_scheduler.ts";
+import { SchedulerKind } from "../schedulers/scheduler.ts";
 import type { Store } from "../store/store.ts";
 import { ClipTokenizer } from "../tokenizer/clip.ts";
+import { DistributionInputError } from "../distribution/errors.ts";
 import {
   resolveDistribution,
   sampleFeatures,
@@ -158,10 +161,7 @@ export class Engine {
         { cacheDir: this.options.cacheDir ?? null, ...hooks },
       );
     } catch (e) {
-      const msg = (e as Error).message;
-      if (/^(invalid training option|no reference images|template|initWords)/.test(msg)) {
-        throw new EngineError("invalid_options", msg);
-      }
+      if (e instanceof DistributionInputError) throw new EngineError("invalid_options", e.message);
       throw e;
     }
     const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
@@ -229,6 +229,15 @@ export class Engine {
     hooks: Pick<SampleOptions, "onProgress" | "signal"> = {},
   ): Promise<RgbImage[]> {
     const { dists, model } = await this.weighted(req);
+    // A bad `steps` (outside 1..num_train_timesteps, or repeated timesteps) is the caller's,
+    // but core/schedulers reports it as a plain Error from setTimesteps, which throws for
+    // nothing else: plan the timesteps here, before any model work, and map that failure.
+    const scheduler = createScheduler(req.scheduler ?? SchedulerKind.DDIM, model.schedulerConfig);
+    try {
+      scheduler.setTimesteps(req.steps);
+    } catch (e) {
+      throw new EngineError("invalid_request", (e as Error).message);
+    }
     return await clientErrors(() => sampleImages(model, dists, { ...req, ...hooks }));
   }
 
@@ -253,17 +262,15 @@ export class Engine {
   }
 }
 
-/** Maps the method's argument errors (bad template, weights, mixes) to EngineError. */
+/**
+ * Maps the request errors of core/distribution (bad template, weights, gamma, mixes) to
+ * EngineError "invalid_request"; anything else is rethrown unchanged.
+ */
 async function clientErrors<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    const msg = (e as Error).message;
-    if (
-      /template|mix|weights|gamma|different models|distribution to sample|steps|features/.test(msg)
-    ) {
-      throw new EngineError("invalid_request", msg);
-    }
+    if (e instanceof DistributionInputError) throw new EngineError("invalid_request", e.message);
     throw e;
   }
 }

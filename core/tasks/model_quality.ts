@@ -1,5 +1,5 @@
 /**
- * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance 5] [--grid FILE]`
+ * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance 7.5] [--grid FILE]`
  *
  * Issue 5's base-model quality check: generate one image per caption for n scenes drawn from
  * the shape world, analyse each image, and report how often the analyser recovers the
@@ -30,7 +30,7 @@ export async function main(args: string[]): Promise<number> {
       model: { type: "string", default: join(ROOT, "core/models/embedded/dd-world-tiny") },
       n: { type: "string", default: "200" },
       steps: { type: "string", default: "25" },
-      guidance: { type: "string", default: "5" },
+      guidance: { type: "string", default: "7.5" }, // the sample task's and API's default
       seed: { type: "string", default: "1" },
       grid: { type: "string" },
     },

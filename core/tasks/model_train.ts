@@ -15,7 +15,8 @@ const USAGE = `usage: deno task model:train [options]
   --steps N        training steps (default 4000)
   --batch B        images per step (default 16)
   --lr LR          AdamW learning rate (default 1e-3)
-  --min-snr G      Min-SNR-gamma loss weighting, 0 for the plain DDPM loss (default 5)
+  --min-snr G      Min-SNR-gamma loss weighting; 0 is the plain DDPM loss (default 0: on
+                   dd-world-tiny, gamma 5 left grainy samples, see the README)
   --warmup N       linear learning-rate warm-up steps for fresh optimiser state (default 200)
   --seed S         seed (default 0)
   --save-every N   write EMA weights and training state every N steps (default 200)
@@ -34,7 +35,7 @@ export async function main(args: string[]): Promise<number> {
         batch: { type: "string", default: "16" },
         lr: { type: "string", default: "1e-3" },
         warmup: { type: "string", default: "200" },
-        "min-snr": { type: "string", default: "5" },
+        "min-snr": { type: "string", default: "0" },
         state: { type: "string" },
         seed: { type: "string", default: "0" },
         "save-every": { type: "string", default: "200" },
