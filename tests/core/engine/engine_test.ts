@@ -118,6 +118,20 @@ Deno.test("Engine refuses bad requests with EngineError and writes nothing", asy
       /exactly one \{\}/,
     );
     await assert.rejects(e.embeddings({ ...s, distributions: [] }), /no distribution/);
+    const invalidRequest = (err: unknown) => {
+      assert.ok(err instanceof EngineError, String(err));
+      assert.equal(err.code, "invalid_request", err.message);
+      return true;
+    };
+    // More denoising steps than training timesteps is the caller's mistake, not a 500.
+    await assert.rejects(
+      e.sample({ ...s, distributions: [{ id: a.id, weight: 1 }], n: 1, steps: 5000, guidance: 1 }),
+      invalidRequest,
+    );
+    await assert.rejects(
+      e.sample({ ...s, distributions: [{ id: a.id, weight: -1 }], n: 1, steps: 2, guidance: 1 }),
+      invalidRequest,
+    );
     await assert.rejects(e.get("dd_missing"), /not found|no such|missing/i);
   });
 });
