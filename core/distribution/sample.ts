@@ -100,6 +100,13 @@ export async function resolveDistribution(
     const mode = m.K === 1 ? "none" : m.options.sigma === "population" ? "population" : "unbiased";
     parts.push(await fitDistribution(model.runtime, table!, ids, t.ctx.data, m.K, m.M, mode));
   }
+  if (parts.length === 1 && dists[0]!.weight !== 1) {
+    // Alone, a distribution is used as it is; any other weight is a caller's mistake.
+    throw new DistributionInputError(
+      "request",
+      `a single distribution must have weight 1, got ${dists[0]!.weight}`,
+    );
+  }
   return parts.length === 1
     ? parts[0]!
     : PromptDistribution.mix(parts, dists.map((x) => x.weight), mixMode);

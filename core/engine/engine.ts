@@ -22,6 +22,7 @@ import type { RgbImage } from "../images/types.ts";
 import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
 import type { SessionOptions } from "../onnx/runtime.ts";
 import { ModelRuntime } from "../pipeline/model_runtime.ts";
+import { readSamplerDefaults } from "../models/sampler_defaults.ts";
 import { parseSchedulerConfig } from "../schedulers/config.ts";
 import { createScheduler } from "../schedulers/create_scheduler.ts";
 import { SchedulerKind } from "../schedulers/scheduler.ts";
@@ -49,6 +50,8 @@ export interface LoadedModel extends SampleModel {
   name: string;
   revision: string;
   tokenizer: ClipTokenizer;
+  /** Guidance scale when a request names none (the checkpoint's, else 7.5). */
+  defaultGuidance: number;
 }
 
 /** Engine settings. */
@@ -71,8 +74,10 @@ export interface ImageInput {
 }
 
 /** A sample request: distribution ids with weights, and sampling options. */
-export interface SampleRequest extends Omit<SampleOptions, "onProgress" | "signal"> {
+export interface SampleRequest extends Omit<SampleOptions, "onProgress" | "signal" | "guidance"> {
   distributions: { id: string; weight: number }[];
+  /** Classifier-free guidance scale; absent: the model's default. */
+  guidance?: number;
 }
 
 /** An embeddings request: what a sample request needs, without the denoising settings. */
@@ -121,7 +126,8 @@ export class Engine {
       JSON.parse(await Deno.readTextFile(join(dir, "scheduler", "scheduler_config.json"))),
     );
     const runtime = new ModelRuntime(graphs, this.options.sessionOptions ?? {});
-    return { name, revision, runtime, tokenizer, schedulerConfig };
+    const defaultGuidance = (await readSamplerDefaults(dir)).guidance;
+    return { name, revision, runtime, tokenizer, schedulerConfig, defaultGuidance };
   }
 
   /** Decodes reference images (limits checked from headers first). */
@@ -238,7 +244,8 @@ export class Engine {
     } catch (e) {
       throw new EngineError("invalid_request", (e as Error).message);
     }
-    return await clientErrors(() => sampleImages(model, dists, { ...req, ...hooks }));
+    const guidance = req.guidance ?? model.defaultGuidance;
+    return await clientErrors(() => sampleImages(model, dists, { ...req, guidance, ...hooks }));
   }
 
   /** Sampled features c~ [n, L, d] and the unconditional features [L, d], as safetensors. */

@@ -85,7 +85,6 @@ export async function main(args: string[]): Promise<number> {
         n: 8,
         seed,
         steps: 25,
-        guidance: 5,
         ...extra,
       });
     const refs: RgbImage[] = main.referenceImages(seed, 8).map((r) => r.image);

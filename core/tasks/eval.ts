@@ -4,7 +4,9 @@
  * Protocol (fixed before any result was looked at; change it only with a note):
  * - concepts: warm-shapes-dark, cool-squares, pairs-bottom, small-white-anything; seeds 0, 1, 2.
  * - references: 12 renders of the concept per seed (`referenceImages(seed, 12)`).
- * - methods, 48 images each, DDIM 25 steps, guidance 5:
+ * - methods, 48 images each, DDIM 25 steps, the model's default guidance (was 5; changed
+ *   before any evaluation result: the base-model check showed guidance 5 saturating
+ *   dd-world-tiny's samples, and a protocol should use the model's default sampler):
  *   DreamDistribution (K 16, M 4, S 4, batch 4, 300 steps, lr 5e-3, gamma 1);
  *   Textual Inversion (same code, K 1, sigma 0, same steps);
  *   a short caption (the most common "a <colour> <kind>" among the references);
@@ -84,8 +86,11 @@ export async function main(args: string[]): Promise<number> {
       k: { type: "string", default: "16" },
       steps: { type: "string", default: "25" },
       out: { type: "string", default: "eval" },
+      // One thread per process lets two processes split the concepts on a 2-core machine.
+      threads: { type: "string", default: "0" },
     },
   });
+  const t0 = performance.now();
   const seeds = values.seeds.split(",").map(Number);
   const n = Number(values.n), sampleSteps = Number(values.steps);
   const storeDir = await Deno.makeTempDir({ prefix: "dd-eval-" });
@@ -94,6 +99,7 @@ export async function main(args: string[]): Promise<number> {
     resolveModel,
     defaultModel: values.model,
     cacheDir: join(storeDir, "cache"),
+    sessionOptions: Number(values.threads) > 0 ? { intraOpThreads: Number(values.threads) } : {},
   });
   await Deno.mkdir(values.out, { recursive: true });
   try {
@@ -106,7 +112,7 @@ export async function main(args: string[]): Promise<number> {
       feats.forEach((f, i) => cond.set(f, i * f.length));
       const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
         steps: sampleSteps,
-        guidance: 5,
+        guidance: model.defaultGuidance,
         seed,
       });
       const side = model.runtime.graphs.info.latentSize * model.runtime.graphs.info.vaeScale;
@@ -144,7 +150,6 @@ export async function main(args: string[]): Promise<number> {
             n,
             seed,
             steps: sampleSteps,
-            guidance: 5,
           });
         const counts = new Map<string, number>();
         for (const s of scenes) counts.set(shortCaption(s), (counts.get(shortCaption(s)) ?? 0) + 1);
@@ -176,7 +181,11 @@ export async function main(args: string[]): Promise<number> {
             );
           }
         }
-        console.error(`eval: ${name} seed ${seed} done`);
+        console.error(
+          `eval: ${name} seed ${seed} done (${
+            ((performance.now() - t0) / 60000).toFixed(1)
+          } min so far)`,
+        );
       }
     }
     const lines = [
@@ -192,7 +201,11 @@ export async function main(args: string[]): Promise<number> {
           `${meanStd(rows.map((r) => r.density))} | ${meanStd(rows.map((r) => r.dcCoverage))} |`,
       );
     }
+    const minutes = ((performance.now() - t0) / 60000).toFixed(1);
     const report = [
+      `Model ${model.name} @ ${model.revision}; seeds ${seeds.join(", ")}; ${n} images per ` +
+      `method, concept and seed; ${minutes} min.`,
+      "",
       ...lines,
       "",
       `| concept | gamma | distinct combinations (of ${n}) | coverage |`,

@@ -1,5 +1,8 @@
 /**
- * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance 7.5] [--grid FILE]`
+ * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance G] [--grid FILE]`
+ *
+ * The defaults are the service's sampler defaults: DDIM, 25 steps, the checkpoint's own
+ * guidance scale (core/models/sampler_defaults.ts).
  *
  * Issue 5's base-model quality check: generate one image per caption for n scenes drawn from
  * the shape world, analyse each image, and report how often the analyser recovers the
@@ -12,6 +15,7 @@ import { encodePng } from "../images/encode.ts";
 import { makeGrid } from "../images/grid.ts";
 import { fromTensor } from "../images/tensor.ts";
 import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
+import { readSamplerDefaults } from "../models/sampler_defaults.ts";
 import { ModelRuntime } from "../pipeline/model_runtime.ts";
 import { txt2img } from "../pipeline/txt2img.ts";
 import { Rng } from "../random.ts";
@@ -30,13 +34,16 @@ export async function main(args: string[]): Promise<number> {
       model: { type: "string", default: join(ROOT, "core/models/embedded/dd-world-tiny") },
       n: { type: "string", default: "200" },
       steps: { type: "string", default: "25" },
-      guidance: { type: "string", default: "7.5" }, // the sample task's and API's default
+      guidance: { type: "string" },
       seed: { type: "string", default: "1" },
       grid: { type: "string" },
     },
   });
   const n = Number(values.n), seed = Number(values.seed);
   const graphs = await loadDiffusersCheckpoint(values.model);
+  const guidance = values.guidance !== undefined
+    ? Number(values.guidance)
+    : (await readSamplerDefaults(values.model)).guidance;
   const tokenizer = await ClipTokenizer.fromDir(join(values.model, "tokenizer"));
   const config = parseSchedulerConfig(
     JSON.parse(await Deno.readTextFile(join(values.model, "scheduler", "scheduler_config.json"))),
@@ -50,7 +57,7 @@ export async function main(args: string[]): Promise<number> {
   const uncond = await rt.encodeIds(Int32Array.from(tokenizer.encodePadded("", L)), 1);
   const { pixels } = await txt2img(rt, createScheduler(SchedulerKind.DDIM, config), cond, uncond, {
     steps: Number(values.steps),
-    guidance: Number(values.guidance),
+    guidance,
     seed,
     batchSize: 25,
   });
@@ -73,7 +80,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
   console.log(
-    `${n} captions, ${values.steps} DDIM steps, guidance ${values.guidance}: kind and colour ` +
+    `${n} captions, ${values.steps} DDIM steps, guidance ${guidance}: kind and colour ` +
       `recovered in ${pct(kindColour)} of images; every attribute in ${pct(all)}; ` +
       ATTRS.map((a) => `${a} ${pct(hits[a])}`).join(", "),
   );

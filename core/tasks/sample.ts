@@ -38,7 +38,11 @@ const SCHEDULERS = [
 const OPTIONS: OptionTable = {
   ...FEATURE_OPTIONS,
   steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
-  guidance: { type: "string", arg: "X", default: "7.5", help: "classifier-free guidance scale" },
+  guidance: {
+    type: "string",
+    arg: "X",
+    help: "classifier-free guidance scale (default: the model's; 7.5 for Stable Diffusion)",
+  },
   scheduler: {
     type: "string",
     arg: "NAME",
@@ -77,7 +81,9 @@ export function main(args: string[]): Promise<number> {
     const req = {
       ...featureRequest(values),
       steps: num(values, "steps", 25, { integer: true, min: 1, max: 1000 }),
-      guidance: num(values, "guidance", 7.5, { min: 0 }),
+      ...(str(values, "guidance") !== undefined
+        ? { guidance: num(values, "guidance", 0, { min: 0 }) }
+        : {}),
       scheduler: choice(values, "scheduler", SCHEDULERS, SchedulerKind.DDIM),
       batchSize: num(values, "batch-size", 4, { integer: true, min: 1, max: 64 }),
       mixMode: selection.mixMode,

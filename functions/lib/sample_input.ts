@@ -47,7 +47,8 @@ export function samplesBodySchema(limits: Limits) {
   return z.object({
     ...selectionShape(limits),
     steps: z.number().int().min(1).max(limits.maxSteps).default(25),
-    guidance: z.number().min(0).max(30).default(7.5),
+    // Absent: the model's own default (7.5 for Stable Diffusion, 2 for dd-world-tiny).
+    guidance: z.number().min(0).max(30).optional(),
     scheduler: z.enum(Object.values(SchedulerKind) as [SchedulerKind, ...SchedulerKind[]])
       .default(SchedulerKind.DDIM),
     output: z.enum(["inline", "store"]).default("inline"),
@@ -84,7 +85,7 @@ export function toSampleRequest(b: SampleBody): SampleRequest {
     n: b.n,
     seed: b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!,
     steps: b.steps ?? 1,
-    guidance: b.guidance ?? 1,
+    ...(b.guidance !== undefined ? { guidance: b.guidance } : {}),
     ...(b.template !== undefined ? { template: b.template } : {}),
     ...(b.negative_prompt !== undefined ? { negativePrompt: b.negative_prompt } : {}),
     ...(b.mix_mode !== undefined ? { mixMode: b.mix_mode } : {}),
