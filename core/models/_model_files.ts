@@ -13,7 +13,6 @@ const DIFFUSERS_REQUIRED = [
   "scheduler/scheduler_config.json",
   "text_encoder/config.json",
   "unet/config.json",
-  "vae/config.json",
 ];
 /** diffusers: weights, single file or sharded (`<w>.index.json` + `<stem>-0000i-of-0000n`). */
 const DIFFUSERS_WEIGHTS = [
@@ -55,7 +54,12 @@ export function selectModelFiles(
   };
   if (format === "diffusers") {
     DIFFUSERS_REQUIRED.forEach(need);
+    // A pixel-space checkpoint (model_index.json "vae": [null, null], such as dd-world-tiny)
+    // has no vae/ folder; the loader refuses a latent-space one without it.
+    const pixelSpace = !have.has("vae/config.json");
+    if (!pixelSpace) out.add("vae/config.json");
     for (const w of DIFFUSERS_WEIGHTS) {
+      if (pixelSpace && w.startsWith("vae/")) continue;
       if (have.has(w)) {
         out.add(w);
         continue;

@@ -150,6 +150,7 @@ export async function main(args: string[]): Promise<number> {
             n,
             seed,
             steps: sampleSteps,
+            batchSize: n, // one batch, as the caption baselines (32x32 images are small)
           });
         const counts = new Map<string, number>();
         for (const s of scenes) counts.set(shortCaption(s), (counts.get(shortCaption(s)) ?? 0) + 1);

@@ -122,5 +122,5 @@ export const WORLD_MODEL_INDEX = {
   unet: ["diffusers", "UNet2DConditionModel"],
   vae: [null, null],
   // Sampling default read by core/models/sampler_defaults.ts: CFG 7.5 saturates this model.
-  _dd_sampler_defaults: { guidance_scale: 2 },
+  _dd_sampler_defaults: { guidance_scale: 1.5 },
 };
