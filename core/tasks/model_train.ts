@@ -16,7 +16,7 @@ const USAGE = `usage: deno task model:train [options]
   --batch B        images per step (default 16)
   --lr LR          AdamW learning rate (default 1e-3)
   --min-snr G      Min-SNR-gamma loss weighting; 0 is the plain DDPM loss (default 0: on
-                   dd-world-tiny, gamma 5 left grainy samples, see the README)
+                   dd-world-tiny, gamma 5 raised the plain loss, see the README)
   --warmup N       linear learning-rate warm-up steps for fresh optimiser state (default 200)
   --seed S         seed (default 0)
   --save-every N   write EMA weights and training state every N steps (default 200)
