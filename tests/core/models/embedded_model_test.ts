@@ -47,7 +47,7 @@ Deno.test("the default model is the embedded dd-world-tiny, verified against mod
       L: 16,
     });
     assert.equal(model.runtime.graphs.vaeDecoder, null, "pixel space");
-    assert.equal(model.defaultGuidance, 2, "its own guidance default (7.5 saturates it)");
+    assert.equal(model.defaultGuidance, 1.5, "its own guidance default (7.5 saturates it)");
   });
 });
 

@@ -162,7 +162,10 @@ Deno.test("sample refuses bad arguments with one error line, exit code 1, nothin
       assert.ok(help.stdout.includes(flag), flag);
     }
     assert.match(help.stdout, /--steps N\s+denoising steps \(default: 25\)/);
-    assert.match(help.stdout, /--guidance X\s+classifier-free guidance scale \(default: 7\.5\)/);
+    assert.match(
+      help.stdout,
+      /--guidance X\s+classifier-free guidance scale \(default: the model's; 7\.5 for Stable\s+Diffusion\)/,
+    );
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
