@@ -17,6 +17,8 @@
  *   of the concept's support; mean ± std over seeds.
  * - gamma sweep: DreamDistribution at gamma 0, 0.5, 1, 1.5, 2 (seed 0): distinct attribute
  *   combinations among 48 images, and coverage.
+ * - The README's table was made with `--n 16 --train-steps 100` (compute: the full protocol
+ *   takes about an hour on 2 cores); see the README for what that changes.
  * @module
  */
 import { join } from "node:path";
