@@ -47,10 +47,11 @@ export async function main(args: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    const num = (k: string, v: string, int: boolean) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) {
-        throw new Error(`--${k} must be a positive ${int ? "integer" : "number"}, got ${v}`);
+    const num = (k: string, v: string, int: boolean, zero = false) => {
+      const n = v.trim() === "" ? NaN : Number(v);
+      if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero) || (int && !Number.isInteger(n))) {
+        const what = `${zero ? "non-negative" : "positive"} ${int ? "integer" : "number"}`;
+        throw new Error(`--${k} must be a ${what}, got ${v}`);
       }
       return n;
     };
@@ -68,10 +69,8 @@ export async function main(args: string[]): Promise<number> {
       captionDropout: 0.1,
       saveEvery: num("save-every", values["save-every"], true),
       resume: values.resume,
-      minSnrGamma: Number(values["min-snr"]) === 0 ? 0 : num("min-snr", values["min-snr"], false),
-      warmupSteps: Number(values.warmup) >= 0 && Number.isInteger(Number(values.warmup))
-        ? Number(values.warmup)
-        : num("warmup", values.warmup, true),
+      minSnrGamma: num("min-snr", values["min-snr"], false, true),
+      warmupSteps: num("warmup", values.warmup, true, true),
       stateDir: values.state ?? `${ROOT}.cache/model-train/${basename(values.out)}`,
       onProgress: (step, loss, rate) => {
         // `step` counts from the start of training (it goes on across --resume).
