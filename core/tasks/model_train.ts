@@ -17,6 +17,8 @@ const USAGE = `usage: deno task model:train [options]
   --lr LR          AdamW learning rate (default 1e-3)
   --min-snr G      Min-SNR-gamma loss weighting; 0 is the plain DDPM loss (default 0: on
                    dd-world-tiny, gamma 5 raised the plain loss, see the README)
+  --lr-end LR      learning rate at this run's last step, reached by a cosine decay from
+                   --lr (default: --lr, a constant rate)
   --warmup N       linear learning-rate warm-up steps for fresh optimiser state (default 200)
   --seed S         seed (default 0)
   --save-every N   write EMA weights and training state every N steps (default 200)
@@ -34,6 +36,7 @@ export async function main(args: string[]): Promise<number> {
         steps: { type: "string", default: "4000" },
         batch: { type: "string", default: "16" },
         lr: { type: "string", default: "1e-3" },
+        "lr-end": { type: "string" },
         warmup: { type: "string", default: "200" },
         "min-snr": { type: "string", default: "0" },
         state: { type: "string" },
@@ -64,6 +67,7 @@ export async function main(args: string[]): Promise<number> {
       steps,
       batch: num("batch", values.batch, true),
       lr: num("lr", values.lr, false),
+      lrEnd: values["lr-end"] === undefined ? undefined : num("lr-end", values["lr-end"], false, true),
       seed: Math.floor(Number(values.seed)),
       emaDecay: 0.999,
       captionDropout: 0.1,
@@ -72,6 +76,7 @@ export async function main(args: string[]): Promise<number> {
       minSnrGamma: num("min-snr", values["min-snr"], false, true),
       warmupSteps: num("warmup", values.warmup, true, true),
       stateDir: values.state ?? `${ROOT}.cache/model-train/${basename(values.out)}`,
+      onNotice: (message) => console.error(message),
       onProgress: (step, loss, rate) => {
         // `step` counts from the start of training (it goes on across --resume).
         if (++done === 1 || step % 10 === 0 || done === steps) {

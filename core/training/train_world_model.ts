@@ -1,6 +1,7 @@
 /**
  * Trains the embedded default model from scratch on the procedural shape world:
- * captions → text encoder → pixel-space UNet, epsilon prediction (DDPM, Ho et al. 2020),
+ * captions → text encoder → pixel-space UNet, the target that the schedule's prediction type
+ * names (v on a zero-terminal-SNR schedule, see `WORLD_SCHEDULER_CONFIG`),
  * gradients from core/autodiff w.r.t. every weight, AdamW in TypeScript, an exponential
  * moving average of the weights for sampling, and 10% caption dropout so classifier-free
  * guidance works. Reproducible from the seed: step s draws from `new Rng(seed).fork(s)`.
@@ -15,8 +16,8 @@ import { clipTextShapes, unetShapes } from "../models/init.ts";
 import { type HostTensor, Session } from "../onnx/runtime.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { Rng } from "../random.ts";
-import { alphasCumprod, parseSchedulerConfig } from "../schedulers/config.ts";
-import { addNoise } from "../schedulers/ddpm.ts";
+import { parseSchedulerConfig } from "../schedulers/config.ts";
+import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";
 import { ClipTokenizer } from "../tokenizer/clip.ts";
 import { caption, render, sampleScene } from "../world/mod.ts";
 import { buildBaseTrainGraph, TEXT_PREFIX, UNET_PREFIX } from "./base_graph.ts";
@@ -50,19 +51,27 @@ export interface WorldTrainOptions {
    */
   resume: boolean;
   /**
-   * Min-SNR-gamma loss weighting (Hang et al. 2023): each sample's loss is scaled by
-   * min(SNR(t), gamma) / SNR(t), so nearly-clean timesteps stop dominating the gradient.
+   * Min-SNR-gamma loss weighting (Hang et al. 2023) for the schedule's prediction type (for v:
+   * min(SNR(t), gamma) / (SNR(t) + 1)), so nearly-clean timesteps stop dominating the gradient.
    * 0 gives the plain DDPM loss.
    */
   minSnrGamma: number;
   /** Linear learning-rate warm-up over the first steps of a run with fresh moments. */
   warmupSteps: number;
   /**
+   * Learning rate at the last step of this run: the rate follows a cosine from `lr` down to
+   * `lrEnd` over the run's steps (annealing a long constant-rate run lowers the loss floor
+   * that the gradient noise of a small batch holds it at). Undefined or equal to `lr`: constant.
+   */
+  lrEnd?: number;
+  /**
    * Folder for the full training state (raw weights + AdamW moments), kept apart from
    * the shipped checkpoint because it is 5x its size. Undefined: not saved.
    */
   stateDir?: string;
   onProgress?: (step: number, loss: number, stepsPerSecond: number) => void;
+  /** Called with one line when resuming changes the checkpoint's noise schedule. */
+  onNotice?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -119,8 +128,55 @@ async function readLog(out: string): Promise<TrainLog | null> {
   }
 }
 
+/**
+ * The learning rate at step `stepInRun` (from 0) of a run: a cosine from `lr` to `lrEnd` over
+ * the run's steps (constant without `lrEnd`), times a linear warm-up over the first
+ * `warmupSteps` when the AdamW moments are fresh (exactly resumed moments need none).
+ *
+ * @example
+ * ```ts
+ * import { scheduledLearningRate } from "./train_world_model.ts";
+ * const o = { lr: 1e-3, lrEnd: 1e-5, steps: 101, warmupSteps: 0 };
+ * console.assert(scheduledLearningRate(o, 100, true) === 1e-5);
+ * ```
+ */
+export function scheduledLearningRate(
+  o: Pick<WorldTrainOptions, "lr" | "lrEnd" | "steps" | "warmupSteps">,
+  stepInRun: number,
+  freshMoments: boolean,
+): number {
+  const end = o.lrEnd ?? o.lr;
+  const progress = o.steps > 1 ? stepInRun / (o.steps - 1) : 1;
+  const annealed = end + (o.lr - end) * 0.5 * (1 + Math.cos(Math.PI * progress));
+  const warm = freshMoments ? Math.min(1, (stepInRun + 1) / Math.max(1, o.warmupSteps)) : 1;
+  return annealed * warm;
+}
+
+/**
+ * A checkpoint trained under an older `WORLD_SCHEDULER_CONFIG` (epsilon on the plain schedule)
+ * is fine-tuned to the current one on resume: say so, since the objective changes.
+ */
+async function noticeScheduleChange(o: WorldTrainOptions): Promise<void> {
+  const path = join(o.out, "scheduler", "scheduler_config.json");
+  let before: Record<string, unknown>;
+  try {
+    before = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  const now = parseSchedulerConfig(WORLD_SCHEDULER_CONFIG);
+  const was = parseSchedulerConfig(before);
+  const keys = ["prediction_type", "rescale_betas_zero_snr", "timestep_spacing"] as const;
+  const changed = keys.filter((k) => was[k] !== now[k]).map((k) => `${k} ${was[k]} -> ${now[k]}`);
+  if (changed.length > 0) {
+    o.onNotice?.(`fine-tuning ${o.out} to the current noise schedule: ${changed.join(", ")}`);
+  }
+}
+
 /** Trains (or continues training) the world model into `o.out`; returns the loss curve. */
 export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
+  if (o.resume) await noticeScheduleChange(o);
   const { tokenizer, textShapes, unetShapes: uShapes } = await layout(o);
   const rng0 = new Rng(o.seed);
   const readEma = async (shapes: typeof textShapes, file: string[]) =>
@@ -150,7 +206,6 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
   const graphs = await loadDiffusersCheckpoint(o.out);
   const session = await Session.create(buildBaseTrainGraph(graphs, o.batch));
   const schedule = parseSchedulerConfig(WORLD_SCHEDULER_CONFIG);
-  const alphaBar = alphasCumprod(schedule);
   const optText = new AdamW(text.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
   const optUnet = new AdamW(unet.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
   if (state) [optText.state, optUnet.state] = [state.adamText, state.adamUnet];
@@ -183,8 +238,7 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
     for (let step = first; step < first + o.steps; step++) {
       if (o.signal?.aborted) throw new Error("training cancelled");
       // Fresh moments make Adam's first updates full-size in every coordinate: warm up.
-      const fresh = step - first + 1 + (state ? o.warmupSteps : 0);
-      const lr = o.lr * Math.min(1, fresh / Math.max(1, o.warmupSteps));
+      const lr = scheduledLearningRate(o, step - first, state === null);
       optText.options.lr = optUnet.options.lr = lr;
       const rng = new Rng(o.seed).fork(step);
       const ids = new Int32Array(o.batch * WORLD_SEQ);
@@ -198,14 +252,9 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
         t[b] = Math.floor(rng.uniform() * schedule.num_train_timesteps);
       }
       const noise = rng.normals(x0.length);
-      const weight = new Float32Array(o.batch).fill(1);
-      if (o.minSnrGamma > 0) {
-        for (let b = 0; b < o.batch; b++) {
-          const a = alphaBar[t[b]!]!;
-          const snr = a / (1 - a);
-          weight[b] = Math.min(snr, o.minSnrGamma) / snr;
-        }
-      }
+      const weight = o.minSnrGamma > 0
+        ? minSnrWeights(schedule, t, o.minSnrGamma)
+        : new Float32Array(o.batch).fill(1);
       const out = await session.run({
         ...weightFeeds,
         input_ids: { dtype: "int32", dims: [o.batch, WORLD_SEQ], data: ids },
@@ -215,7 +264,11 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
           data: addNoise(schedule, x0, noise, t),
         },
         timestep: { dtype: "float32", dims: [o.batch], data: t },
-        target: { dtype: "float32", dims: [o.batch, 3, 32, 32], data: noise },
+        target: {
+          dtype: "float32",
+          dims: [o.batch, 3, 32, 32],
+          data: trainingTarget(schedule, x0, noise, t),
+        },
         loss_weight: { dtype: "float32", dims: [o.batch, 1, 1, 1], data: weight },
       });
       optText.step(text.flat, gradOf(out, text, TEXT_PREFIX));

@@ -10,7 +10,10 @@ import {
   SchedulerKind,
 } from "../../../core/schedulers/mod.ts";
 import { ClipTokenizer } from "../../../core/tokenizer/clip.ts";
-import { trainWorldModel } from "../../../core/training/train_world_model.ts";
+import {
+  scheduledLearningRate,
+  trainWorldModel,
+} from "../../../core/training/train_world_model.ts";
 import { worldTokenizerFiles } from "../../../core/training/world_model.ts";
 import { WORLD_WORDS } from "../../../core/world/mod.ts";
 import { FIXTURES } from "../../helpers/fixtures.ts";
@@ -93,4 +96,19 @@ Deno.test("model:train smoke run writes a pixel-space checkpoint that samples 32
     await Deno.readFile(join(out, "full", unet)),
   );
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("the learning rate: constant without --lr-end, a cosine to it with one, warm-up only for fresh moments", () => {
+  const o = { lr: 1e-3, steps: 101, warmupSteps: 10 };
+  assert.equal(scheduledLearningRate(o, 0, false), 1e-3);
+  assert.equal(scheduledLearningRate(o, 100, false), 1e-3);
+  assert.ok(Math.abs(scheduledLearningRate(o, 0, true) - 1e-4) < 1e-12);
+  assert.ok(Math.abs(scheduledLearningRate(o, 4, true) - 5e-4) < 1e-12);
+  assert.equal(scheduledLearningRate(o, 9, true), 1e-3);
+  const cosine = { ...o, lrEnd: 1e-5 };
+  assert.equal(scheduledLearningRate(cosine, 0, false), 1e-3);
+  assert.ok(Math.abs(scheduledLearningRate(cosine, 50, false) - (1e-3 + 1e-5) / 2) < 1e-12);
+  assert.ok(Math.abs(scheduledLearningRate(cosine, 100, false) - 1e-5) < 1e-15);
+  const rates = Array.from({ length: 101 }, (_, i) => scheduledLearningRate(cosine, i, false));
+  assert.ok(rates.every((r, i) => i === 0 || r < rates[i - 1]!), "strictly decreasing");
 });
