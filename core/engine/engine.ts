@@ -167,8 +167,7 @@ export class Engine {
         { cacheDir: this.options.cacheDir ?? null, ...hooks },
       );
     } catch (e) {
-      if (e instanceof DistributionInputError) throw new EngineError("invalid_options", e.message);
-      throw e;
+      throw asClientError(e);
     }
     const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
     const o = result.options;
@@ -270,14 +269,20 @@ export class Engine {
 }
 
 /**
- * Maps the request errors of core/distribution (bad template, weights, gamma, mixes) to
- * EngineError "invalid_request"; anything else is rethrown unchanged.
+ * core/distribution's input errors as EngineErrors: bad training options are
+ * "invalid_options", bad sample requests (template, weights, gamma, mixes) "invalid_request";
+ * anything else is returned unchanged (an internal error).
  */
+function asClientError(e: unknown): unknown {
+  if (!(e instanceof DistributionInputError)) return e;
+  return new EngineError(e.kind === "options" ? "invalid_options" : "invalid_request", e.message);
+}
+
+/** Runs `f`, turning core/distribution's input errors into EngineErrors (`asClientError`). */
 async function clientErrors<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof DistributionInputError) throw new EngineError("invalid_request", e.message);
-    throw e;
+    throw asClientError(e);
   }
 }
