@@ -67,7 +67,9 @@ export async function main(args: string[]): Promise<number> {
       steps,
       batch: num("batch", values.batch, true),
       lr: num("lr", values.lr, false),
-      lrEnd: values["lr-end"] === undefined ? undefined : num("lr-end", values["lr-end"], false, true),
+      lrEnd: values["lr-end"] === undefined
+        ? undefined
+        : num("lr-end", values["lr-end"], false, true),
       seed: Math.floor(Number(values.seed)),
       emaDecay: 0.999,
       captionDropout: 0.1,

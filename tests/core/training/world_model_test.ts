@@ -14,7 +14,7 @@ import {
   scheduledLearningRate,
   trainWorldModel,
 } from "../../../core/training/train_world_model.ts";
-import { worldTokenizerFiles } from "../../../core/training/world_model.ts";
+import { WORLD_SCHEDULER_CONFIG, worldTokenizerFiles } from "../../../core/training/world_model.ts";
 import { WORLD_WORDS } from "../../../core/world/mod.ts";
 import { FIXTURES } from "../../helpers/fixtures.ts";
 
@@ -111,4 +111,36 @@ Deno.test("the learning rate: constant without --lr-end, a cosine to it with one
   assert.ok(Math.abs(scheduledLearningRate(cosine, 100, false) - 1e-5) < 1e-15);
   const rates = Array.from({ length: 101 }, (_, i) => scheduledLearningRate(cosine, i, false));
   assert.ok(rates.every((r, i) => i === 0 || r < rates[i - 1]!), "strictly decreasing");
+});
+
+Deno.test("resuming an epsilon checkpoint fine-tunes it to the current schedule and says so", async () => {
+  const out = await Deno.makeTempDir();
+  const o = {
+    out,
+    clipTokenizerDir: CLIP,
+    steps: 1,
+    batch: 1,
+    lr: 1e-3,
+    seed: 0,
+    emaDecay: 0.999,
+    captionDropout: 0.1,
+    saveEvery: 1,
+    warmupSteps: 1,
+    minSnrGamma: 0,
+  };
+  await trainWorldModel({ ...o, resume: false });
+  const configPath = join(out, "scheduler", "scheduler_config.json");
+  const epsilon = { ...WORLD_SCHEDULER_CONFIG, prediction_type: "epsilon" };
+  await Deno.writeTextFile(configPath, JSON.stringify(epsilon));
+  const notices: string[] = [];
+  const curve = await trainWorldModel({ ...o, resume: true, onNotice: (m) => notices.push(m) });
+  assert.equal(curve.length, 2);
+  assert.equal(notices.length, 1);
+  assert.match(notices[0]!, /prediction_type epsilon -> v_prediction/);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), WORLD_SCHEDULER_CONFIG);
+  // Resuming under the same schedule says nothing.
+  notices.length = 0;
+  await trainWorldModel({ ...o, resume: true, onNotice: (m) => notices.push(m) });
+  assert.deepEqual(notices, []);
+  await Deno.remove(out, { recursive: true });
 });
