@@ -131,6 +131,8 @@ export const WORLD_MODEL_INDEX = {
   tokenizer: ["transformers", "CLIPTokenizer"],
   unet: ["diffusers", "UNet2DConditionModel"],
   vae: [null, null],
-  // Sampling default read by core/models/sampler_defaults.ts: CFG 7.5 saturates this model.
-  _dd_sampler_defaults: { guidance_scale: 1.5 },
+  // Sampling default read by core/models/sampler_defaults.ts. On 200 captions (model:quality,
+  // seed 1) guidance 1 (no unconditional branch) recovered kind and colour in 99.5% of images,
+  // 1.5 in 96.5%, 2 in 70.5%, 7.5 in 3%: guidance over-saturates this small model.
+  _dd_sampler_defaults: { guidance_scale: 1 },
 };
