@@ -8,6 +8,7 @@
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { trainWorldModel } from "../training/train_world_model.ts";
+import { WORLD_SCHEDULES } from "../training/world_model.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const USAGE = `usage: deno task model:train [options]
@@ -17,6 +18,8 @@ const USAGE = `usage: deno task model:train [options]
   --lr LR          AdamW learning rate (default 1e-3)
   --min-snr G      Min-SNR-gamma loss weighting; 0 is the plain DDPM loss (default 0: on
                    dd-world-tiny, gamma 5 raised the plain loss, see the README)
+  --schedule S     noise schedule: v (v-prediction, zero terminal SNR; default) or epsilon
+                   (the schedule dd-world-tiny's first 8900 steps used, to replay them)
   --lr-end LR      learning rate at this run's last step, reached by a cosine decay from
                    --lr (default: --lr, a constant rate)
   --warmup N       linear learning-rate warm-up steps for fresh optimiser state (default 200)
@@ -37,6 +40,7 @@ export async function main(args: string[]): Promise<number> {
         batch: { type: "string", default: "16" },
         lr: { type: "string", default: "1e-3" },
         "lr-end": { type: "string" },
+        schedule: { type: "string", default: "v" },
         warmup: { type: "string", default: "200" },
         "min-snr": { type: "string", default: "0" },
         state: { type: "string" },
@@ -59,6 +63,11 @@ export async function main(args: string[]): Promise<number> {
       return n;
     };
     const steps = num("steps", values.steps, true);
+    const scheduleName = values.schedule;
+    if (!Object.hasOwn(WORLD_SCHEDULES, scheduleName)) {
+      throw new Error(`--schedule must be one of ${Object.keys(WORLD_SCHEDULES).join(", ")}`);
+    }
+    const schedule = WORLD_SCHEDULES[scheduleName as keyof typeof WORLD_SCHEDULES];
     const t0 = performance.now();
     let done = 0;
     const curve = await trainWorldModel({
@@ -78,6 +87,7 @@ export async function main(args: string[]): Promise<number> {
       minSnrGamma: num("min-snr", values["min-snr"], false, true),
       warmupSteps: num("warmup", values.warmup, true, true),
       stateDir: values.state ?? `${ROOT}.cache/model-train/${basename(values.out)}`,
+      schedule,
       onNotice: (message) => console.error(message),
       onProgress: (step, loss, rate) => {
         // `step` counts from the start of training (it goes on across --resume).

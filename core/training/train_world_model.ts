@@ -70,6 +70,11 @@ export interface WorldTrainOptions {
    */
   stateDir?: string;
   onProgress?: (step: number, loss: number, stepsPerSecond: number) => void;
+  /**
+   * The noise schedule (a diffusers scheduler_config.json object) written to the checkpoint
+   * and trained under. Default `WORLD_SCHEDULER_CONFIG` (v-prediction, zero terminal SNR).
+   */
+  schedule?: Record<string, unknown>;
   /** Called with one line when resuming changes the checkpoint's noise schedule. */
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
@@ -99,7 +104,7 @@ async function layout(o: WorldTrainOptions) {
   await writeAtomic(join(o.out, "unet", "config.json"), json(WORLD_UNET_CONFIG));
   await writeAtomic(
     join(o.out, "scheduler", "scheduler_config.json"),
-    json(WORLD_SCHEDULER_CONFIG),
+    json(o.schedule ?? WORLD_SCHEDULER_CONFIG),
   );
   return {
     tokenizer,
@@ -153,8 +158,8 @@ export function scheduledLearningRate(
 }
 
 /**
- * A checkpoint trained under an older `WORLD_SCHEDULER_CONFIG` (epsilon on the plain schedule)
- * is fine-tuned to the current one on resume: say so, since the objective changes.
+ * A checkpoint trained under another schedule (dd-world-tiny's epsilon start) is fine-tuned
+ * to the chosen one on resume: say so, since the objective changes.
  */
 async function noticeScheduleChange(o: WorldTrainOptions): Promise<void> {
   const path = join(o.out, "scheduler", "scheduler_config.json");
@@ -165,12 +170,12 @@ async function noticeScheduleChange(o: WorldTrainOptions): Promise<void> {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  const now = parseSchedulerConfig(WORLD_SCHEDULER_CONFIG);
+  const now = parseSchedulerConfig(o.schedule ?? WORLD_SCHEDULER_CONFIG);
   const was = parseSchedulerConfig(before);
   const keys = ["prediction_type", "rescale_betas_zero_snr", "timestep_spacing"] as const;
   const changed = keys.filter((k) => was[k] !== now[k]).map((k) => `${k} ${was[k]} -> ${now[k]}`);
   if (changed.length > 0) {
-    o.onNotice?.(`fine-tuning ${o.out} to the current noise schedule: ${changed.join(", ")}`);
+    o.onNotice?.(`fine-tuning ${o.out} to a new noise schedule: ${changed.join(", ")}`);
   }
 }
 
@@ -205,7 +210,7 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
   await save(ema.text, ema.unet); // the graphs are built from the files
   const graphs = await loadDiffusersCheckpoint(o.out);
   const session = await Session.create(buildBaseTrainGraph(graphs, o.batch));
-  const schedule = parseSchedulerConfig(WORLD_SCHEDULER_CONFIG);
+  const schedule = parseSchedulerConfig(o.schedule ?? WORLD_SCHEDULER_CONFIG);
   const optText = new AdamW(text.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
   const optUnet = new AdamW(unet.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
   if (state) [optText.state, optUnet.state] = [state.adamText, state.adamUnet];

@@ -123,6 +123,30 @@ export const WORLD_SCHEDULER_CONFIG = {
   clip_sample: true, // DDPM-style x0 clipping: pixel-space samples stay in [-1, 1]
 };
 
+/**
+ * The schedule dd-world-tiny's first 8900 steps were trained under (runs 1–3 in the README):
+ * plain linear betas, epsilon prediction, leading timesteps. Kept so those runs replay
+ * exactly (`model:train --schedule epsilon`); new training uses `WORLD_SCHEDULER_CONFIG`.
+ */
+export const WORLD_EPSILON_SCHEDULER_CONFIG = {
+  _class_name: "DDIMScheduler",
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: "linear",
+  prediction_type: "epsilon",
+  timestep_spacing: "leading",
+  steps_offset: 1,
+  set_alpha_to_one: false,
+  clip_sample: true,
+};
+
+/** The schedules `model:train --schedule` names. */
+export const WORLD_SCHEDULES = {
+  v: WORLD_SCHEDULER_CONFIG,
+  epsilon: WORLD_EPSILON_SCHEDULER_CONFIG,
+} as const;
+
 /** model_index.json: a pixel-space pipeline (no VAE). */
 export const WORLD_MODEL_INDEX = {
   _class_name: "StableDiffusionPipeline",

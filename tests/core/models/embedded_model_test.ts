@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { trainDistribution } from "../../../core/distribution/train.ts";
 import { Engine } from "../../../core/engine/engine.ts";
 import { encodePng } from "../../../core/images/encode.ts";
+import { parseSchedulerConfig } from "../../../core/schedulers/mod.ts";
 import { FsStore } from "../../../core/store/fs_store.ts";
 import { DEFAULT_MODEL, resolveModel } from "../../../core/tasks/_models.ts";
+import { WORLD_SCHEDULER_CONFIG } from "../../../core/training/world_model.ts";
 import { CONCEPTS } from "../../../core/world/mod.ts";
 
 async function withEngine(f: (engine: Engine) => Promise<void>): Promise<void> {
@@ -47,7 +49,12 @@ Deno.test("the default model is the embedded dd-world-tiny, verified against mod
       L: 16,
     });
     assert.equal(model.runtime.graphs.vaeDecoder, null, "pixel space");
-    assert.equal(model.defaultGuidance, 1.5, "its own guidance default (7.5 saturates it)");
+    assert.equal(model.defaultGuidance, 1, "its own guidance default (CFG saturates it)");
+    assert.deepEqual(
+      model.schedulerConfig,
+      parseSchedulerConfig(WORLD_SCHEDULER_CONFIG),
+      "v-prediction on a zero-terminal-SNR schedule, as model:train writes it",
+    );
   });
 });
 
