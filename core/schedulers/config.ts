@@ -195,3 +195,23 @@ export function alphasCumprod(config: SchedulerConfig): Float64Array {
   }
   return ac;
 }
+
+/**
+ * ᾱ for the samplers parameterised by sigma = sqrt((1 − ᾱ)/ᾱ) (Euler ancestral, DPM-Solver++).
+ * With `rescale_betas_zero_snr` the last value is 2^-24 instead of 0, as in diffusers, so the
+ * first sigma is finite (about 4096) instead of infinite; otherwise `alphasCumprod` itself.
+ *
+ * @example
+ * ```ts
+ * import { parseSchedulerConfig, sigmaSafeAlphasCumprod } from "./config.ts";
+ * const ac = sigmaSafeAlphasCumprod(parseSchedulerConfig({ rescale_betas_zero_snr: true }));
+ * console.assert(ac[999] === 2 ** -24);
+ * ```
+ */
+export function sigmaSafeAlphasCumprod(config: SchedulerConfig): Float64Array {
+  const ac = alphasCumprod(config);
+  if (!config.rescale_betas_zero_snr) return ac;
+  const safe = ac.slice(); // alphasCumprod's array is cached and shared
+  safe[safe.length - 1] = 2 ** -24;
+  return safe;
+}

@@ -14,7 +14,7 @@ import { type Scheduler, SchedulerKind, type SchedulerOptions } from "./schedule
  *
  * @param options `eta` is DDIM's; other kinds refuse it.
  * @throws {Error} For an unknown kind, an option the kind does not take, or a config the kind
- * cannot run (e.g. `rescale_betas_zero_snr` outside DDIM).
+ * cannot run.
  * @example
  * ```ts
  * import { createScheduler, parseSchedulerConfig, SchedulerKind } from "./mod.ts";

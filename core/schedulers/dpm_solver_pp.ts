@@ -15,10 +15,10 @@
  * @module
  */
 import {
-  alphasCumprod,
   FinalSigmas,
   PredictionType,
   type SchedulerConfig,
+  sigmaSafeAlphasCumprod,
   TimestepSpacing,
 } from "./config.ts";
 import {
@@ -91,13 +91,10 @@ export class DPMSolverPPScheduler implements Scheduler {
   readonly #alphasCumprod: Float64Array;
   readonly #trainSigmas: Float32Array;
 
-  /** @throws {Error} With `rescale_betas_zero_snr` (lambda would be -infinity at t = T-1). */
+  /** With `rescale_betas_zero_snr`, ᾱ_T is 2^-24 (`sigmaSafeAlphasCumprod`), as in diffusers. */
   constructor(config: SchedulerConfig) {
-    if (config.rescale_betas_zero_snr) {
-      throw new Error("DPM-Solver++: rescale_betas_zero_snr is not supported (infinite sigma)");
-    }
     this.config = config;
-    this.#alphasCumprod = alphasCumprod(config);
+    this.#alphasCumprod = sigmaSafeAlphasCumprod(config);
     this.#trainSigmas = sigmasFromAlphasCumprod(this.#alphasCumprod);
   }
 

@@ -7,7 +7,7 @@
  * it, `sample` prediction is supported (x0 = model output).
  * @module
  */
-import { alphasCumprod, type SchedulerConfig, TimestepSpacing } from "./config.ts";
+import { type SchedulerConfig, sigmaSafeAlphasCumprod, TimestepSpacing } from "./config.ts";
 import { PredictionType } from "./config.ts";
 import {
   checkLengths,
@@ -60,13 +60,10 @@ export class EulerAncestralScheduler implements Scheduler {
   /** sigma(t) for t = 0..T-1, float32 like diffusers. */
   readonly #trainSigmas: Float32Array;
 
-  /** @throws {Error} With `rescale_betas_zero_snr` (sigma_max would be infinite). */
+  /** With `rescale_betas_zero_snr`, ᾱ_T is 2^-24 (`sigmaSafeAlphasCumprod`), as in diffusers. */
   constructor(config: SchedulerConfig) {
-    if (config.rescale_betas_zero_snr) {
-      throw new Error("Euler ancestral: rescale_betas_zero_snr is not supported (infinite sigma)");
-    }
     this.config = config;
-    this.#trainSigmas = sigmasFromAlphasCumprod(alphasCumprod(config));
+    this.#trainSigmas = sigmasFromAlphasCumprod(sigmaSafeAlphasCumprod(config));
   }
 
   setTimesteps(numInferenceSteps: number): EulerAncestralPlan {

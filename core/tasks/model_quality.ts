@@ -1,8 +1,10 @@
 /**
- * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance G] [--grid FILE]`
+ * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance G] [--scheduler K]
+ * [--seed S] [--grid FILE]`
  *
  * The defaults are the service's sampler defaults: DDIM, 25 steps, the checkpoint's own
- * guidance scale (core/models/sampler_defaults.ts).
+ * guidance scale (core/models/sampler_defaults.ts). `--scheduler` is one of ddim,
+ * euler_ancestral, dpm_solver_pp_2m.
  *
  * Issue 5's base-model quality check: generate one image per caption for n scenes drawn from
  * the shape world, analyse each image, and report how often the analyser recovers the
@@ -35,11 +37,19 @@ export async function main(args: string[]): Promise<number> {
       n: { type: "string", default: "200" },
       steps: { type: "string", default: "25" },
       guidance: { type: "string" },
+      scheduler: { type: "string", default: SchedulerKind.DDIM },
       seed: { type: "string", default: "1" },
       grid: { type: "string" },
     },
   });
   const n = Number(values.n), seed = Number(values.seed);
+  const kind = values.scheduler as SchedulerKind;
+  if (!Object.values(SchedulerKind).includes(kind)) {
+    console.error(
+      `error: --scheduler must be one of ${Object.values(SchedulerKind).join(", ")}`,
+    );
+    return 1;
+  }
   const graphs = await loadDiffusersCheckpoint(values.model);
   const guidance = values.guidance !== undefined
     ? Number(values.guidance)
@@ -55,7 +65,7 @@ export async function main(args: string[]): Promise<number> {
   const ids = Int32Array.from(scenes.flatMap((s) => tokenizer.encodePadded(caption(s), L)));
   const cond = await rt.encodeIds(ids, n);
   const uncond = await rt.encodeIds(Int32Array.from(tokenizer.encodePadded("", L)), 1);
-  const { pixels } = await txt2img(rt, createScheduler(SchedulerKind.DDIM, config), cond, uncond, {
+  const { pixels } = await txt2img(rt, createScheduler(kind, config), cond, uncond, {
     steps: Number(values.steps),
     guidance,
     seed,
@@ -80,7 +90,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
   console.log(
-    `${n} captions, ${values.steps} DDIM steps, guidance ${guidance}: kind and colour ` +
+    `${n} captions, ${values.steps} ${kind} steps, guidance ${guidance}: kind and colour ` +
       `recovered in ${pct(kindColour)} of images; every attribute in ${pct(all)}; ` +
       ATTRS.map((a) => `${a} ${pct(hits[a])}`).join(", "),
   );

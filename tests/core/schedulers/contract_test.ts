@@ -7,6 +7,7 @@ import { Rng } from "../../../core/random.ts";
 import {
   alphasCumprod,
   createScheduler,
+  EulerAncestralScheduler,
   parseSchedulerConfig,
   type Scheduler,
   type SchedulerConfig,
@@ -197,8 +198,33 @@ Deno.test("createScheduler() refuses unknown kinds and options a kind does not t
     () => createScheduler(SchedulerKind.EulerAncestral, config, { eta: 0.5 }),
     /eta is a DDIM option/,
   );
-  const zeroSnr = parseSchedulerConfig({ ...SD2, rescale_betas_zero_snr: true });
-  assert.throws(() => createScheduler(SchedulerKind.EulerAncestral, zeroSnr), /rescale_betas/);
-  assert.throws(() => createScheduler(SchedulerKind.DPMSolverPP2M, zeroSnr), /rescale_betas/);
-  assert.equal(createScheduler(SchedulerKind.DDIM, zeroSnr).setTimesteps(10).timesteps.length, 10);
+});
+
+Deno.test("every kind runs a zero-terminal-SNR v-prediction config (ᾱ_T = 2^-24 for the sigma samplers, as diffusers)", () => {
+  const zeroSnr = parseSchedulerConfig({
+    ...SD2,
+    rescale_betas_zero_snr: true,
+    timestep_spacing: "trailing",
+    steps_offset: 0,
+  });
+  // sigma at t = 999 from ᾱ = 2^-24, in float32 as diffusers computes it
+  const sigmaMax = Math.fround(Math.sqrt((1 - 2 ** -24) / 2 ** -24));
+  const euler = new EulerAncestralScheduler(zeroSnr).setTimesteps(10);
+  assert.equal(euler.timesteps[0], 999);
+  assert.ok(Math.abs(euler.sigmas[0]! - sigmaMax) / sigmaMax < 1e-6, `${euler.sigmas[0]}`);
+  assert.equal(euler.initNoiseSigma, euler.sigmas[0], "trailing: init sigma is sigma_max");
+  for (const kind of Object.values(SchedulerKind)) {
+    const s = createScheduler(kind, zeroSnr);
+    const plan = s.setTimesteps(10);
+    assert.equal(plan.timesteps.length, 10);
+    let x = new Float32Array([0.3, -1.2, 0.8, 0.1]).map((v) => v * plan.initNoiseSigma);
+    let state = s.initialState(plan);
+    for (let i = 0; i < plan.timesteps.length; i++) {
+      const input = s.scaleModelInput(plan, x, i);
+      const noise = s.stochastic ? new Float32Array(4).fill(0.1) : undefined;
+      const r = s.step(plan, state, i, input.map((v) => 0.5 * v), x, noise);
+      [x, state] = [r.prevSample, r.state];
+      assert.ok(x.every(Number.isFinite), `${kind} step ${i}: ${x}`);
+    }
+  }
 });
