@@ -17,8 +17,8 @@
  *   of the concept's support; mean ± std over seeds.
  * - gamma sweep: DreamDistribution at gamma 0, 0.5, 1, 1.5, 2 (seed 0): distinct attribute
  *   combinations among 48 images, and coverage.
- * - The README's table was made with `--n 16 --train-steps 100` (compute: the full protocol
- *   takes about an hour on 2 cores); see the README for what that changes.
+ * - The README's table is the full protocol: 41.5 min on 2 cores, as two `--threads 1`
+ *   processes splitting the concepts. `--n` and `--train-steps` exist for quicker looks.
  * @module
  */
 import { join } from "node:path";
