@@ -1,7 +1,7 @@
 /**
  * A checkpoint's own sampling defaults. Stable Diffusion's classifier-free guidance scale of
  * 7.5 saturates a small pixel-space model such as dd-world-tiny (its captioned kind and
- * colour survive in a few percent of images at 7.5, in most at 2), so a checkpoint may name
+ * colour survive in 3% of images at 7.5, in 99.5% at 1), so a checkpoint may name
  * its default in model_index.json under `_dd_sampler_defaults` (a `_`-prefixed key, which
  * diffusers treats as metadata, not as a component). Requests that give a guidance use it.
  *

@@ -42,12 +42,20 @@ export async function main(args: string[]): Promise<number> {
       grid: { type: "string" },
     },
   });
-  const n = Number(values.n), seed = Number(values.seed);
+  const int = (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : NaN);
+  const n = int(values.n), seed = int(values.seed), steps = int(values.steps);
   const kind = values.scheduler as SchedulerKind;
-  if (!Object.values(SchedulerKind).includes(kind)) {
-    console.error(
-      `error: --scheduler must be one of ${Object.values(SchedulerKind).join(", ")}`,
-    );
+  const bad = [
+    !(n >= 1) && `--n must be a positive integer, got ${values.n}`,
+    !(steps >= 1) && `--steps must be a positive integer, got ${values.steps}`,
+    !(seed >= 0) && `--seed must be a non-negative integer, got ${values.seed}`,
+    values.guidance !== undefined && !(Number(values.guidance) >= 0) &&
+    `--guidance must be a number >= 0, got ${values.guidance}`,
+    !Object.values(SchedulerKind).includes(kind) &&
+    `--scheduler must be one of ${Object.values(SchedulerKind).join(", ")}`,
+  ].find((m) => typeof m === "string");
+  if (bad) {
+    console.error(`error: ${bad}`);
     return 1;
   }
   const graphs = await loadDiffusersCheckpoint(values.model);
@@ -66,7 +74,7 @@ export async function main(args: string[]): Promise<number> {
   const cond = await rt.encodeIds(ids, n);
   const uncond = await rt.encodeIds(Int32Array.from(tokenizer.encodePadded("", L)), 1);
   const { pixels } = await txt2img(rt, createScheduler(kind, config), cond, uncond, {
-    steps: Number(values.steps),
+    steps,
     guidance,
     seed,
     batchSize: 25,
@@ -90,7 +98,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
   console.log(
-    `${n} captions, ${values.steps} ${kind} steps, guidance ${guidance}: kind and colour ` +
+    `${n} captions, ${steps} ${kind} steps, guidance ${guidance}: kind and colour ` +
       `recovered in ${pct(kindColour)} of images; every attribute in ${pct(all)}; ` +
       ATTRS.map((a) => `${a} ${pct(hits[a])}`).join(", "),
   );

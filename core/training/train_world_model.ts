@@ -87,6 +87,10 @@ async function writeAtomic(path: string, data: Uint8Array | string): Promise<voi
   await Deno.rename(tmp, path);
 }
 
+/** The schedule a run trains under (scheduler_config.json as an object). */
+const scheduleOf = (o: WorldTrainOptions): Record<string, unknown> =>
+  o.schedule ?? WORLD_SCHEDULER_CONFIG;
+
 /** Writes configs and tokenizer; returns the tokenizer and the tensor shapes. */
 async function layout(o: WorldTrainOptions) {
   for (const c of ["text_encoder", "unet", "scheduler", "tokenizer"]) {
@@ -104,7 +108,7 @@ async function layout(o: WorldTrainOptions) {
   await writeAtomic(join(o.out, "unet", "config.json"), json(WORLD_UNET_CONFIG));
   await writeAtomic(
     join(o.out, "scheduler", "scheduler_config.json"),
-    json(o.schedule ?? WORLD_SCHEDULER_CONFIG),
+    json(scheduleOf(o)),
   );
   return {
     tokenizer,
@@ -170,7 +174,7 @@ async function noticeScheduleChange(o: WorldTrainOptions): Promise<void> {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  const now = parseSchedulerConfig(o.schedule ?? WORLD_SCHEDULER_CONFIG);
+  const now = parseSchedulerConfig(scheduleOf(o));
   const was = parseSchedulerConfig(before);
   const keys = ["prediction_type", "rescale_betas_zero_snr", "timestep_spacing"] as const;
   const changed = keys.filter((k) => was[k] !== now[k]).map((k) => `${k} ${was[k]} -> ${now[k]}`);
@@ -210,7 +214,7 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
   await save(ema.text, ema.unet); // the graphs are built from the files
   const graphs = await loadDiffusersCheckpoint(o.out);
   const session = await Session.create(buildBaseTrainGraph(graphs, o.batch));
-  const schedule = parseSchedulerConfig(o.schedule ?? WORLD_SCHEDULER_CONFIG);
+  const schedule = parseSchedulerConfig(scheduleOf(o));
   const optText = new AdamW(text.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
   const optUnet = new AdamW(unet.flat.length, { lr: o.lr, weightDecay: 0, maxGradNorm: 1 });
   if (state) [optText.state, optUnet.state] = [state.adamText, state.adamUnet];

@@ -129,16 +129,11 @@ export const WORLD_SCHEDULER_CONFIG = {
  * exactly (`model:train --schedule epsilon`); new training uses `WORLD_SCHEDULER_CONFIG`.
  */
 export const WORLD_EPSILON_SCHEDULER_CONFIG = {
-  _class_name: "DDIMScheduler",
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: "linear",
+  ...WORLD_SCHEDULER_CONFIG,
   prediction_type: "epsilon",
+  rescale_betas_zero_snr: false,
   timestep_spacing: "leading",
   steps_offset: 1,
-  set_alpha_to_one: false,
-  clip_sample: true,
 };
 
 /** The schedules `model:train --schedule` names. */

@@ -47,7 +47,7 @@ export function samplesBodySchema(limits: Limits) {
   return z.object({
     ...selectionShape(limits),
     steps: z.number().int().min(1).max(limits.maxSteps).default(25),
-    // Absent: the model's own default (7.5 for Stable Diffusion, 2 for dd-world-tiny).
+    // Absent: the model's own default (7.5 for Stable Diffusion, 1 for dd-world-tiny).
     guidance: z.number().min(0).max(30).optional(),
     scheduler: z.enum(Object.values(SchedulerKind) as [SchedulerKind, ...SchedulerKind[]])
       .default(SchedulerKind.DDIM),
