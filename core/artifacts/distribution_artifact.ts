@@ -1,7 +1,10 @@
 /**
  * A learned prompt distribution as a folder in a {@linkcode Store} (DESIGN §7):
  *
- *     distributions/<id>/prompts.safetensors   float32 ctx [K,M,d], mu [L,d], sigma [L,d]
+ *     distributions/<id>/prompts.safetensors   float32 ctx [K,M,d], mu [L,d], sigma [L,d],
+ *                                              features [K,L,d] (the K prompts' text features,
+ *                                              for the low-rank and mixture samplers; absent
+ *                                              in artifacts written before them)
  *     distributions/<id>/manifest.json         what it is, how it was made, files with sha256
  *
  * The manifest is written last and deleted first, so a distribution is visible exactly when
@@ -83,6 +86,8 @@ export interface DistributionTensors {
   mu: { data: Float32Array; shape: [number, number] };
   /** Unbiased standard deviation over the K prompts (non-negative). */
   sigma: { data: Float32Array; shape: [number, number] };
+  /** The K prompts' text features c (optional: older artifacts lack them). */
+  features?: { data: Float32Array; shape: [number, number, number] };
 }
 
 const inputSchema = manifestSchema.omit({ format: true, files: true });
@@ -150,7 +155,12 @@ export async function saveDistribution(
   const m = parsed.data;
   checkTensors(m, tensors);
   const bytes = writeSafetensors(
-    { ctx: tensors.ctx, mu: tensors.mu, sigma: tensors.sigma },
+    {
+      ctx: tensors.ctx,
+      mu: tensors.mu,
+      sigma: tensors.sigma,
+      ...(tensors.features ? { features: tensors.features } : {}),
+    },
     { format: MANIFEST_FORMAT, id: m.id },
   );
   const full: Manifest = manifestSchema.parse({
@@ -245,6 +255,9 @@ export async function loadDistribution(
       ctx: take<[number, number, number]>("ctx", [K, M, d]),
       mu: take<[number, number]>("mu", [L, d]),
       sigma: take<[number, number]>("sigma", [L, d]),
+      ...(tensors.has("features")
+        ? { features: take<[number, number, number]>("features", [K, L, d]) }
+        : {}),
     },
   };
 }
@@ -336,8 +349,10 @@ function checkTensors(
     ctx: [m.K, m.M, m.d],
     mu: [m.L, m.d],
     sigma: [m.L, m.d],
+    features: [m.K, m.L, m.d],
   };
-  for (const name of ["ctx", "mu", "sigma"] as const) {
+  const names = ["ctx", "mu", "sigma", ...(t?.features ? ["features" as const] : [])] as const;
+  for (const name of names) {
     const x = t?.[name];
     const shape = want[name];
     if (!(x?.data instanceof Float32Array)) {

@@ -6,7 +6,11 @@
  *   c   = text_encoder(E)                      [K, L, d]
  *   mu  = mean_k c,  sigma = std_k c           [L, d] (unbiased by default)
  *   c~_s = mu + omega_s * sigma                reparameterised samples [S, L, d]
+ *                                              (or [S*B, L, d]: omega per image, authors' code)
  *   loss = mean_{s,b} w_b ||target_b - unet(x_t_b, t_b, c~_s)||^2 + lambda * L_ortho
+ *        (+ beta * mean_b w_b ||target_b - unet(x_t_b, t_b, select_b · c)||^2 with the
+ *         best-prompt objective: select_b is a one-hot row naming the prompt that explains
+ *         image b, drawn by the trainer from the soft-min responsibilities, DESIGN §4b)
  *
  * Textual Inversion is the same graph with K = 1 and sigma = 0 ("none").
  * The gradient w.r.t. V comes from core/autodiff on this graph.
@@ -34,6 +38,10 @@ export interface ObjectiveOptions {
   eosIndex?: number;
   /** Directory of the host model, for external weights of the inlined models. */
   baseDir?: string;
+  /** omega is [S*B, L, d], one per image and sample (authors' code), not [S, L, d]. */
+  omegaPerImage?: boolean;
+  /** Weight beta of the best-prompt term (0 or absent: no term, no `select` input). */
+  bestPromptWeight?: number;
 }
 
 /** Names of the objective's input values inside the builder. */
@@ -51,6 +59,8 @@ export interface ObjectiveInputs {
   omega: string;
   /** Optional per-image loss weights [B] (Min-SNR weighting). */
   weights?: string;
+  /** One-hot prompt choice per image [B, K] (the best-prompt term only). */
+  select?: string;
 }
 
 /** Values the objective graph computes. */
@@ -127,38 +137,49 @@ export function buildObjective(
   }
 
   const [B, ...latent] = g.shape(v.xT) as number[];
-  const batch = o.S * B!;
+  const SB = o.S * B!;
   const tile = (x: string, rest: number[]) =>
-    g.reshape(g.expand(g.reshape(x, [1, B!, ...rest]), [o.S, B!, ...rest]), [batch, ...rest]);
-  const cond = g.reshape(g.expand(g.reshape(cTilde, [o.S, 1, L, d]), [o.S, B!, L, d]), [
-    batch,
-    L,
-    d,
-  ]);
+    g.reshape(g.expand(g.reshape(x, [1, B!, ...rest]), [o.S, B!, ...rest]), [SB, ...rest]);
+  // Row s*B + b of the UNet batch pairs image b with sample s (omega per image: its own c~).
+  const cond = o.omegaPerImage
+    ? cTilde
+    : g.reshape(g.expand(g.reshape(cTilde, [o.S, 1, L, d]), [o.S, B!, L, d]), [SB, L, d]);
+  const best = (o.bestPromptWeight ?? 0) > 0;
+  if (best && !v.select) throw new Error("the best-prompt term needs a select input");
+  // The best-prompt rows ride in the same UNet call, after the S*B paper rows.
+  const both = (paper: string, extra: string) => (best ? g.concat([paper, extra], 0) : paper);
+  const chosen = best
+    ? g.reshape(g.matmul(v.select!, g.reshape(c, [K, L * d])), [B!, L, d])
+    : "";
   const unetIn = unet.graph.inputs.map((i) => i.name);
   const out = inlineModel(
     g,
     unet,
     {
-      [unetIn[0]!]: tile(v.xT, latent),
-      [unetIn[1]!]: tile(v.timestep, []),
-      [unetIn[2]!]: cond,
+      [unetIn[0]!]: both(tile(v.xT, latent), v.xT),
+      [unetIn[1]!]: both(tile(v.timestep, []), v.timestep),
+      [unetIn[2]!]: both(cond, chosen),
     },
     "unet/",
     o.baseDir,
   )[unet.graph.outputs[0]!.name]!;
-  const err = g.sub(out, tile(v.target, latent));
+  const err = g.sub(out, both(tile(v.target, latent), v.target));
   const inner = latent.map((_, i) => i + 1);
-  let perSample = g.reduceMean(g.mul(err, err), inner, false); // [S*B]
-  if (v.weights) perSample = g.mul(perSample, tile(v.weights, []));
-  const diffusion = g.reduceMean(perSample, [0], false);
-  let ortho: string | null = null;
+  let perSample = g.reduceMean(g.mul(err, err), inner, false); // [S*B (+ B)]
+  if (v.weights) perSample = g.mul(perSample, both(tile(v.weights, []), v.weights));
+  const paperRows = best ? g.slice(perSample, [0], [SB], [0]) : perSample;
+  const diffusion = g.reduceMean(paperRows, [0], false);
   let loss = diffusion;
+  if (best) {
+    const bestRows = g.slice(perSample, [SB], [SB + B!], [0]);
+    loss = g.add(loss, g.mul(g.reduceMean(bestRows, [0], false), o.bestPromptWeight!));
+  }
+  let ortho: string | null = null;
   if (o.lambda > 0 && K > 1) {
     ortho = (o.ortho ?? "paper") === "paper"
       ? orthoPaper(g, c, K)
       : orthoPooled(g, c, K, o.eosIndex ?? 1 + o.M);
-    loss = g.add(diffusion, g.mul(ortho, o.lambda));
+    loss = g.add(loss, g.mul(ortho, o.lambda));
   }
   return { loss, diffusion, ortho, c, mu, sigma, cTilde };
 }

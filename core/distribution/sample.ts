@@ -16,7 +16,7 @@ import type { SchedulerConfig } from "../schedulers/config.ts";
 import { createScheduler } from "../schedulers/create_scheduler.ts";
 import { SchedulerKind } from "../schedulers/scheduler.ts";
 import { DistributionInputError } from "./errors.ts";
-import { type MixMode, PromptDistribution } from "./prompt_distribution.ts";
+import { type MixMode, PromptDistribution, type SamplerKind } from "./prompt_distribution.ts";
 import { fitDistribution } from "./train.ts";
 import { readTokenTable, templateIds, type TemplateTokenizer } from "./template.ts";
 
@@ -43,7 +43,11 @@ export interface SampleOptions {
   seed: number;
   steps: number;
   guidance: number;
+  /** diffusers' guidance_rescale phi in [0, 1] (0: plain classifier-free guidance). */
+  guidanceRescale?: number;
   scheduler?: SchedulerKind;
+  /** How c~ is drawn (DESIGN §4b); default "diagonal" (the paper). */
+  sampler?: SamplerKind;
   /** One c~ shared by all images (authors' code) instead of a fresh one each (paper). */
   sharedSample?: boolean;
   batchSize?: number;
@@ -68,7 +72,9 @@ export async function resolveDistribution(
   dists: WeightedDistribution[],
   template: string | undefined,
   mixMode: MixMode = "paper",
+  sampler: SamplerKind = "diagonal",
 ): Promise<PromptDistribution> {
+  const needsFeatures = sampler !== "diagonal";
   if (dists.length === 0) {
     throw new DistributionInputError("request", "no distribution to sample from");
   }
@@ -83,7 +89,7 @@ export async function resolveDistribution(
     }
   }
   const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
-  const table = template ? await readTokenTable(model.runtime.graphs) : null;
+  const table = template || needsFeatures ? await readTokenTable(model.runtime.graphs) : null;
   const parts: PromptDistribution[] = [];
   for (const { manifest: m, tensors: t } of dists) {
     if (m.L !== L || m.d !== d) {
@@ -92,11 +98,21 @@ export async function resolveDistribution(
         `distribution ${m.id} has features [${m.L}, ${m.d}], the model [${L}, ${d}]`,
       );
     }
-    if (!template) {
-      parts.push(new PromptDistribution(t.mu.data, t.sigma.data, [L, d]));
+    if (!template && (t.features || m.K === 1 || !needsFeatures)) {
+      // Stored features give the spread; mu and sigma stay exactly as stored.
+      const spread = t.features && m.K > 1
+        ? PromptDistribution.withFeatures(t.features.data, m.K, [L, d]).spread
+        : undefined;
+      parts.push(new PromptDistribution(t.mu.data, t.sigma.data, [L, d], spread));
       continue;
     }
-    const ids = templateIds(model.tokenizer, template, m.M, L);
+    // A new template, or an artifact from before features were stored: re-encode the prompts.
+    const ids = templateIds(
+      model.tokenizer,
+      template ?? `${m.template.prefix} {} ${m.template.suffix}`,
+      m.M,
+      L,
+    );
     const mode = m.K === 1 ? "none" : m.options.sigma === "population" ? "population" : "unbiased";
     parts.push(await fitDistribution(model.runtime, table!, ids, t.ctx.data, m.K, m.M, mode));
   }
@@ -124,18 +140,18 @@ export async function encodePrompt(model: SampleModel, text: string): Promise<Fl
 export async function sampleFeatures(
   model: SampleModel,
   dist: PromptDistribution,
-  o: Pick<SampleOptions, "gamma" | "n" | "seed" | "sharedSample" | "negativePrompt">,
+  o: Pick<SampleOptions, "gamma" | "n" | "seed" | "sharedSample" | "negativePrompt" | "sampler">,
 ): Promise<{ cond: Float32Array; uncond: Float32Array }> {
   const scaled = dist.scaled(o.gamma);
   const rng = new Rng(o.seed).fork("c~");
   const cond = o.sharedSample
     ? (() => {
-      const one = scaled.sample(rng);
+      const one = scaled.sample(rng, o.sampler);
       const all = new Float32Array(o.n * one.length);
       for (let i = 0; i < o.n; i++) all.set(one, i * one.length);
       return all;
     })()
-    : scaled.sampleMany(o.n, rng);
+    : scaled.sampleMany(o.n, rng, o.sampler);
   return { cond, uncond: await encodePrompt(model, o.negativePrompt ?? "") };
 }
 
@@ -145,12 +161,13 @@ export async function sampleImages(
   dists: WeightedDistribution[],
   o: SampleOptions,
 ): Promise<RgbImage[]> {
-  const dist = await resolveDistribution(model, dists, o.template, o.mixMode);
+  const dist = await resolveDistribution(model, dists, o.template, o.mixMode, o.sampler);
   const { cond, uncond } = await sampleFeatures(model, dist, o);
   const scheduler = createScheduler(o.scheduler ?? SchedulerKind.DDIM, model.schedulerConfig);
   const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
     steps: o.steps,
     guidance: o.guidance,
+    guidanceRescale: o.guidanceRescale ?? 0,
     seed: o.seed,
     ...(o.batchSize ? { batchSize: o.batchSize } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -27,8 +27,9 @@ import {
   templateIds,
   type TemplateTokenizer,
 } from "./template.ts";
+import { drawSelection, promptLossTable, responsibilities } from "./best_prompt.ts";
 import { loadOrBuildTrainGraph, TRAIN_INPUTS, type TrainGraphSpec } from "./train_graph.ts";
-import { type TrainOptions, validateTrainOptions } from "./train_options.ts";
+import { type TrainOptions, type TrainOptionsInput, validateTrainOptions } from "./train_options.ts";
 
 /** Progress of one step. */
 export interface TrainProgress {
@@ -62,6 +63,8 @@ export interface TrainHooks {
 /** The learned distribution and what the run measured. */
 export interface TrainResult {
   ctx: Float32Array;
+  /** The K prompts' text features c [K, L, d] in the training template. */
+  features: Float32Array;
   distribution: PromptDistribution;
   template: TemplateIds;
   lossCurve: number[];
@@ -127,13 +130,23 @@ export async function fitDistribution(
   M: number,
   sigma: "unbiased" | "population" | "none",
 ): Promise<PromptDistribution> {
-  const { maxLength: L, hiddenSize: d } = rt.graphs.info;
   const c = await promptFeatures(rt, table, ids, ctx, K, M);
+  return distributionOf(rt, c, K, sigma);
+}
+
+/** N(mu, sigma) of features c [K, L, d], keeping them for the other samplers. */
+function distributionOf(
+  rt: ModelRuntime,
+  c: Float32Array,
+  K: number,
+  sigma: "unbiased" | "population" | "none",
+): PromptDistribution {
+  const { maxLength: L, hiddenSize: d } = rt.graphs.info;
   if (sigma === "none") {
     const mu = PromptDistribution.fromFeatures(c, K, [L, d], "population").mu;
     return new PromptDistribution(mu, new Float32Array(mu.length), [L, d]);
   }
-  return PromptDistribution.fromFeatures(c, K, [L, d], sigma);
+  return PromptDistribution.withFeatures(c, K, [L, d], sigma);
 }
 
 function initialContext(o: TrainOptions, table: Float32Array, d: number, tok: TemplateTokenizer) {
@@ -161,7 +174,7 @@ function initialContext(o: TrainOptions, table: Float32Array, d: number, tok: Te
  */
 export async function trainDistribution(
   inputs: TrainInputs,
-  options: Partial<TrainOptions>,
+  options: Partial<TrainOptionsInput>,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const t0 = performance.now();
@@ -179,6 +192,9 @@ export async function trainDistribution(
     batch: o.batchSize,
     beforeRows: ids.before.length,
     afterRows: ids.after.length,
+    suffixRows: ids.after.indexOf(inputs.tokenizer.eosId),
+    omegaPerImage: o.omega === "per_image",
+    bestPromptWeight: o.objective === "best_prompt" ? o.bestPromptWeight : 0,
     lambda: o.mode === "textual_inversion" ? 0 : o.lambda,
     sigma: sigmaMode,
     ortho: o.ortho,
@@ -201,11 +217,17 @@ export async function trainDistribution(
   const lat = C * h * h;
   const T = inputs.schedulerConfig.num_train_timesteps;
   let ortMs = 0, optimizerMs = 0;
+  const omegaRows = spec.omegaPerImage ? o.S * o.batchSize : o.S;
+  const best = spec.bestPromptWeight > 0;
+  // Softmin responsibilities [references, K]; uniform until the first refresh.
+  let resp: Float64Array = new Float64Array(latents.length * o.K).fill(1 / o.K);
   const makeFeeds = (rng: Rng): Parameters<Session["run"]>[0] => {
     const x0 = new Float32Array(o.batchSize * lat);
     const t = new Float32Array(o.batchSize);
+    const refs: number[] = [];
     for (let b = 0; b < o.batchSize; b++) {
-      x0.set(latents[Math.floor(rng.uniform() * latents.length)]!, b * lat);
+      refs.push(Math.floor(rng.uniform() * latents.length));
+      x0.set(latents[refs[b]!]!, b * lat);
       t[b] = Math.floor(rng.uniform() * T);
     }
     const noise = rng.normals(x0.length);
@@ -224,8 +246,19 @@ export async function trainDistribution(
         dims: [o.batchSize, C, h, h],
         data: trainingTarget(inputs.schedulerConfig, x0, noise, t),
       },
-      [TRAIN_INPUTS.omega]: { dtype: "float32", dims: [o.S, L, d], data: rng.normals(o.S * L * d) },
+      [TRAIN_INPUTS.omega]: {
+        dtype: "float32",
+        dims: [omegaRows, L, d],
+        data: rng.normals(omegaRows * L * d),
+      },
     };
+    if (best) {
+      feeds[TRAIN_INPUTS.select] = {
+        dtype: "float32",
+        dims: [o.batchSize, o.K],
+        data: drawSelection(resp, o.K, refs, rng.fork("select")),
+      };
+    }
     if (o.minSnrGamma !== null) {
       feeds[TRAIN_INPUTS.weights] = {
         dtype: "float32",
@@ -260,6 +293,11 @@ export async function trainDistribution(
   try {
     for (let step = start; step < o.steps; step++) {
       if (hooks.signal?.aborted) throw new Error("training cancelled");
+      if (best && (step - start) % o.bestPromptRefresh === 0) {
+        const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
+        const losses = await promptLossTable(rt, inputs.schedulerConfig, latents, c, o.K, o.seed);
+        resp = responsibilities(losses, latents.length, o.K, o.bestPromptTemperature);
+      }
       const feeds = makeFeeds(new Rng(o.seed).fork(step));
       const r0 = performance.now();
       const out = await session.run(feeds, ["loss", "grad_ctx"]);
@@ -291,9 +329,11 @@ export async function trainDistribution(
   } finally {
     await session.release();
   }
-  const distribution = await fitDistribution(rt, table, ids, ctx, o.K, o.M, sigmaMode);
+  const features = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
+  const distribution = distributionOf(rt, features, o.K, sigmaMode);
   return {
     ctx,
+    features,
     distribution,
     template: ids,
     lossCurve,

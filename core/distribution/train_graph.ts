@@ -24,6 +24,12 @@ export interface TrainGraphSpec {
   /** Number of template rows before V (BOS + prefix) and after it; before + M + after = L. */
   beforeRows: number;
   afterRows: number;
+  /** Suffix tokens between V and EOS (the pooled ortho loss reads the EOS row after them). */
+  suffixRows: number;
+  /** omega per image and sample [S*B, L, d] (authors' code) instead of per sample [S, L, d]. */
+  omegaPerImage: boolean;
+  /** Weight of the best-prompt term (0: none; otherwise the graph takes `select` [B, K]). */
+  bestPromptWeight: number;
   lambda: number;
   sigma: ObjectiveOptions["sigma"];
   ortho: "paper" | "pooled";
@@ -40,6 +46,7 @@ export const TRAIN_INPUTS = {
   target: "target",
   omega: "omega",
   weights: "loss_weights",
+  select: "prompt_select",
 } as const;
 
 /** Builds the train-step model: outputs loss, grad_ctx, diffusion, ortho. */
@@ -57,9 +64,10 @@ export function buildTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Model {
     f(I.xT, [spec.batch, C, h, h]),
     f(I.timestep, [spec.batch]),
     f(I.target, [spec.batch, C, h, h]),
-    f(I.omega, [spec.S, L, d]),
+    f(I.omega, [spec.omegaPerImage ? spec.S * spec.batch : spec.S, L, d]),
   ];
   if (spec.minSnr) inputs.push(f(I.weights, [spec.batch]));
+  if (spec.bestPromptWeight > 0) inputs.push(f(I.select, [spec.batch, spec.K]));
   const { g, finish } = startGraph(inputs, 17, graphs.unet.baseDir);
   const o = buildObjective(g, graphs.textEncoderEmbeds, graphs.unet, {
     ctx: I.ctx,
@@ -70,6 +78,7 @@ export function buildTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Model {
     target: I.target,
     omega: I.omega,
     ...(spec.minSnr ? { weights: I.weights } : {}),
+    ...(spec.bestPromptWeight > 0 ? { select: I.select } : {}),
   }, {
     K: spec.K,
     M: spec.M,
@@ -77,7 +86,9 @@ export function buildTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Model {
     lambda: spec.lambda,
     sigma: spec.sigma,
     ortho: spec.ortho,
-    eosIndex: spec.beforeRows + spec.M,
+    eosIndex: spec.beforeRows + spec.M + spec.suffixRows,
+    omegaPerImage: spec.omegaPerImage,
+    bestPromptWeight: spec.bestPromptWeight,
     ...(graphs.unet.baseDir ? { baseDir: graphs.unet.baseDir } : {}),
   });
   g.name(o.loss, "loss");
@@ -105,7 +116,7 @@ export async function trainGraphKey(graphs: SdGraphs, spec: TrainGraphSpec): Pro
   const h = await crypto.subtle.digest(
     "SHA-256",
     new Uint8Array([
-      ...new TextEncoder().encode(JSON.stringify({ v: 1, spec, info: graphs.info })),
+      ...new TextEncoder().encode(JSON.stringify({ v: 2, spec, info: graphs.info })),
       ...new TextEncoder().encode(
         (await externalFacts([graphs.unet, graphs.textEncoderEmbeds])).join("\n"),
       ),

@@ -18,8 +18,21 @@ export const TrainOptionsSchema = z.object({
   lr: z.number().positive().max(1).default(1e-3),
   weightDecay: z.number().min(0).max(1).default(1e-2),
   maxGradNorm: z.number().min(0).default(1),
-  lambda: z.number().min(0).default(5e-3),
+  /** Ortho-loss weight; absent: the paper's 5e-3, or the authors' 1e-3 with `ortho: "pooled"`. */
+  lambda: z.number().min(0).optional(),
   ortho: z.enum(["paper", "pooled"]).default("paper"),
+  /** omega shared by the batch (paper) or drawn per image (authors' code), DESIGN §4b. */
+  omega: z.enum(["shared", "per_image"]).default("shared"),
+  /**
+   * "paper": eq. 3-4 only. "best_prompt" adds, with weight `bestPromptWeight`, a term in which
+   * each reference image is explained by its best prompt (a soft-min over k, DESIGN §4b).
+   */
+  objective: z.enum(["paper", "best_prompt"]).default("paper"),
+  bestPromptWeight: z.number().min(0).max(100).default(1),
+  /** Temperature of the soft-min, on per-reference standardised losses (0.05 to 10). */
+  bestPromptTemperature: z.number().min(0.05).max(10).default(0.5),
+  /** Steps between refreshes of the soft-min responsibilities. */
+  bestPromptRefresh: z.number().int().min(1).max(10_000).default(25),
   sigma: z.enum(["unbiased", "population"]).default("unbiased"),
   /** Min-SNR-gamma loss weighting (authors' code: 5); null = off (paper). */
   minSnrGamma: z.number().positive().nullable().default(null),
@@ -36,14 +49,17 @@ export const TrainOptionsSchema = z.object({
 }).strict();
 
 /** Validated training options. */
-export type TrainOptions = z.infer<typeof TrainOptionsSchema>;
+export type TrainOptions = Omit<z.infer<typeof TrainOptionsSchema>, "lambda"> & { lambda: number };
+
+/** The input form of the options (what callers pass; defaults not yet applied). */
+export type TrainOptionsInput = z.input<typeof TrainOptionsSchema>;
 
 /**
  * Applies defaults and checks options against each other and the number of images.
  * @throws DistributionInputError (kind "options") naming the offending option.
  */
 export function validateTrainOptions(
-  input: Partial<TrainOptions>,
+  input: Partial<TrainOptionsInput>,
   imageCount: number,
 ): TrainOptions {
   const parsed = TrainOptionsSchema.safeParse(input);
@@ -54,14 +70,17 @@ export function validateTrainOptions(
       `invalid training option ${issue.path.join(".") || "(options)"}: ${issue.message}`,
     );
   }
-  const o = parsed.data;
+  const o: TrainOptions = {
+    ...parsed.data,
+    lambda: parsed.data.lambda ?? (parsed.data.ortho === "pooled" ? 1e-3 : 5e-3),
+  };
   if (imageCount < 1) throw new DistributionInputError("options", "no reference images");
   if (!o.template.includes("{}")) {
     throw new DistributionInputError("options", "invalid training option template: no {}");
   }
   if (o.mode === "textual_inversion") {
     // Textual Inversion: one prompt, no sigma, no ortho loss, one sample.
-    return { ...o, K: 1, S: 1, lambda: 0 };
+    return { ...o, K: 1, S: 1, lambda: 0, objective: "paper", omega: "shared" };
   }
   if (o.K < 2) {
     throw new DistributionInputError(

@@ -52,6 +52,10 @@ export interface LoadedModel extends SampleModel {
   tokenizer: ClipTokenizer;
   /** Guidance scale when a request names none (the checkpoint's, else 7.5). */
   defaultGuidance: number;
+  /** The checkpoint's guidance_rescale (0: none). */
+  defaultGuidanceRescale: number;
+  /** The checkpoint's sampler (DDIM unless it names one). */
+  defaultScheduler: SchedulerKind;
 }
 
 /** Engine settings. */
@@ -126,8 +130,21 @@ export class Engine {
       JSON.parse(await Deno.readTextFile(join(dir, "scheduler", "scheduler_config.json"))),
     );
     const runtime = new ModelRuntime(graphs, this.options.sessionOptions ?? {});
-    const defaultGuidance = (await readSamplerDefaults(dir)).guidance;
-    return { name, revision, runtime, tokenizer, schedulerConfig, defaultGuidance };
+    const defaults = await readSamplerDefaults(dir);
+    const kinds = Object.values(SchedulerKind) as string[];
+    if (defaults.scheduler !== undefined && !kinds.includes(defaults.scheduler)) {
+      throw new Error(`${name}: unknown default scheduler ${defaults.scheduler}`);
+    }
+    return {
+      name,
+      revision,
+      runtime,
+      tokenizer,
+      schedulerConfig,
+      defaultGuidance: defaults.guidance,
+      defaultGuidanceRescale: defaults.guidanceRescale,
+      defaultScheduler: (defaults.scheduler as SchedulerKind | undefined) ?? SchedulerKind.DDIM,
+    };
   }
 
   /** Decodes reference images (limits checked from headers first). */
@@ -175,6 +192,7 @@ export class Engine {
       ctx: { data: result.ctx, shape: [o.K, o.M, d] },
       mu: { data: result.distribution.mu, shape: [L, d] },
       sigma: { data: result.distribution.sigma, shape: [L, d] },
+      ...(result.features ? { features: { data: result.features, shape: [o.K, L, d] } } : {}),
     };
     return await saveDistribution(this.options.store, {
       id: newDistributionId(),
@@ -237,21 +255,31 @@ export class Engine {
     // A bad `steps` (outside 1..num_train_timesteps, or repeated timesteps) is the caller's,
     // but core/schedulers reports it as a plain Error from setTimesteps, which throws for
     // nothing else: plan the timesteps here, before any model work, and map that failure.
-    const scheduler = createScheduler(req.scheduler ?? SchedulerKind.DDIM, model.schedulerConfig);
+    const kind = req.scheduler ?? model.defaultScheduler;
+    const scheduler = createScheduler(kind, model.schedulerConfig);
     try {
       scheduler.setTimesteps(req.steps);
     } catch (e) {
       throw new EngineError("invalid_request", (e as Error).message);
     }
     const guidance = req.guidance ?? model.defaultGuidance;
-    return await clientErrors(() => sampleImages(model, dists, { ...req, guidance, ...hooks }));
+    const guidanceRescale = req.guidanceRescale ?? model.defaultGuidanceRescale;
+    return await clientErrors(() =>
+      sampleImages(model, dists, { ...req, guidance, guidanceRescale, scheduler: kind, ...hooks })
+    );
   }
 
   /** Sampled features c~ [n, L, d] and the unconditional features [L, d], as safetensors. */
   async embeddings(req: EmbeddingsRequest): Promise<Uint8Array> {
     const { dists, model } = await this.weighted(req);
     return await clientErrors(async () => {
-      const dist = await resolveDistribution(model, dists, req.template, req.mixMode);
+      const dist = await resolveDistribution(
+        model,
+        dists,
+        req.template,
+        req.mixMode,
+        req.sampler,
+      );
       const { cond, uncond } = await sampleFeatures(model, dist, req);
       const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
       return writeSafetensors({

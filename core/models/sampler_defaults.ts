@@ -15,7 +15,13 @@ export const FALLBACK_GUIDANCE = 7.5;
 /** Sampling defaults of a checkpoint folder. */
 export interface SamplerDefaults {
   guidance: number;
+  /** diffusers' guidance_rescale (0 when the checkpoint names none). */
+  guidanceRescale: number;
+  /** The sampler, as a SchedulerKind value; undefined: the caller's default (DDIM). */
+  scheduler?: string;
 }
+
+const FALLBACK: SamplerDefaults = { guidance: FALLBACK_GUIDANCE, guidanceRescale: 0 };
 
 /**
  * Reads `_dd_sampler_defaults` of `dir/model_index.json`; missing file or key → fallbacks.
@@ -30,16 +36,29 @@ export async function readSamplerDefaults(dir: string): Promise<SamplerDefaults>
   try {
     index = JSON.parse(await Deno.readTextFile(join(dir, "model_index.json")));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { guidance: FALLBACK_GUIDANCE };
+    if (e instanceof Deno.errors.NotFound) return { ...FALLBACK };
     throw e;
   }
-  const d = index._dd_sampler_defaults as { guidance_scale?: unknown } | undefined;
-  if (d === undefined) return { guidance: FALLBACK_GUIDANCE };
+  const d = index._dd_sampler_defaults as
+    | { guidance_scale?: unknown; guidance_rescale?: unknown; scheduler?: unknown }
+    | undefined;
+  if (d === undefined) return { ...FALLBACK };
+  const bad = (what: string) =>
+    new Error(`${join(dir, "model_index.json")}: _dd_sampler_defaults.${what}`);
   const g = d.guidance_scale;
   if (typeof g !== "number" || !Number.isFinite(g) || g < 0) {
-    throw new Error(
-      `${join(dir, "model_index.json")}: _dd_sampler_defaults.guidance_scale must be a number >= 0`,
-    );
+    throw bad("guidance_scale must be a number >= 0");
   }
-  return { guidance: g };
+  const phi = d.guidance_rescale ?? 0;
+  if (typeof phi !== "number" || !(phi >= 0 && phi <= 1)) {
+    throw bad("guidance_rescale must be a number in [0, 1]");
+  }
+  if (d.scheduler !== undefined && typeof d.scheduler !== "string") {
+    throw bad("scheduler must be a string");
+  }
+  return {
+    guidance: g,
+    guidanceRescale: phi,
+    ...(d.scheduler !== undefined ? { scheduler: d.scheduler } : {}),
+  };
 }

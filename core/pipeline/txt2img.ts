@@ -16,6 +16,12 @@ export interface Txt2ImgOptions {
   steps: number;
   /** Classifier-free guidance scale (1 disables the unconditional branch). */
   guidance: number;
+  /**
+   * diffusers' `guidance_rescale` phi in [0, 1] (Lin et al. 2024, §3.4): the guided prediction
+   * is rescaled to the per-image std of the conditional one, then blended with weight phi.
+   * 0 (default) is plain classifier-free guidance.
+   */
+  guidanceRescale?: number;
   seed: number;
   /** Images denoised together (the UNet runs on twice this with guidance). */
   batchSize?: number;
@@ -80,7 +86,7 @@ export async function txt2img(
         new Float32Array(guided ? 2 * b : b).fill(plan.timesteps[k]!),
         context,
       );
-      const eps = guided ? guide(pred, b * lat, opts.guidance) : pred;
+      const eps = guided ? guide(pred, b, lat, opts.guidance, opts.guidanceRescale ?? 0) : pred;
       const noise = scheduler.stochastic
         ? concat(rngs.slice(start, start + b).map((r) => r.fork(`step${k}`).normals(lat)))
         : undefined;
@@ -94,11 +100,39 @@ export async function txt2img(
   return { latents, pixels: concat(pixels) };
 }
 
-/** u + g (c - u) with the unconditional half first. */
-function guide(pred: Float32Array, half: number, g: number): Float32Array {
+/**
+ * u + g (c - u) with the unconditional half first; then, when phi > 0, diffusers'
+ * `rescale_noise_cfg`: x = phi * x * std(c) / std(x) + (1 - phi) * x, stds per image
+ * (unbiased, as torch.std), which undoes the over-exposure that guidance causes on
+ * zero-terminal-SNR models.
+ */
+export function guide(
+  pred: Float32Array,
+  images: number,
+  size: number,
+  g: number,
+  phi = 0,
+): Float32Array {
+  const half = images * size;
   const out = new Float32Array(half);
   for (let i = 0; i < half; i++) out[i] = pred[i]! + g * (pred[half + i]! - pred[i]!);
+  if (phi === 0) return out;
+  for (let b = 0; b < images; b++) {
+    const x = out.subarray(b * size, (b + 1) * size);
+    const factor = std(pred.subarray(half + b * size, half + (b + 1) * size)) / std(x);
+    const blend = Number.isFinite(factor) ? phi * factor + (1 - phi) : 1;
+    for (let i = 0; i < size; i++) x[i] = x[i]! * blend;
+  }
   return out;
+}
+
+function std(x: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m += x[i]!;
+  m /= x.length;
+  let ss = 0;
+  for (let i = 0; i < x.length; i++) ss += (x[i]! - m) ** 2;
+  return Math.sqrt(ss / Math.max(1, x.length - 1));
 }
 
 function scale(x: Float32Array, s: number): Float32Array {

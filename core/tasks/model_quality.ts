@@ -37,6 +37,7 @@ export async function main(args: string[]): Promise<number> {
       n: { type: "string", default: "200" },
       steps: { type: "string", default: "25" },
       guidance: { type: "string" },
+      "guidance-rescale": { type: "string", default: "0" },
       scheduler: { type: "string", default: SchedulerKind.DDIM },
       seed: { type: "string", default: "1" },
       grid: { type: "string" },
@@ -49,6 +50,8 @@ export async function main(args: string[]): Promise<number> {
     !(n >= 1) && `--n must be a positive integer, got ${values.n}`,
     !(steps >= 1) && `--steps must be a positive integer, got ${values.steps}`,
     !(seed >= 0) && `--seed must be a non-negative integer, got ${values.seed}`,
+    !(Number(values["guidance-rescale"]) >= 0 && Number(values["guidance-rescale"]) <= 1) &&
+    `--guidance-rescale must be a number in [0, 1], got ${values["guidance-rescale"]}`,
     values.guidance !== undefined && !(Number(values.guidance) >= 0) &&
     `--guidance must be a number >= 0, got ${values.guidance}`,
     !Object.values(SchedulerKind).includes(kind) &&
@@ -76,6 +79,7 @@ export async function main(args: string[]): Promise<number> {
   const { pixels } = await txt2img(rt, createScheduler(kind, config), cond, uncond, {
     steps,
     guidance,
+    guidanceRescale: Number(values["guidance-rescale"]),
     seed,
     batchSize: 25,
   });
@@ -98,7 +102,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
   console.log(
-    `${n} captions, ${steps} ${kind} steps, guidance ${guidance}: kind and colour ` +
+    `${n} captions, ${steps} ${kind} steps, guidance ${guidance} (rescale ${values["guidance-rescale"]}): kind and colour ` +
       `recovered in ${pct(kindColour)} of images; every attribute in ${pct(all)}; ` +
       ATTRS.map((a) => `${a} ${pct(hits[a])}`).join(", "),
   );

@@ -49,7 +49,11 @@ Deno.test("the default model is the embedded dd-world-tiny, verified against mod
       L: 16,
     });
     assert.equal(model.runtime.graphs.vaeDecoder, null, "pixel space");
-    assert.equal(model.defaultGuidance, 1, "its own guidance default (CFG saturates it)");
+    assert.deepEqual(
+      [model.defaultGuidance, model.defaultGuidanceRescale, model.defaultScheduler],
+      [3, 0.7, "euler_ancestral"],
+      "its own sampler defaults: mode-seeking guidance 3, kept sharp by rescale and Euler-A",
+    );
     assert.deepEqual(
       model.schedulerConfig,
       parseSchedulerConfig(WORLD_SCHEDULER_CONFIG),
