@@ -1,230 +1,527 @@
 /**
- * `deno task eval`: the paper's Table 1 in miniature on the shape world (issue 5).
+ * `deno task eval`: protocol v2 of the method's evaluation on the shape world (issue 11).
  *
- * Protocol (fixed before any result was looked at; change it only with a note):
- * - concepts: warm-shapes-dark, cool-squares, pairs-bottom, small-white-anything; seeds 0, 1, 2.
- * - references: 12 renders of the concept per seed (`referenceImages(seed, 12)`).
- * - methods, 48 images each, DDIM 25 steps, the model's default guidance (was 5; changed
- *   before any evaluation result: the base-model check showed guidance 5 saturating
- *   dd-world-tiny's samples, and a protocol should use the model's default sampler):
- *   DreamDistribution (K 16, M 4, S 4, batch 4, 300 steps, lr 5e-3, gamma 1);
- *   Textual Inversion (same code, K 1, sigma 0, same steps);
- *   a short caption (the most common "a <colour> <kind>" among the references);
- *   the concept's own captions (the references' full captions, cycled) as the ceiling.
- * - columns: fidelity (share of analysed images inside the concept's support; failed analyses
- *   count as outside), coverage (share of the references' attribute combinations generated),
- *   Density and Coverage (Naeem et al. 2020, k 5) of `embedImage` features against 64 renders
- *   of the concept's support; mean ± std over seeds.
- * - gamma sweep: DreamDistribution at gamma 0, 0.5, 1, 1.5, 2 (seed 0): distinct attribute
- *   combinations among 48 images, and coverage.
- * - The README's table is the full protocol: 41.5 min on 2 cores, as two `--threads 1`
- *   processes splitting the concepts. `--n` and `--train-steps` exist for quicker looks.
+ * Protocol (fixed before any result of it was looked at; change it only with a note):
+ * - Concepts: the development set (warm-shapes-dark, cool-squares, pairs-bottom,
+ *   small-white-anything) unless `--concepts-file` names others. Seeds 0-5 (`--seeds`); the
+ *   work runs most important first (main rows on seeds 0-3, the sweep, the variants, then
+ *   seeds 4-5), and the tables give the number of seeds behind every row.
+ * - References: 12 renders of the concept per seed (`referenceImages(seed, 12)`).
+ * - Sampling, for every row alike: the model's own sampler defaults (dd-world-tiny: Euler
+ *   ancestral, guidance 3, guidance_rescale 0.7, so a single prompt is sharpened as Stable
+ *   Diffusion sharpens it), 10 steps, sampling seed 1000 + seed shared by all rows (common
+ *   random numbers make the paired differences less noisy).
+ * - Trainings (200 steps, lr 5e-3, M 4, batch 4): `paper` (K 16, S 2, eq. 3-4 with the
+ *   paper's |cos| ortho, lambda 5e-3); `best_prompt` (the same plus the best-prompt term,
+ *   weight 1); `textual_inversion` (K 1, sigma 0). On the variant seed (0): `omega_per_image`
+ *   and the lambda sweep `lambda_0` and `lambda_0.05`, each with the diagonal and mixture
+ *   samplers.
+ * - Rows: the paper and best-prompt trainings with the diagonal (paper), low-rank and mixture
+ *   samplers at gamma 1; `textual_inversion`; `short_caption` (the most common "a <colour>
+ *   <kind>" among the references); `own_captions` (the references' captions, cycled);
+ *   `ideal_sampler` (scenes drawn uniformly from the support, rendered: the real ceiling).
+ *   200 images per row, concept and seed.
+ * - Metrics (core/world/metrics.ts): fidelity (share of images analysed inside the support;
+ *   misreads count as outside); on-concept diversity (distinct in-support combinations);
+ *   support coverage (on-concept diversity / support size); Naeem density and coverage (k 5)
+ *   of `embedImage` features against 64 renders of the support.
+ * - Against Textual Inversion: the per-seed difference of support coverage, mean and 95%
+ *   paired-bootstrap interval over seeds (10 000 resamples); the mean fidelity difference.
+ * - Gamma sweep: the paper's form (diagonal) and the best-prompt training with each sampler, at
+ *   gamma 0, 1, 2, 4, 6 with 100 images, on seed 0: fidelity and on-concept diversity.
+ * - The product default (`PRODUCT_DEFAULT`) is the row that wins on the development concepts:
+ *   highest mean support coverage among rows whose fidelity is within 5 points of Textual
+ *   Inversion's on at least 3 of 4 concepts.
+ *
+ * Every cell (concept, seed, row, gamma, n) is cached as JSON under `--out`/cache, and every
+ * trained distribution in `--out`/store, so a stopped run resumes and `--shard i/n` splits the
+ * (concept, seed) pairs across processes; `--report` only aggregates what is cached.
  * @module
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Engine } from "../engine/engine.ts";
+import { Engine, type LoadedModel } from "../engine/engine.ts";
 import { encodePng } from "../images/encode.ts";
+import { makeGrid } from "../images/grid.ts";
 import type { RgbImage } from "../images/types.ts";
-import { encodePrompt } from "../distribution/sample.ts";
+import { encodePrompt, type SamplerKind } from "../distribution/mod.ts";
+import type { TrainOptionsInput } from "../distribution/train_options.ts";
 import { txt2img } from "../pipeline/txt2img.ts";
-import { createScheduler, SchedulerKind } from "../schedulers/mod.ts";
+import { createScheduler } from "../schedulers/mod.ts";
 import { FsStore } from "../store/fs_store.ts";
 import { fromTensor } from "../images/tensor.ts";
+import { Rng } from "../random.ts";
 import {
   analyse,
   caption,
   type Concept,
   CONCEPTS,
-  coverage,
   densityCoverage,
-  distinctCombinations,
   embedImage,
   fidelity,
+  onConceptDiversity,
+  pairedBootstrap,
+  parseConceptsFile,
   render,
+  sampleScene,
   type Scene,
+  sceneKey,
   shortCaption,
+  supportCoverage,
 } from "../world/mod.ts";
 import { resolveModel } from "./_models.ts";
 
-const CONCEPT_SET = ["warm-shapes-dark", "cool-squares", "pairs-bottom", "small-white-anything"];
-const METHODS = ["DreamDistribution", "Textual Inversion", "short caption", "own captions"];
+const DEV_CONCEPTS = ["warm-shapes-dark", "cool-squares", "pairs-bottom", "small-white-anything"];
+const REFERENCES = 12;
+const N = 200, SWEEP_N = 100, STEPS = 10;
+const GAMMAS = [0, 1, 2, 4, 6];
+const SWEEP_SEEDS = [0], VARIANT_SEEDS = [0];
+const COMMON = { M: 4, batchSize: 4, steps: 200, lr: 5e-3 } as const;
+const TRAININGS: Record<string, { options: TrainOptionsInput; variant?: boolean }> = {
+  paper: { options: { ...COMMON, K: 16, S: 2 } },
+  best_prompt: { options: { ...COMMON, K: 16, S: 2, objective: "best_prompt" } },
+  textual_inversion: { options: { ...COMMON, mode: "textual_inversion" } },
+  omega_per_image: { options: { ...COMMON, K: 16, S: 2, omega: "per_image" }, variant: true },
+  "lambda_0": { options: { ...COMMON, K: 16, S: 2, lambda: 0 }, variant: true },
+  "lambda_0.05": { options: { ...COMMON, K: 16, S: 2, lambda: 0.05 }, variant: true },
+};
+const SAMPLERS: SamplerKind[] = ["diagonal", "low_rank", "mixture"];
+/** The gamma sweep's rows: the paper's form and the best-prompt training with every sampler. */
+const SWEEP_ROWS = [
+  "dd_paper_diagonal",
+  "dd_best_prompt_diagonal",
+  "dd_best_prompt_low_rank",
+  "dd_best_prompt_mixture",
+];
 
-interface Scores {
-  fidelity: number;
-  coverage: number;
+/** A row of the table: a training and a sampler, or a baseline. */
+interface Row {
+  name: string;
+  training?: string;
+  sampler?: SamplerKind;
+}
+
+const ROWS: Row[] = [
+  { name: "textual_inversion", training: "textual_inversion", sampler: "diagonal" },
+  ...Object.keys(TRAININGS).filter((t) => t !== "textual_inversion").flatMap((t) =>
+    (TRAININGS[t]!.variant ? ["diagonal", "mixture"] as SamplerKind[] : SAMPLERS).map((s) => ({
+      name: `dd_${t}_${s}`,
+      training: t,
+      sampler: s,
+    }))
+  ),
+  { name: "short_caption" },
+  { name: "own_captions" },
+  { name: "ideal_sampler" },
+];
+
+/** The row the product uses by default (chosen on the development concepts; see the README). */
+export const PRODUCT_DEFAULT = "dd_best_prompt_mixture";
+
+/** What one cell keeps: the analysed scene keys (null: misread) and the D&C values. */
+interface Cell {
+  scenes: (string | null)[];
   density: number;
   dcCoverage: number;
+  seconds: number;
 }
 
-function score(images: RgbImage[], concept: Concept, refs: Scene[], seed: number): Scores {
-  const scenes = images.map((img) => analyse(img).scene);
-  const support = concept.referenceScenes(seed + 1000, 64).map((s, i) => embedImage(render(s, i)));
-  const dc = densityCoverage(support, images.map(embedImage), 5);
-  return {
-    fidelity: fidelity(scenes, concept),
-    coverage: coverage(scenes, refs),
-    density: dc.density,
-    dcCoverage: dc.coverage,
-  };
-}
-
-const meanStd = (xs: number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
-  return `${m.toFixed(3)} ± ${s.toFixed(3)}`;
+const keyScene = (k: string | null): Scene | null => {
+  if (k === null) return null;
+  const [kind, colour, size, count, position, background] = k.split("|");
+  return { kind, colour, size, count, position, background } as Scene;
 };
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(value));
+  await Deno.rename(tmp, path);
+}
 
 /** Runs the evaluation; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: "string", default: "dd-world-tiny" },
-      seeds: { type: "string", default: "0,1,2" },
-      concepts: { type: "string", default: CONCEPT_SET.join(",") },
-      n: { type: "string", default: "48" },
-      "train-steps": { type: "string", default: "300" },
-      k: { type: "string", default: "16" },
-      steps: { type: "string", default: "25" },
-      out: { type: "string", default: "eval" },
-      // One thread per process lets two processes split the concepts on a 2-core machine.
-      threads: { type: "string", default: "0" },
-    },
-  });
-  const t0 = performance.now();
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        model: { type: "string", default: "dd-world-tiny" },
+        seeds: { type: "string", default: "0,1,2,3,4,5" },
+        concepts: { type: "string" },
+        "concepts-file": { type: "string" },
+        out: { type: "string", default: "eval" },
+        json: { type: "string" },
+        shard: { type: "string", default: "0/1" },
+        rows: { type: "string" },
+        report: { type: "boolean", default: false },
+        threads: { type: "string", default: "0" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 1;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let concepts: Concept[];
+  try {
+    concepts = await chooseConcepts(values.concepts, values["concepts-file"]);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 1;
+  }
   const seeds = values.seeds.split(",").map(Number);
-  const n = Number(values.n), sampleSteps = Number(values.steps);
-  const storeDir = await Deno.makeTempDir({ prefix: "dd-eval-" });
+  const [shard, shards] = values.shard.split("/").map(Number) as [number, number];
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0) || !(shards >= 1 && shard < shards)) {
+    console.error("error: --seeds must be non-negative integers and --shard i/n with 0 <= i < n");
+    return 1;
+  }
+  const rows = values.rows ? ROWS.filter((r) => values.rows!.split(",").includes(r.name)) : ROWS;
+  const t0 = performance.now();
+  await Deno.mkdir(join(values.out, "cache"), { recursive: true });
   const engine = new Engine({
-    store: new FsStore(storeDir),
+    store: new FsStore(join(values.out, "store")),
     resolveModel,
     defaultModel: values.model,
-    cacheDir: join(storeDir, "cache"),
+    cacheDir: join(values.out, "graphs"),
     sessionOptions: Number(values.threads) > 0 ? { intraOpThreads: Number(values.threads) } : {},
   });
-  await Deno.mkdir(values.out, { recursive: true });
   try {
     const model = await engine.model();
-    const scheduler = createScheduler(SchedulerKind.DDIM, model.schedulerConfig);
-    const uncond = await encodePrompt(model, "");
-    const fromCaptions = async (captions: string[], seed: number) => {
-      const feats = await Promise.all(captions.map((c) => encodePrompt(model, c)));
-      const cond = new Float32Array(feats.reduce((a, f) => a + f.length, 0));
-      feats.forEach((f, i) => cond.set(f, i * f.length));
-      const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
-        steps: sampleSteps,
-        guidance: model.defaultGuidance,
-        seed,
-      });
-      const side = model.runtime.graphs.info.latentSize * model.runtime.graphs.info.vaeScale;
-      const size = 3 * side * side;
-      return captions.map((_, i) =>
-        fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side)
-      );
-    };
-    const table = new Map<string, Scores[]>();
-    const sweep: string[] = [];
-    for (const name of values.concepts.split(",")) {
-      const concept = CONCEPTS[name as keyof typeof CONCEPTS];
-      if (!concept) throw new Error(`unknown concept ${name}`);
-      for (const seed of seeds) {
-        const refs = concept.referenceImages(seed, 12);
-        const scenes = refs.map((r) => r.scene);
-        const images = refs.map((r, i) => ({ bytes: encodePng(r.image), name: `${name}-${i}` }));
-        const common = {
-          M: 4,
-          S: 4,
-          batchSize: 4,
-          steps: Number(values["train-steps"]),
-          lr: 5e-3,
-          seed,
-        };
-        const dd = await engine.train({ images, options: { ...common, K: Number(values.k) } });
-        const ti = await engine.train({
-          images,
-          options: { ...common, mode: "textual_inversion" },
-        });
-        const sample = (id: string, gamma: number) =>
-          engine.sample({
-            distributions: [{ id, weight: 1 }],
-            gamma,
-            n,
-            seed,
-            steps: sampleSteps,
-            batchSize: n, // one batch, as the caption baselines (32x32 images are small)
-          });
-        const counts = new Map<string, number>();
-        for (const s of scenes) counts.set(shortCaption(s), (counts.get(shortCaption(s)) ?? 0) + 1);
-        const short = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
-        const outputs: [string, RgbImage[]][] = [
-          [METHODS[0]!, await sample(dd.id, 1)],
-          [METHODS[1]!, await sample(ti.id, 1)],
-          [METHODS[2]!, await fromCaptions(Array(n).fill(short), seed)],
-          [
-            METHODS[3]!,
-            await fromCaptions(
-              Array.from({ length: n }, (_, i) => caption(scenes[i % scenes.length]!)),
-              seed,
-            ),
-          ],
-        ];
-        for (const [method, imgs] of outputs) {
-          const key = `${method}|${name}`;
-          table.set(key, [...(table.get(key) ?? []), score(imgs, concept, scenes, seed)]);
-        }
-        if (seed === seeds[0]) {
-          for (const gamma of [0, 0.5, 1, 1.5, 2]) {
-            const imgs = await sample(dd.id, gamma);
-            const an = imgs.map((img) => analyse(img).scene);
-            sweep.push(
-              `| ${name} | ${gamma} | ${distinctCombinations(an)} | ${
-                coverage(an, scenes).toFixed(3)
-              } |`,
-            );
-          }
-        }
-        console.error(
-          `eval: ${name} seed ${seed} done (${
-            ((performance.now() - t0) / 60000).toFixed(1)
-          } min so far)`,
-        );
+    if (!values.report) {
+      // Most important first, so a run cut short still reports the main table: the main rows
+      // on the first four seeds, then the gamma sweep, then the variants, then more seeds.
+      const jobs = [
+        ...seeds.slice(0, 4).flatMap((s) => concepts.map((c) => ["main", c, s] as const)),
+        ...SWEEP_SEEDS.filter((s) => seeds.includes(s)).flatMap((s) =>
+          concepts.map((c) => ["sweep", c, s] as const)
+        ),
+        ...VARIANT_SEEDS.filter((s) => seeds.includes(s)).flatMap((s) =>
+          concepts.map((c) => ["variants", c, s] as const)
+        ),
+        ...seeds.slice(4).flatMap((s) => concepts.map((c) => ["main", c, s] as const)),
+      ];
+      for (const [i, [phase, concept, seed]] of jobs.entries()) {
+        if (i % shards !== shard) continue;
+        await runPair(engine, model, concept, seed, rows, phase, values.out, t0);
       }
     }
-    const lines = [
-      "| method | concept | fidelity | coverage | density | D&C coverage |",
-      "| --- | --- | --- | --- | --- | --- |",
-    ];
-    for (const [key, rows] of table) {
-      const [method, concept] = key.split("|");
-      lines.push(
-        `| ${method} | ${concept} | ${meanStd(rows.map((r) => r.fidelity))} | ${
-          meanStd(rows.map((r) => r.coverage))
-        } | ` +
-          `${meanStd(rows.map((r) => r.density))} | ${meanStd(rows.map((r) => r.dcCoverage))} |`,
-      );
-    }
-    const minutes = ((performance.now() - t0) / 60000).toFixed(1);
-    const report = [
-      `Model ${model.name} @ ${model.revision}; seeds ${seeds.join(", ")}; ${n} images per ` +
-      `method, concept and seed; ${minutes} min.`,
-      "",
-      ...lines,
-      "",
-      `| concept | gamma | distinct combinations (of ${n}) | coverage |`,
-      "| --- | --- | --- | --- |",
-      ...sweep,
-    ].join("\n");
-    await Deno.writeTextFile(join(values.out, "eval.md"), `${report}\n`);
-    console.log(report);
+    const report = await aggregate(concepts, seeds, values.out);
+    await Deno.writeTextFile(join(values.out, "eval.md"), report.markdown);
+    await Deno.writeFile(join(values.out, "gamma_sweep.png"), encodePng(report.chart));
+    if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(report.json, null, 2));
+    console.log(report.markdown);
+    console.error(`eval: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
     return 0;
   } catch (e) {
     console.error(`error: ${(e as Error).message.split("\n")[0]}`);
     return 1;
   } finally {
     await engine.close();
-    await Deno.remove(storeDir, { recursive: true });
   }
+}
+
+const USAGE = `usage: deno task eval [options]
+  --seeds 0,1,...       seeds (default 0-5)
+  --concepts a,b        built-in concepts (default: the development set)
+  --concepts-file F     a JSON array of {"name", "description", "constraints"} instead
+  --out DIR             results, cache and trained distributions (default eval)
+  --json FILE           also write the results as JSON
+  --shard i/n           this process takes every n-th (concept, seed) pair from i
+  --rows a,b            only these rows (default: all)
+  --report              only aggregate what is cached
+  --threads N           ONNX Runtime intra-op threads (0: its default)`;
+
+async function chooseConcepts(names?: string, file?: string): Promise<Concept[]> {
+  if (file !== undefined) {
+    if (names !== undefined) throw new Error("give --concepts or --concepts-file, not both");
+    return parseConceptsFile(await Deno.readTextFile(file));
+  }
+  return (names?.split(",") ?? DEV_CONCEPTS).map((n) => {
+    const c = CONCEPTS[n as keyof typeof CONCEPTS];
+    if (!c) throw new Error(`unknown concept ${n}; known: ${Object.keys(CONCEPTS).join(", ")}`);
+    return c;
+  });
+}
+
+async function runPair(
+  engine: Engine,
+  model: LoadedModel,
+  concept: Concept,
+  seed: number,
+  rows: Row[],
+  phase: "main" | "sweep" | "variants",
+  out: string,
+  t0: number,
+): Promise<void> {
+  const dir = join(out, "cache", concept.name, String(seed));
+  await Deno.mkdir(dir, { recursive: true });
+  const refs = concept.referenceImages(seed, REFERENCES);
+  const scenes = refs.map((r) => r.scene);
+  const images = refs.map((r, i) => ({ bytes: encodePng(r.image), name: `${concept.name}-${i}` }));
+  const real = concept.referenceScenes(seed + 1000, 64).map((s, i) => embedImage(render(s, i)));
+  const trained = new Map<string, string>();
+  const trainingId = async (name: string): Promise<string> => {
+    const known = trained.get(name);
+    if (known) return known;
+    const path = join(dir, `train-${name}.json`);
+    const cached = await readJson<{ id: string }>(path);
+    if (cached && (await engine.get(cached.id).then(() => true, () => false))) {
+      trained.set(name, cached.id);
+      return cached.id;
+    }
+    const t = performance.now();
+    const m = await engine.train({
+      images,
+      options: { ...TRAININGS[name]!.options, seed },
+    });
+    log(t0, `${concept.name} seed ${seed}: trained ${name} (${sec(t)} s)`);
+    await writeJsonAtomic(path, { id: m.id, seconds: (performance.now() - t) / 1000 });
+    trained.set(name, m.id);
+    return m.id;
+  };
+  const sampleSeed = 1000 + seed;
+  const cell = async (row: Row, gamma: number, n: number): Promise<void> => {
+    const path = join(dir, `${row.name}@g${gamma}n${n}.json`);
+    if (await readJson<Cell>(path)) return;
+    if (row.training && TRAININGS[row.training]!.variant && !VARIANT_SEEDS.includes(seed)) return;
+    const t = performance.now();
+    let imgs: RgbImage[];
+    if (row.name === "ideal_sampler") {
+      const rng = new Rng(sampleSeed).fork("ideal");
+      imgs = Array.from({ length: n }, (_, i) => render(sampleScene(rng, concept.constraints), i));
+    } else if (row.name === "short_caption" || row.name === "own_captions") {
+      const counts = new Map<string, number>();
+      for (const s of scenes) counts.set(shortCaption(s), (counts.get(shortCaption(s)) ?? 0) + 1);
+      const short = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+      const captions = row.name === "short_caption"
+        ? Array(n).fill(short)
+        : Array.from({ length: n }, (_, i) => caption(scenes[i % scenes.length]!));
+      imgs = await fromCaptions(model, captions, sampleSeed);
+    } else {
+      imgs = await engine.sample({
+        distributions: [{ id: await trainingId(row.training!), weight: 1 }],
+        gamma,
+        n,
+        seed: sampleSeed,
+        steps: STEPS,
+        batchSize: 50,
+        sampler: row.sampler!,
+      });
+    }
+    const dc = densityCoverage(real, imgs.map(embedImage), 5);
+    const result: Cell = {
+      scenes: imgs.map((img) => {
+        const s = analyse(img).scene;
+        return s ? sceneKey(s) : null;
+      }),
+      density: dc.density,
+      dcCoverage: dc.coverage,
+      seconds: (performance.now() - t) / 1000,
+    };
+    await writeJsonAtomic(path, result);
+    log(t0, `${concept.name} seed ${seed}: ${row.name} gamma ${gamma} n ${n} (${sec(t)} s)`);
+  };
+  const isVariant = (r: Row) => r.training !== undefined && TRAININGS[r.training]!.variant;
+  if (phase === "main") {
+    for (const row of rows.filter((r) => !isVariant(r))) await cell(row, 1, N);
+  } else if (phase === "variants") {
+    for (const row of rows.filter(isVariant)) await cell(row, 1, N);
+  } else {
+    for (const row of rows.filter((r) => SWEEP_ROWS.includes(r.name))) {
+      for (const g of GAMMAS) await cell(row, g, SWEEP_N);
+    }
+  }
+}
+
+async function fromCaptions(
+  model: LoadedModel,
+  captions: string[],
+  seed: number,
+): Promise<RgbImage[]> {
+  const feats = await Promise.all(captions.map((c) => encodePrompt(model, c)));
+  const cond = new Float32Array(feats.reduce((a, f) => a + f.length, 0));
+  feats.forEach((f, i) => cond.set(f, i * f.length));
+  const uncond = await encodePrompt(model, "");
+  const { pixels } = await txt2img(
+    model.runtime,
+    createScheduler(model.defaultScheduler, model.schedulerConfig),
+    cond,
+    uncond,
+    {
+      steps: STEPS,
+      guidance: model.defaultGuidance,
+      guidanceRescale: model.defaultGuidanceRescale,
+      seed,
+      batchSize: 50,
+    },
+  );
+  const side = model.runtime.graphs.info.latentSize * model.runtime.graphs.info.vaeScale;
+  const size = 3 * side * side;
+  return captions.map((_, i) => fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side));
+}
+
+const sec = (t: number) => ((performance.now() - t) / 1000).toFixed(0);
+const log = (t0: number, what: string) =>
+  console.error(`eval: ${what}; ${((performance.now() - t0) / 60000).toFixed(1)} min so far`);
+
+/** Per-row means over the seeds that have the cell. */
+interface Summary {
+  fidelity: number;
+  support_coverage: number;
+  on_concept_diversity: number;
+  density: number;
+  dc_coverage: number;
+  seeds: number;
+}
+
+async function aggregate(concepts: Concept[], seeds: number[], out: string) {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const json: Record<string, unknown> = { product_default: PRODUCT_DEFAULT, concepts: {} };
+  const lines: string[] = [];
+  const charts: RgbImage[] = [];
+  for (const concept of concepts) {
+    const load = async (row: string, gamma: number, n: number) => {
+      const got: { seed: number; cell: Cell; scenes: (Scene | null)[] }[] = [];
+      for (const seed of seeds) {
+        const c = await readJson<Cell>(
+          join(out, "cache", concept.name, String(seed), `${row}@g${gamma}n${n}.json`),
+        );
+        if (c) got.push({ seed, cell: c, scenes: c.scenes.map(keyScene) });
+      }
+      return got;
+    };
+    const methods: Record<string, Summary> = {};
+    const perSeed: Record<string, Map<number, { cov: number; fid: number }>> = {};
+    for (const row of ROWS) {
+      const cells = await load(row.name, 1, N);
+      if (cells.length === 0) continue;
+      const fid = cells.map((c) => fidelity(c.scenes, concept));
+      const cov = cells.map((c) => supportCoverage(c.scenes, concept));
+      methods[row.name] = {
+        fidelity: mean(fid),
+        support_coverage: mean(cov),
+        on_concept_diversity: mean(cells.map((c) => onConceptDiversity(c.scenes, concept))),
+        density: mean(cells.map((c) => c.cell.density)),
+        dc_coverage: mean(cells.map((c) => c.cell.dcCoverage)),
+        seeds: cells.length,
+      };
+      perSeed[row.name] = new Map(cells.map((c, i) => [c.seed, { cov: cov[i]!, fid: fid[i]! }]));
+    }
+    const vs: Record<string, unknown> = {};
+    const ti = perSeed.textual_inversion;
+    for (const [name, bySeed] of Object.entries(perSeed)) {
+      if (!ti || name === "textual_inversion") continue;
+      const common = [...bySeed.keys()].filter((s) => ti.has(s));
+      if (common.length === 0) continue;
+      const b = pairedBootstrap(common.map((s) => bySeed.get(s)!.cov - ti.get(s)!.cov));
+      vs[name] = {
+        support_coverage_diff: b.mean,
+        ci95: b.ci95,
+        fidelity_diff: mean(common.map((s) => bySeed.get(s)!.fid - ti.get(s)!.fid)),
+        seeds: common.length,
+      };
+    }
+    const sweep: Record<string, { gamma: number; fidelity: number; on_concept_diversity: number }[]> =
+      {};
+    for (const row of ROWS.filter((r) => r.name.startsWith("dd_"))) {
+      const points = [];
+      for (const gamma of GAMMAS) {
+        const cells = await load(row.name, gamma, SWEEP_N);
+        if (cells.length === 0) continue;
+        points.push({
+          gamma,
+          fidelity: mean(cells.map((c) => fidelity(c.scenes, concept))),
+          on_concept_diversity: mean(cells.map((c) => onConceptDiversity(c.scenes, concept))),
+        });
+      }
+      if (points.length > 0) sweep[row.name] = points;
+    }
+    (json.concepts as Record<string, unknown>)[concept.name] = {
+      support_size: concept.supportScenes().length,
+      methods,
+      vs_textual_inversion: vs,
+      gamma_sweep: sweep,
+    };
+    lines.push(...conceptMarkdown(concept, methods, vs, sweep));
+    const series = Object.entries(sweep).filter(([name]) => !/lambda|omega/.test(name));
+    if (series.length > 0) {
+      // Imported here so that a run can start before the chart module is needed.
+      const { lineChart } = await import("../images/chart.ts");
+      charts.push(lineChart(
+        series.map(([name, pts]) => ({
+          label: name.replace(/^dd_/, ""),
+          points: pts.map((p) => ({ x: p.on_concept_diversity, y: p.fidelity, label: `${p.gamma}` })),
+        })),
+        {
+          title: `${concept.name}: gamma 0-6 (labels), ${SWEEP_N} images`,
+          xLabel: "on-concept diversity (distinct in-support combinations)",
+          yLabel: "fidelity",
+          yRange: [0, 1],
+          width: 640,
+          height: 460,
+        },
+      ));
+    }
+  }
+  const chart = charts.length > 0
+    ? makeGrid(
+      Array.from({ length: Math.ceil(charts.length / 2) }, (_, r) => charts.slice(2 * r, 2 * r + 2)),
+      { pad: 4 },
+    )
+    : { width: 1, height: 1, data: new Uint8Array(3).fill(255) };
+  return { json, markdown: lines.join("\n") + "\n", chart };
+}
+
+function conceptMarkdown(
+  concept: Concept,
+  methods: Record<string, Summary>,
+  vs: Record<string, unknown>,
+  sweep: Record<string, { gamma: number; fidelity: number; on_concept_diversity: number }[]>,
+): string[] {
+  const f = (x: number) => x.toFixed(3);
+  const out = [
+    `### ${concept.name} (support ${concept.supportScenes().length} combinations)`,
+    "",
+    "| row | seeds | fidelity | on-concept diversity | support coverage | coverage − TI [95% CI] | fidelity − TI | density | D&C coverage |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const [name, m] of Object.entries(methods)) {
+    const d = vs[name] as { support_coverage_diff: number; ci95: number[]; fidelity_diff: number } |
+      undefined;
+    out.push(
+      `| ${name}${name === PRODUCT_DEFAULT ? " (default)" : ""} | ${m.seeds} | ${f(m.fidelity)} | ` +
+        `${m.on_concept_diversity.toFixed(1)} | ${f(m.support_coverage)} | ` +
+        (d ? `${f(d.support_coverage_diff)} [${f(d.ci95[0]!)}, ${f(d.ci95[1]!)}]` : "") +
+        ` | ${d ? f(d.fidelity_diff) : ""} | ${f(m.density)} | ${f(m.dc_coverage)} |`,
+    );
+  }
+  out.push("", "| gamma sweep | " + GAMMAS.map((g) => `γ ${g}`).join(" | ") + " |");
+  out.push("| --- |" + GAMMAS.map(() => " --- |").join(""));
+  for (const [name, pts] of Object.entries(sweep)) {
+    const at = (g: number) => pts.find((p) => p.gamma === g);
+    out.push(
+      `| ${name} | ` +
+        GAMMAS.map((g) => {
+          const p = at(g);
+          return p ? `${p.on_concept_diversity.toFixed(1)} / ${f(p.fidelity)}` : "";
+        }).join(" | ") + " |",
+    );
+  }
+  out.push("", "(sweep cells: on-concept diversity / fidelity)", "");
+  return out;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -12,6 +12,7 @@ import { Rng } from "../random.ts";
 import { caption } from "./caption.ts";
 import { render } from "./render.ts";
 import {
+  ATTRIBUTES,
   enumerateScenes,
   sampleScene,
   satisfies,
@@ -164,3 +165,70 @@ export const CONCEPT_NAMES = [
 
 /** The name of a shipped concept. */
 export type ConceptName = typeof CONCEPT_NAMES[number];
+
+/**
+ * Parses a concepts file: a JSON array of `{"name", "description", "constraints"}` with
+ * attribute names and values as in scene.ts (`ATTRIBUTES`).
+ *
+ * @throws RangeError naming the entry and the field for anything else: not an array, a
+ *   missing or non-string name, an unknown attribute or value, an empty value list, or a
+ *   duplicate name.
+ * @example
+ * ```ts
+ * import { parseConceptsFile } from "./concepts.ts";
+ * const [c] = parseConceptsFile('[{"name":"reds","description":"red things",' +
+ *   '"constraints":{"colour":["red"]}}]');
+ * console.assert(c!.supportScenes().length === 240);
+ * ```
+ */
+export function parseConceptsFile(text: string): Concept[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new RangeError(`concepts file: not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(data) || data.length === 0) {
+    throw new RangeError("concepts file: expected a non-empty JSON array of concepts");
+  }
+  const seen = new Set<string>();
+  return data.map((entry, i) => {
+    const where = `concepts file: entry ${i}`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new RangeError(`${where}: expected an object`);
+    }
+    const { name, description, constraints } = entry as Record<string, unknown>;
+    if (typeof name !== "string" || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
+      throw new RangeError(`${where}: "name" must be 1-64 of a-z 0-9 _ - (got ${JSON.stringify(name)})`);
+    }
+    if (seen.has(name)) throw new RangeError(`${where}: duplicate name ${name}`);
+    seen.add(name);
+    if (description !== undefined && typeof description !== "string") {
+      throw new RangeError(`${where} (${name}): "description" must be a string`);
+    }
+    if (typeof constraints !== "object" || constraints === null || Array.isArray(constraints)) {
+      throw new RangeError(`${where} (${name}): "constraints" must be an object`);
+    }
+    const out: Record<string, string[]> = {};
+    for (const [attr, values] of Object.entries(constraints)) {
+      if (!Object.hasOwn(ATTRIBUTES, attr)) {
+        throw new RangeError(
+          `${where} (${name}): unknown attribute "${attr}"; known: ${Object.keys(ATTRIBUTES).join(", ")}`,
+        );
+      }
+      const allowed = ATTRIBUTES[attr as keyof typeof ATTRIBUTES] as readonly string[];
+      if (!Array.isArray(values) || values.length === 0) {
+        throw new RangeError(`${where} (${name}): "${attr}" must be a non-empty array of values`);
+      }
+      for (const v of values) {
+        if (typeof v !== "string" || !allowed.includes(v)) {
+          throw new RangeError(
+            `${where} (${name}): unknown ${attr} ${JSON.stringify(v)}; known: ${allowed.join(", ")}`,
+          );
+        }
+      }
+      out[attr] = [...new Set(values as string[])];
+    }
+    return defineConcept(name, description ?? name, out as SceneConstraints);
+  });
+}

@@ -41,6 +41,9 @@ Deno.test("train-step graph reproduces the composed objective case of sd-tiny-to
     sigma: "population",
     ortho: "paper",
     minSnr: false,
+    suffixRows: 0,
+    omegaPerImage: false,
+    bestPromptWeight: 0,
   });
   const s = await Session.create(model);
   for (const c of cases.dream_distribution) {
@@ -82,6 +85,9 @@ Deno.test("train-step gradient equals central finite differences of the same los
     sigma: "unbiased" as const,
     ortho: "paper" as const,
     minSnr: true,
+    suffixRows: 0,
+    omegaPerImage: false,
+    bestPromptWeight: 0,
   };
   const s = await Session.create(buildTrainGraph(graphs, spec));
   const rnd = (n: number, k: number) =>
