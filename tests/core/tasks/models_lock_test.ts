@@ -16,7 +16,14 @@ Deno.test("models:lock pins a pending entry at main's commit and writes models.l
     await writeModelsLock(lockPath, {
       version: 1,
       models: {
-        [REPO]: { pending: true, source: { repo: REPO }, format: "diffusers" },
+        [REPO]: {
+          pending: true,
+          source: { repo: REPO },
+          format: "diffusers",
+          licence: "CreativeML Open RAIL++-M",
+          unofficialMirrorOf: "gone/tiny-sd2",
+          note: "not pinned yet",
+        },
         "other/kept": { pending: true, source: { repo: "other/kept" }, format: "onnx" },
       },
     });
@@ -30,6 +37,10 @@ Deno.test("models:lock pins a pending entry at main's commit and writes models.l
     assert.ok("files" in entry && "repo" in entry.source);
     assert.equal(entry.source.revision, COMMIT);
     assert.deepEqual(Object.keys(entry.files), TINY_FILES);
+    // Licence and provenance survive pinning; the pending note does not.
+    assert.equal(entry.licence, "CreativeML Open RAIL++-M");
+    assert.equal(entry.unofficialMirrorOf, "gone/tiny-sd2");
+    assert.equal(entry.note, undefined);
     assert.ok("pending" in lock.models["other/kept"]!, "other entries are kept");
     assert.equal(lines.filter((l) => l.endsWith("downloaded")).length, TINY_FILES.length);
     assert.match(lines.at(-1)!, new RegExp(`^pinned ${REPO} \\(${REPO}@${COMMIT}\\): 12 files`));
