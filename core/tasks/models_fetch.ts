@@ -14,13 +14,15 @@ import type { FetchProgress } from "../models/hub.ts";
 import type { ModelFormat } from "../models/lock.ts";
 import { DEFAULT_LOCK_PATH, resolveModel } from "../models/registry.ts";
 import { hubOptionsFromEnv } from "../models/hub.ts";
+import { mirrorFromEnv } from "../models/mirror.ts";
 
 const USAGE =
   `usage: deno task models:fetch NAME [--allow-unlocked] [--format diffusers|onnx] [--lock FILE]
 
 Fetches NAME's files into the Hugging Face cache and verifies each against models.lock.
 NAME is a models.lock name; with --allow-unlocked also org/name[@revision] or a folder.
-Environment: HF_ENDPOINT (hub URL), HF_TOKEN, HF_HOME or HF_HUB_CACHE, HF_HUB_OFFLINE.`;
+Environment: HF_ENDPOINT (hub URL), HF_TOKEN, HF_HOME or HF_HUB_CACHE, HF_HUB_OFFLINE,
+DD_MODEL_MIRROR (s3://bucket/prefix or a folder, tried before the Hub).`;
 
 /** Where the task writes and reads its settings (tests replace them). */
 export interface TaskIo {
@@ -70,6 +72,7 @@ export async function main(args: string[], io: TaskIo = {}): Promise<number> {
     const started = Date.now();
     const model = await resolveModel(name, {
       ...hubOptionsFromEnv(io.env ?? Deno.env.toObject()),
+      mirror: mirrorFromEnv(io.env ?? Deno.env.toObject()),
       lockPath: values.lock ?? DEFAULT_LOCK_PATH,
       allowUnlocked: values["allow-unlocked"] ?? false,
       format: format satisfies ModelFormat,
@@ -90,7 +93,10 @@ export async function main(args: string[], io: TaskIo = {}): Promise<number> {
 /** `[3/12] unet/config.json  1.6 kB  cached` */
 export function progressLine(p: FetchProgress): string {
   const width = String(p.total).length;
-  return `[${String(p.index).padStart(width)}/${p.total}] ${p.path}  ${bytes(p.size)}  ${p.status}`;
+  const from = p.from === "mirror" ? " from the mirror" : "";
+  return `[${String(p.index).padStart(width)}/${p.total}] ${p.path}  ${
+    bytes(p.size)
+  }  ${p.status}${from}`;
 }
 
 function bytes(n: number): string {
