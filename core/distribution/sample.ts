@@ -16,7 +16,12 @@ import type { SchedulerConfig } from "../schedulers/config.ts";
 import { createScheduler } from "../schedulers/create_scheduler.ts";
 import { SchedulerKind } from "../schedulers/scheduler.ts";
 import { DistributionInputError } from "./errors.ts";
-import { type MixMode, PromptDistribution, type SamplerKind } from "./prompt_distribution.ts";
+import {
+  DEFAULT_SAMPLER,
+  type MixMode,
+  PromptDistribution,
+  type SamplerKind,
+} from "./prompt_distribution.ts";
 import { fitDistribution } from "./train.ts";
 import { readTokenTable, templateIds, type TemplateTokenizer } from "./template.ts";
 
@@ -46,7 +51,7 @@ export interface SampleOptions {
   /** diffusers' guidance_rescale phi in [0, 1] (0: plain classifier-free guidance). */
   guidanceRescale?: number;
   scheduler?: SchedulerKind;
-  /** How c~ is drawn (DESIGN §4b); default "diagonal" (the paper). */
+  /** How c~ is drawn (DESIGN §4b); default `DEFAULT_SAMPLER`. */
   sampler?: SamplerKind;
   /** One c~ shared by all images (authors' code) instead of a fresh one each (paper). */
   sharedSample?: boolean;
@@ -72,7 +77,7 @@ export async function resolveDistribution(
   dists: WeightedDistribution[],
   template: string | undefined,
   mixMode: MixMode = "paper",
-  sampler: SamplerKind = "diagonal",
+  sampler: SamplerKind = DEFAULT_SAMPLER,
 ): Promise<PromptDistribution> {
   const needsFeatures = sampler !== "diagonal";
   if (dists.length === 0) {
@@ -146,12 +151,12 @@ export async function sampleFeatures(
   const rng = new Rng(o.seed).fork("c~");
   const cond = o.sharedSample
     ? (() => {
-      const one = scaled.sample(rng, o.sampler);
+      const one = scaled.sample(rng, o.sampler ?? DEFAULT_SAMPLER);
       const all = new Float32Array(o.n * one.length);
       for (let i = 0; i < o.n; i++) all.set(one, i * one.length);
       return all;
     })()
-    : scaled.sampleMany(o.n, rng, o.sampler);
+    : scaled.sampleMany(o.n, rng, o.sampler ?? DEFAULT_SAMPLER);
   return { cond, uncond: await encodePrompt(model, o.negativePrompt ?? "") };
 }
 

@@ -8,12 +8,17 @@
  * @module
  */
 import { join } from "node:path";
-import type { MixMode } from "../distribution/prompt_distribution.ts";
+import {
+  DEFAULT_SAMPLER,
+  type MixMode,
+  SAMPLER_KINDS,
+} from "../distribution/prompt_distribution.ts";
 import { splitTemplate } from "../distribution/template.ts";
 import type { SampleRequest } from "../engine/engine.ts";
 import { openStore } from "../store/open.ts";
 import type { ListOptions, PutOptions, Store } from "../store/store.ts";
 import {
+  choice,
   isDirectory,
   num,
   type OptionTable,
@@ -163,6 +168,11 @@ export const FEATURE_OPTIONS: OptionTable = {
   negative: { type: "string", arg: "TEXT", default: '""', help: "negative prompt" },
   seed: { type: "string", arg: "N", default: "0", help: "random seed" },
   "shared-sample": { type: "boolean", help: "one c~ for all images (authors' code variant)" },
+  sampler: {
+    type: "string",
+    arg: "NAME",
+    help: `how c~ is drawn: ${SAMPLER_KINDS.join(", ")} (default ${DEFAULT_SAMPLER})`,
+  },
 };
 
 /**
@@ -186,6 +196,7 @@ export function featureRequest(
     seed: num(values, "seed", 0, { integer: true, min: 0 }),
     negativePrompt: str(values, "negative") ?? "",
     sharedSample: values["shared-sample"] === true,
+    sampler: choice(values, "sampler", SAMPLER_KINDS, DEFAULT_SAMPLER),
     ...(prompt !== undefined ? { template: prompt } : {}),
   };
 }

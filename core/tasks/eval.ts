@@ -4,8 +4,8 @@
  * Protocol (fixed before any result of it was looked at; change it only with a note):
  * - Concepts: the development set (warm-shapes-dark, cool-squares, pairs-bottom,
  *   small-white-anything) unless `--concepts-file` names others. Seeds 0-5 (`--seeds`); the
- *   work runs most important first (main rows on seeds 0-3, the sweep, the variants, then
- *   seeds 4-5), and the tables give the number of seeds behind every row.
+ *   work runs most important first (main rows on seeds 0-2, the sweep, seed 3, the variants,
+ *   then seeds 4-5), and the tables give the number of seeds behind every row.
  * - References: 12 renders of the concept per seed (`referenceImages(seed, 12)`).
  * - Sampling, for every row alike: the model's own sampler defaults (dd-world-tiny: Euler
  *   ancestral, guidance 3, guidance_rescale 0.7, so a single prompt is sharpened as Stable
@@ -73,17 +73,27 @@ import { resolveModel } from "./_models.ts";
 
 const DEV_CONCEPTS = ["warm-shapes-dark", "cool-squares", "pairs-bottom", "small-white-anything"];
 const REFERENCES = 12;
-const N = 200, SWEEP_N = 100, STEPS = 10;
+/** Protocol sizes; `--n`, `--sweep-n`, `--steps`, `--train-steps` and `--k` shrink them for
+ * quick looks and smoke tests (not the protocol: the report says so). */
+interface Sizes {
+  n: number;
+  sweepN: number;
+  steps: number;
+  trainSteps: number;
+  k: number;
+}
+const PROTOCOL: Sizes = { n: 200, sweepN: 100, steps: 10, trainSteps: 200, k: 16 };
 const GAMMAS = [0, 1, 2, 4, 6];
 const SWEEP_SEEDS = [0], VARIANT_SEEDS = [0];
-const COMMON = { M: 4, batchSize: 4, steps: 200, lr: 5e-3 } as const;
+const COMMON = { M: 4, batchSize: 4, lr: 5e-3 } as const;
+const DD = { ...COMMON, S: 2 } as const;
 const TRAININGS: Record<string, { options: TrainOptionsInput; variant?: boolean }> = {
-  paper: { options: { ...COMMON, K: 16, S: 2 } },
-  best_prompt: { options: { ...COMMON, K: 16, S: 2, objective: "best_prompt" } },
+  paper: { options: DD },
+  best_prompt: { options: { ...DD, objective: "best_prompt" } },
   textual_inversion: { options: { ...COMMON, mode: "textual_inversion" } },
-  omega_per_image: { options: { ...COMMON, K: 16, S: 2, omega: "per_image" }, variant: true },
-  "lambda_0": { options: { ...COMMON, K: 16, S: 2, lambda: 0 }, variant: true },
-  "lambda_0.05": { options: { ...COMMON, K: 16, S: 2, lambda: 0.05 }, variant: true },
+  omega_per_image: { options: { ...DD, omega: "per_image" }, variant: true },
+  "lambda_0": { options: { ...DD, lambda: 0 }, variant: true },
+  "lambda_0.05": { options: { ...DD, lambda: 0.05 }, variant: true },
 };
 const SAMPLERS: SamplerKind[] = ["diagonal", "low_rank", "mixture"];
 /** The gamma sweep's rows: the paper's form and the best-prompt training with every sampler. */
@@ -164,6 +174,11 @@ export async function main(args: string[]): Promise<number> {
         rows: { type: "string" },
         report: { type: "boolean", default: false },
         threads: { type: "string", default: "0" },
+        n: { type: "string" },
+        "sweep-n": { type: "string" },
+        steps: { type: "string" },
+        "train-steps": { type: "string" },
+        k: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -188,7 +203,24 @@ export async function main(args: string[]): Promise<number> {
     console.error("error: --seeds must be non-negative integers and --shard i/n with 0 <= i < n");
     return 1;
   }
-  const rows = values.rows ? ROWS.filter((r) => values.rows!.split(",").includes(r.name)) : ROWS;
+  const sizes = { ...PROTOCOL };
+  for (const [flag, key] of SIZE_FLAGS) {
+    const v = (values as Record<string, string | boolean | undefined>)[flag];
+    if (typeof v !== "string" && v !== undefined) continue;
+    if (v === undefined) continue;
+    if (!/^\d+$/.test(v) || Number(v) < (key === "k" ? 2 : 1)) {
+      console.error(`error: --${flag} must be a positive integer${key === "k" ? " >= 2" : ""}`);
+      return 1;
+    }
+    sizes[key] = Number(v);
+  }
+  const wanted = values.rows?.split(",");
+  const unknown = wanted?.filter((w) => !ROWS.some((r) => r.name === w)) ?? [];
+  if (unknown.length > 0) {
+    console.error(`error: unknown --rows ${unknown.join(", ")}; known: ${ROWS.map((r) => r.name).join(", ")}`);
+    return 1;
+  }
+  const rows = wanted ? ROWS.filter((r) => wanted.includes(r.name)) : ROWS;
   const t0 = performance.now();
   await Deno.mkdir(join(values.out, "cache"), { recursive: true });
   const engine = new Engine({
@@ -202,12 +234,13 @@ export async function main(args: string[]): Promise<number> {
     const model = await engine.model();
     if (!values.report) {
       // Most important first, so a run cut short still reports the main table: the main rows
-      // on the first four seeds, then the gamma sweep, then the variants, then more seeds.
+      // on three seeds, the gamma sweep, a fourth seed, the variants, then more seeds.
       const jobs = [
-        ...seeds.slice(0, 4).flatMap((s) => concepts.map((c) => ["main", c, s] as const)),
+        ...seeds.slice(0, 3).flatMap((s) => concepts.map((c) => ["main", c, s] as const)),
         ...SWEEP_SEEDS.filter((s) => seeds.includes(s)).flatMap((s) =>
           concepts.map((c) => ["sweep", c, s] as const)
         ),
+        ...seeds.slice(3, 4).flatMap((s) => concepts.map((c) => ["main", c, s] as const)),
         ...VARIANT_SEEDS.filter((s) => seeds.includes(s)).flatMap((s) =>
           concepts.map((c) => ["variants", c, s] as const)
         ),
@@ -215,10 +248,10 @@ export async function main(args: string[]): Promise<number> {
       ];
       for (const [i, [phase, concept, seed]] of jobs.entries()) {
         if (i % shards !== shard) continue;
-        await runPair(engine, model, concept, seed, rows, phase, values.out, t0);
+        await runPair(engine, model, concept, seed, rows, phase, values.out, t0, sizes);
       }
     }
-    const report = await aggregate(concepts, seeds, values.out);
+    const report = await aggregate(concepts, seeds, values.out, sizes);
     await Deno.writeTextFile(join(values.out, "eval.md"), report.markdown);
     await Deno.writeFile(join(values.out, "gamma_sweep.png"), encodePng(report.chart));
     if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(report.json, null, 2));
@@ -242,7 +275,10 @@ const USAGE = `usage: deno task eval [options]
   --shard i/n           this process takes every n-th (concept, seed) pair from i
   --rows a,b            only these rows (default: all)
   --report              only aggregate what is cached
-  --threads N           ONNX Runtime intra-op threads (0: its default)`;
+  --threads N           ONNX Runtime intra-op threads (0: its default)
+  --n, --sweep-n, --steps, --train-steps, --k
+                        shrink the protocol's sizes (200, 100, 10, 200, 16) for quick looks;
+                        such a report says it is not the protocol`;
 
 async function chooseConcepts(names?: string, file?: string): Promise<Concept[]> {
   if (file !== undefined) {
@@ -265,6 +301,7 @@ async function runPair(
   phase: "main" | "sweep" | "variants",
   out: string,
   t0: number,
+  sizes: Sizes,
 ): Promise<void> {
   const dir = join(out, "cache", concept.name, String(seed));
   await Deno.mkdir(dir, { recursive: true });
@@ -276,7 +313,7 @@ async function runPair(
   const trainingId = async (name: string): Promise<string> => {
     const known = trained.get(name);
     if (known) return known;
-    const path = join(dir, `train-${name}.json`);
+    const path = join(dir, cellFile(`train-${name}`, 1, 0, sizes).replace("@g1n0", ""));
     const cached = await readJson<{ id: string }>(path);
     if (cached && (await engine.get(cached.id).then(() => true, () => false))) {
       trained.set(name, cached.id);
@@ -285,7 +322,12 @@ async function runPair(
     const t = performance.now();
     const m = await engine.train({
       images,
-      options: { ...TRAININGS[name]!.options, seed },
+      options: {
+        ...TRAININGS[name]!.options,
+        ...(name === "textual_inversion" ? {} : { K: sizes.k }),
+        steps: sizes.trainSteps,
+        seed,
+      },
     });
     log(t0, `${concept.name} seed ${seed}: trained ${name} (${sec(t)} s)`);
     await writeJsonAtomic(path, { id: m.id, seconds: (performance.now() - t) / 1000 });
@@ -294,7 +336,7 @@ async function runPair(
   };
   const sampleSeed = 1000 + seed;
   const cell = async (row: Row, gamma: number, n: number): Promise<void> => {
-    const path = join(dir, `${row.name}@g${gamma}n${n}.json`);
+    const path = join(dir, cellFile(row.name, gamma, n, sizes));
     if (await readJson<Cell>(path)) return;
     if (row.training && TRAININGS[row.training]!.variant && !VARIANT_SEEDS.includes(seed)) return;
     const t = performance.now();
@@ -309,14 +351,14 @@ async function runPair(
       const captions = row.name === "short_caption"
         ? Array(n).fill(short)
         : Array.from({ length: n }, (_, i) => caption(scenes[i % scenes.length]!));
-      imgs = await fromCaptions(model, captions, sampleSeed);
+      imgs = await fromCaptions(model, captions, sampleSeed, sizes.steps);
     } else {
       imgs = await engine.sample({
         distributions: [{ id: await trainingId(row.training!), weight: 1 }],
         gamma,
         n,
         seed: sampleSeed,
-        steps: STEPS,
+        steps: sizes.steps,
         batchSize: 50,
         sampler: row.sampler!,
       });
@@ -336,12 +378,12 @@ async function runPair(
   };
   const isVariant = (r: Row) => r.training !== undefined && TRAININGS[r.training]!.variant;
   if (phase === "main") {
-    for (const row of rows.filter((r) => !isVariant(r))) await cell(row, 1, N);
+    for (const row of rows.filter((r) => !isVariant(r))) await cell(row, 1, sizes.n);
   } else if (phase === "variants") {
-    for (const row of rows.filter(isVariant)) await cell(row, 1, N);
+    for (const row of rows.filter(isVariant)) await cell(row, 1, sizes.n);
   } else {
     for (const row of rows.filter((r) => SWEEP_ROWS.includes(r.name))) {
-      for (const g of GAMMAS) await cell(row, g, SWEEP_N);
+      for (const g of GAMMAS) await cell(row, g, sizes.sweepN);
     }
   }
 }
@@ -350,6 +392,7 @@ async function fromCaptions(
   model: LoadedModel,
   captions: string[],
   seed: number,
+  steps: number,
 ): Promise<RgbImage[]> {
   const feats = await Promise.all(captions.map((c) => encodePrompt(model, c)));
   const cond = new Float32Array(feats.reduce((a, f) => a + f.length, 0));
@@ -361,7 +404,7 @@ async function fromCaptions(
     cond,
     uncond,
     {
-      steps: STEPS,
+      steps,
       guidance: model.defaultGuidance,
       guidanceRescale: model.defaultGuidanceRescale,
       seed,
@@ -371,6 +414,21 @@ async function fromCaptions(
   const side = model.runtime.graphs.info.latentSize * model.runtime.graphs.info.vaeScale;
   const size = 3 * side * side;
   return captions.map((_, i) => fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side));
+}
+
+const SIZE_FLAGS: [string, keyof Sizes][] = [
+  ["n", "n"],
+  ["sweep-n", "sweepN"],
+  ["steps", "steps"],
+  ["train-steps", "trainSteps"],
+  ["k", "k"],
+];
+
+/** The cache file of a cell; protocol-sized cells keep the short name. */
+function cellFile(row: string, gamma: number, n: number, sizes: Sizes): string {
+  const custom = sizes.steps !== PROTOCOL.steps || sizes.trainSteps !== PROTOCOL.trainSteps ||
+    sizes.k !== PROTOCOL.k;
+  return `${row}@g${gamma}n${n}${custom ? `-s${sizes.steps}t${sizes.trainSteps}k${sizes.k}` : ""}.json`;
 }
 
 const sec = (t: number) => ((performance.now() - t) / 1000).toFixed(0);
@@ -387,17 +445,24 @@ interface Summary {
   seeds: number;
 }
 
-async function aggregate(concepts: Concept[], seeds: number[], out: string) {
+async function aggregate(concepts: Concept[], seeds: number[], out: string, sizes: Sizes) {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const json: Record<string, unknown> = { product_default: PRODUCT_DEFAULT, concepts: {} };
-  const lines: string[] = [];
+  const protocol = Object.entries(PROTOCOL).every(([k, v]) => sizes[k as keyof Sizes] === v);
+  const json: Record<string, unknown> = {
+    product_default: PRODUCT_DEFAULT,
+    protocol: protocol ? "v2" : `v2 with changed sizes ${JSON.stringify(sizes)}`,
+    concepts: {},
+  };
+  const lines: string[] = protocol
+    ? []
+    : [`**Not the protocol:** sizes changed to ${JSON.stringify(sizes)}.`, ""];
   const charts: RgbImage[] = [];
   for (const concept of concepts) {
     const load = async (row: string, gamma: number, n: number) => {
       const got: { seed: number; cell: Cell; scenes: (Scene | null)[] }[] = [];
       for (const seed of seeds) {
         const c = await readJson<Cell>(
-          join(out, "cache", concept.name, String(seed), `${row}@g${gamma}n${n}.json`),
+          join(out, "cache", concept.name, String(seed), cellFile(row, gamma, n, sizes)),
         );
         if (c) got.push({ seed, cell: c, scenes: c.scenes.map(keyScene) });
       }
@@ -406,7 +471,7 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string) {
     const methods: Record<string, Summary> = {};
     const perSeed: Record<string, Map<number, { cov: number; fid: number }>> = {};
     for (const row of ROWS) {
-      const cells = await load(row.name, 1, N);
+      const cells = await load(row.name, 1, sizes.n);
       if (cells.length === 0) continue;
       const fid = cells.map((c) => fidelity(c.scenes, concept));
       const cov = cells.map((c) => supportCoverage(c.scenes, concept));
@@ -439,7 +504,7 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string) {
     for (const row of ROWS.filter((r) => r.name.startsWith("dd_"))) {
       const points = [];
       for (const gamma of GAMMAS) {
-        const cells = await load(row.name, gamma, SWEEP_N);
+        const cells = await load(row.name, gamma, sizes.sweepN);
         if (cells.length === 0) continue;
         points.push({
           gamma,
@@ -466,7 +531,7 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string) {
           points: pts.map((p) => ({ x: p.on_concept_diversity, y: p.fidelity, label: `${p.gamma}` })),
         })),
         {
-          title: `${concept.name}: gamma 0-6 (labels), ${SWEEP_N} images`,
+          title: `${concept.name}: gamma 0-6 (labels), ${sizes.sweepN} images`,
           xLabel: "on-concept diversity (distinct in-support combinations)",
           yLabel: "fidelity",
           yRange: [0, 1],

@@ -43,11 +43,15 @@ const OPTIONS: OptionTable = {
     arg: "X",
     help: "classifier-free guidance scale (default: the model's; 7.5 for Stable Diffusion)",
   },
+  "guidance-rescale": {
+    type: "string",
+    arg: "X",
+    help: "diffusers' guidance_rescale in [0, 1] (default: the model's; 0 for Stable Diffusion)",
+  },
   scheduler: {
     type: "string",
     arg: "NAME",
-    default: "ddim",
-    help: `sampler: ${SCHEDULERS.join(", ")}`,
+    help: `denoising scheduler: ${SCHEDULERS.join(", ")} (default: the model's; DDIM for SD)`,
   },
   "batch-size": { type: "string", arg: "N", default: "4", help: "images denoised together" },
   out: { type: "string", arg: "DIR", help: "write sample_000.png, sample_001.png, ... here" },
@@ -84,7 +88,12 @@ export function main(args: string[]): Promise<number> {
       ...(str(values, "guidance") !== undefined
         ? { guidance: num(values, "guidance", 0, { min: 0 }) }
         : {}),
-      scheduler: choice(values, "scheduler", SCHEDULERS, SchedulerKind.DDIM),
+      ...(str(values, "guidance-rescale") !== undefined
+        ? { guidanceRescale: num(values, "guidance-rescale", 0, { min: 0, max: 1 }) }
+        : {}),
+      ...(str(values, "scheduler") !== undefined
+        ? { scheduler: choice(values, "scheduler", SCHEDULERS, SchedulerKind.DDIM) }
+        : {}),
       batchSize: num(values, "batch-size", 4, { integer: true, min: 1, max: 64 }),
       mixMode: selection.mixMode,
     };

@@ -8,6 +8,7 @@
 import { z } from "@hono/zod-openapi";
 import type { SampleRequest } from "../../core/engine/engine.ts";
 import { SchedulerKind } from "../../core/schedulers/scheduler.ts";
+import { SAMPLER_KINDS, type SamplerKind } from "../../core/distribution/prompt_distribution.ts";
 import type { Limits } from "../config.ts";
 import { DistributionId } from "./schemas.ts";
 
@@ -26,6 +27,8 @@ function selectionShape(limits: Limits) {
     n: z.number().int().min(1).max(limits.maxN).default(1),
     seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
     shared_sample: z.boolean().optional(),
+    // How c~ is drawn (DESIGN §4b); absent: the product default.
+    sampler: z.enum(SAMPLER_KINDS).optional(),
   };
 }
 
@@ -47,10 +50,12 @@ export function samplesBodySchema(limits: Limits) {
   return z.object({
     ...selectionShape(limits),
     steps: z.number().int().min(1).max(limits.maxSteps).default(25),
-    // Absent: the model's own default (7.5 for Stable Diffusion, 1 for dd-world-tiny).
+    // Absent: the model's own defaults (Stable Diffusion: 7.5, no rescale, DDIM; dd-world-tiny:
+    // 3, rescale 0.7, Euler ancestral).
     guidance: z.number().min(0).max(30).optional(),
+    guidance_rescale: z.number().min(0).max(1).optional(),
     scheduler: z.enum(Object.values(SchedulerKind) as [SchedulerKind, ...SchedulerKind[]])
-      .default(SchedulerKind.DDIM),
+      .optional(),
     output: z.enum(["inline", "store"]).default("inline"),
   }).strict().refine(oneOf, ONE_OF).openapi("SamplesRequest");
 }
@@ -68,7 +73,9 @@ export interface SampleBody {
   shared_sample?: boolean;
   steps?: number;
   guidance?: number;
+  guidance_rescale?: number;
   scheduler?: SchedulerKind;
+  sampler?: SamplerKind;
 }
 
 /**
@@ -86,6 +93,8 @@ export function toSampleRequest(b: SampleBody): SampleRequest {
     seed: b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!,
     steps: b.steps ?? 1,
     ...(b.guidance !== undefined ? { guidance: b.guidance } : {}),
+    ...(b.guidance_rescale !== undefined ? { guidanceRescale: b.guidance_rescale } : {}),
+    ...(b.sampler !== undefined ? { sampler: b.sampler } : {}),
     ...(b.template !== undefined ? { template: b.template } : {}),
     ...(b.negative_prompt !== undefined ? { negativePrompt: b.negative_prompt } : {}),
     ...(b.mix_mode !== undefined ? { mixMode: b.mix_mode } : {}),

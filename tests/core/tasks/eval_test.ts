@@ -1,25 +1,91 @@
-/** A smoke run of `deno task eval` (tiny settings, random test model): it runs and reports. */
+/**
+ * `deno task eval` (protocol v2) at tiny sizes on the random test model: it runs, reports
+ * every row, writes the JSON shape the issue names and the chart, resumes from its cache, and
+ * refuses bad concept files.
+ */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { main } from "../../../core/tasks/eval.ts";
+import { main, PRODUCT_DEFAULT } from "../../../core/tasks/eval.ts";
 
-Deno.test("eval writes the method table and the gamma sweep (smoke run on the test model)", async () => {
+const TINY = [
+  "--model=tiny-sd2-fixture",
+  "--seeds=0",
+  "--n=4",
+  "--sweep-n=2",
+  "--train-steps=2",
+  "--k=2",
+  "--steps=2",
+  "--rows=textual_inversion,dd_paper_diagonal,dd_best_prompt_mixture,short_caption," +
+  "own_captions,ideal_sampler",
+];
+
+Deno.test("eval: a tiny run reports every row, the JSON shape, the chart; a rerun resumes", async () => {
   const out = await Deno.makeTempDir();
-  const code = await main([
-    "--model=tiny-sd2-fixture",
-    "--seeds=0",
-    "--concepts=cool-squares",
-    "--n=4",
-    "--train-steps=2",
-    "--k=3",
-    "--steps=2",
-    `--out=${out}`,
-  ]);
-  assert.equal(code, 0);
-  const report = await Deno.readTextFile(join(out, "eval.md"));
-  for (const m of ["DreamDistribution", "Textual Inversion", "short caption", "own captions"]) {
-    assert.match(report, new RegExp(`\\| ${m} \\| cool-squares \\| [0-9.]+ ± [0-9.]+ \\|`));
+  try {
+    const file = join(out, "concepts.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify([{ name: "reds", description: "red", constraints: { colour: ["red"] } }]),
+    );
+    const args = [...TINY, `--concepts-file=${file}`, `--out=${out}`, `--json=${out}/r.json`];
+    assert.equal(await main(args), 0);
+    const report = await Deno.readTextFile(join(out, "eval.md"));
+    assert.match(report, /Not the protocol/);
+    for (const row of ["textual_inversion", "dd_paper_diagonal", "ideal_sampler"]) {
+      assert.match(report, new RegExp(`\\| ${row}[^|]* \\| 1 \\| [0-9.]+ \\|`), row);
+    }
+    const json = JSON.parse(await Deno.readTextFile(join(out, "r.json")));
+    assert.equal(json.product_default, PRODUCT_DEFAULT);
+    const reds = json.concepts.reds;
+    for (const m of ["textual_inversion", "ideal_sampler", "dd_paper_diagonal"]) {
+      const r = reds.methods[m];
+      for (const k of ["fidelity", "support_coverage", "on_concept_diversity"]) {
+        assert.equal(typeof r[k], "number", `${m}.${k}`);
+      }
+    }
+    assert.equal(reds.methods.ideal_sampler.fidelity, 1, "the ideal sampler never leaves the support");
+    const vs = reds.vs_textual_inversion.dd_paper_diagonal;
+    assert.equal(vs.ci95.length, 2);
+    assert.ok(vs.ci95[0] <= vs.support_coverage_diff && vs.support_coverage_diff <= vs.ci95[1]);
+    const sweep = reds.gamma_sweep.dd_paper_diagonal;
+    assert.deepEqual(sweep.map((p: { gamma: number }) => p.gamma), [0, 1, 2, 4, 6]);
+    const png = await Deno.readFile(join(out, "gamma_sweep.png"));
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    // A second run finds every cell cached: no cell file changes.
+    const cells = join(out, "cache", "reds", "0");
+    const stamp = async () =>
+      (await Array.fromAsync(Deno.readDir(cells))).map((e) => e.name).sort().join();
+    const mtimes = async () => {
+      const names = (await Array.fromAsync(Deno.readDir(cells))).map((e) => e.name).sort();
+      return await Promise.all(names.map(async (n) => (await Deno.stat(join(cells, n))).mtime));
+    };
+    const [before, t0] = [await stamp(), await mtimes()];
+    assert.equal(await main(args), 0);
+    assert.equal(await stamp(), before);
+    assert.deepEqual(await mtimes(), t0);
+  } finally {
+    await Deno.remove(out, { recursive: true });
   }
-  assert.equal(report.split("\n").filter((l) => l.startsWith("| cool-squares |")).length, 5);
-  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("eval: bad concept files, flags and sizes exit 1 before any work", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const file = join(out, "c.json");
+    for (const bad of ['[{"name":"x","constraints":{"colour":["teal"]}}]', "{", "[]"]) {
+      await Deno.writeTextFile(file, bad);
+      assert.equal(await main([`--concepts-file=${file}`, `--out=${out}`]), 1, bad);
+    }
+    assert.equal(await main(["--concepts=nope", `--out=${out}`]), 1);
+    assert.equal(await main(["--n=0", `--out=${out}`]), 1);
+    assert.equal(await main(["--shard=2/2", `--out=${out}`]), 1);
+    assert.equal(await main(["--bogus"]), 1);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name),
+      ["c.json"],
+      "nothing written",
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });
