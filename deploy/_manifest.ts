@@ -5,6 +5,7 @@
  * @module
  */
 import { parseConfig } from "../functions/config.ts";
+import { checkCacheDir, type ModelEnv } from "./_models.ts";
 
 /** Read by Deno or the NVIDIA runtime, not the project: the image or a manifest may set them. */
 export const RUNTIME_ENV: readonly string[] = [
@@ -55,6 +56,15 @@ export interface Facts {
   serve: { file: string | undefined; flags: string[] };
   /** GET `path` without credentials, API keys configured: null if `want`ed, else why not. */
   probe: (path: string, want: number[]) => Promise<string | null>;
+  /** Why a default model would not load (see deploy/_models.ts); empty when it would. */
+  defaultModel: (m: ModelEnv) => Promise<string[]>;
+}
+
+function mountsOf(container: unknown): { mountPath: string; readOnly: boolean }[] {
+  return ((at(container, "volumeMounts") as unknown[] | undefined) ?? []).map((v) => ({
+    mountPath: String(at(v, "mountPath")),
+    readOnly: at(v, "readOnly") === true,
+  }));
 }
 
 function envOf(container: unknown): Map<string, { value?: string; secret: boolean }> {
@@ -83,7 +93,7 @@ function envOf(container: unknown): Map<string, { value?: string; secret: boolea
 export async function checkManifest(
   name: string,
   doc: unknown,
-  image: { env: Map<string, string>; port: number },
+  image: { env: Map<string, string>; port: number; baked?: string[] },
   f: Facts,
   problems: string[],
 ): Promise<string[]> {
@@ -147,6 +157,13 @@ export async function checkManifest(
     if (cloudRun && config.shutdownGraceMs >= 10_000) {
       say("DD_SHUTDOWN_GRACE_MS must be < 10000 on Cloud Run");
     }
+    const model = { defaultModel: config.defaultModel, modelDir: config.modelDir };
+    for (
+      const why of await f.defaultModel({ ...model, env: effective, baked: image.baked ?? [] })
+    ) {
+      say(why);
+    }
+    for (const why of checkCacheDir(config.cacheDir, mountsOf(c))) say(why);
   } catch (e) {
     say((e as Error).message);
   }

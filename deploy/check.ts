@@ -9,6 +9,7 @@
  * ```sh
  * deno task deploy:check                    # the repository's deploy/
  * deno run -A deploy/check.ts --deploy DIR  # another copy of deploy/ (tests)
+ * deno run -A deploy/check.ts --lock FILE   # default models against another models.lock
  * ```
  *
  * @module
@@ -23,6 +24,7 @@ import { createApp } from "../functions/app.ts";
 import { ENV_NAMES, parseConfig } from "../functions/config.ts";
 import * as P from "./_parse.ts";
 import { at, checkManifest, type Facts, rec, RUNTIME_ENV, text } from "./_manifest.ts";
+import { checkDefaultModel } from "./_models.ts";
 
 const BASE_IMAGE = /^nvidia\/cuda:12\.\d+\.\d+-cudnn\d*-runtime-ubuntu22\.04$/;
 const MANIFESTS = ["knative/service.yaml", "cloudrun/service.yaml"];
@@ -35,9 +37,11 @@ export interface CheckOptions {
   deploy?: string;
   /** The .dockerignore to check; default `<root>/.dockerignore`. */
   dockerignore?: string;
+  /** The models.lock the default models are checked against; default `<root>/models.lock`. */
+  lockPath?: string;
 }
 
-async function codeFacts(root: string, problems: string[]): Promise<Facts> {
+async function codeFacts(root: string, lockPath: string, problems: string[]): Promise<Facts> {
   const env = new Set(ENV_NAMES);
   for (const dir of ["core", "functions"]) {
     for (const f of await P.tsFiles(root, dir)) {
@@ -84,6 +88,7 @@ async function codeFacts(root: string, problems: string[]): Promise<Facts> {
     ortVersion: ort?.[1],
     serve,
     probe,
+    defaultModel: (m) => checkDefaultModel(root, m, lockPath),
   };
 }
 
@@ -92,12 +97,13 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
   const src = await text(join(o.deploy, "Dockerfile"));
   if (src === null) {
     say("missing");
-    return { env: new Map<string, string>(), port: NaN };
+    return { env: new Map<string, string>(), port: NaN, baked: [] };
   }
   const ins = P.parseDockerfile(src);
   const all = (cmd: string) => ins.filter((i) => i.cmd === cmd);
   const args = new Map(all("ARG").flatMap((i) => [...P.parseAssignments(i.args)]));
   const env = new Map(all("ENV").flatMap((i) => [...P.parseAssignments(i.args)]));
+  const baked = (args.get("BAKE_MODELS") ?? "").split(/\s+/).filter((m) => m !== "");
   const from = all("FROM").map((i) => i.args.split(/\s+/)[0]!);
   if (from.length !== 1 || !BASE_IMAGE.test(from[0]!)) {
     const want = "one pinned nvidia/cuda:12.x.y-cudnn-runtime-ubuntu22.04";
@@ -158,7 +164,7 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
   const ignore = await text(o.dockerignore);
   if (ignore === null) {
     problems.push(".dockerignore: missing at the build context's root");
-    return { env, port: expose[0]! };
+    return { env, port: expose[0]!, baked };
   }
   const rules = P.parseDockerignore(ignore);
   const needed = ["deno.json", "deno.lock", ...(file ? [file] : [])];
@@ -194,7 +200,7 @@ async function checkImage(root: string, o: Required<CheckOptions>, f: Facts, pro
   for (const p of ["node_modules", ".git", ".data"]) {
     if (!P.isIgnored(rules, p)) problems.push(`.dockerignore: sends ${p} to the build`);
   }
-  return { env, port: expose[0]! };
+  return { env, port: expose[0]!, baked };
 }
 
 async function checkReadme(deploy: string, f: Facts, set: Set<string>, problems: string[]) {
@@ -222,10 +228,11 @@ export async function checkDeploy(options: CheckOptions = {}): Promise<string[]>
     root,
     deploy: join(root, "deploy"),
     dockerignore: join(root, ".dockerignore"),
+    lockPath: join(root, "models.lock"),
     ...options,
   };
   const problems: string[] = [];
-  const facts = await codeFacts(root, problems);
+  const facts = await codeFacts(root, o.lockPath, problems);
   const image = await checkImage(root, o, facts, problems);
   const set = new Set(image.env.keys());
   for (const name of MANIFESTS) {
@@ -250,10 +257,15 @@ export async function checkDeploy(options: CheckOptions = {}): Promise<string[]>
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { deploy: { type: "string" }, dockerignore: { type: "string" } },
+    options: {
+      deploy: { type: "string" },
+      dockerignore: { type: "string" },
+      lock: { type: "string" },
+    },
   });
   const problems = await checkDeploy({
     ...(values.deploy ? { deploy: values.deploy } : {}),
+    ...(values.lock ? { lockPath: values.lock } : {}),
     ...(values.dockerignore ? { dockerignore: values.dockerignore } : {}),
   });
   if (problems.length === 0) {

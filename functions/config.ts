@@ -33,6 +33,10 @@ const EnvSchema = z.object({
   DD_ALLOW_PRIVATE_URLS: flag,
   DD_DEFAULT_MODEL: z.string().min(1).default("dd-world-tiny"),
   DD_MODEL_DIR: z.string().default(""),
+  DD_MODEL_MIRROR: z.string().trim().default("").refine(
+    (v) => v === "" || /^(s3:\/\/[^/]+|file:\/\/\/|\/|\.\.?\/)/.test(v),
+    { message: "expected s3://bucket/prefix, file:///dir or a folder path" },
+  ),
   DD_CACHE_DIR: z.string().default(""),
   DD_EXECUTION_PROVIDER: z.enum(["cpu", "cuda"]).default("cpu"),
   DD_MAX_BODY_BYTES: int(1024, 64 * MiB),
@@ -90,6 +94,11 @@ export interface Config {
   defaultModel: string;
   /** Folder of the default model (diffusers layout); empty = the tiny test fixture. */
   modelDir: string;
+  /**
+   * The operator's model mirror (`s3://bucket/prefix` or a folder in the Hugging Face cache
+   * layout), tried before the Hub for pinned files missing from the cache; empty = none.
+   */
+  modelMirror: string;
   /** Train-graph cache folder; empty = no cache. */
   cacheDir: string;
   /** ONNX Runtime execution provider: "cuda" in the GPU image, "cpu" elsewhere. */
@@ -128,6 +137,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     allowPrivateUrls: e.DD_ALLOW_PRIVATE_URLS,
     defaultModel: e.DD_DEFAULT_MODEL,
     modelDir: e.DD_MODEL_DIR,
+    modelMirror: e.DD_MODEL_MIRROR,
     cacheDir: e.DD_CACHE_DIR,
     executionProvider: e.DD_EXECUTION_PROVIDER,
     limits: {

@@ -7,7 +7,8 @@
  *
  * Models come from models.lock (core/models/registry.ts: verified, fetched from the Hub on
  * first use); the ones offered are its pinned diffusers entries. `DD_MODEL_DIR` serves a local
- * diffusers folder as the default model instead (revision `local`). The default model is
+ * diffusers folder as the default model instead (revision `local`); `DD_MODEL_MIRROR` (an
+ * `s3://` prefix or a folder, core/models/mirror.ts) is read before the Hub. The default model is
  * the embedded `dd-world-tiny` (shipped in the repo, so the server starts offline).
  *
  * @example
@@ -21,6 +22,7 @@
 import { resolve } from "node:path";
 import { Engine, type EngineOptions, type ResolvedModel } from "../core/engine/engine.ts";
 import { isPending, readModelsLock } from "../core/models/lock.ts";
+import { openMirror } from "../core/models/mirror.ts";
 import { ModelError } from "../core/models/model_error.ts";
 import { DEFAULT_LOCK_PATH, resolveModel as resolveLocked } from "../core/models/registry.ts";
 import { openStore } from "../core/store/open.ts";
@@ -48,12 +50,24 @@ export interface StartOptions extends Partial<Omit<AppOptions, "engine" | "shutd
   warmUp?: boolean;
 }
 
-/** How the server finds a model's files: `DD_MODEL_DIR` for the default, else models.lock. */
-export function modelResolver(config: Config): (name: string) => Promise<ResolvedModel> {
+/**
+ * How the server finds a model's files: `DD_MODEL_DIR` for the default, else models.lock, with
+ * files missing from the Hugging Face cache read from `DD_MODEL_MIRROR` first, then the Hub.
+ *
+ * @param config The configuration.
+ * @param env The environment for the mirror's S3 credentials (default: the process's).
+ * @returns The resolver.
+ * @throws {ModelError} `invalid` when the mirror cannot be opened (bad URL, no S3 keys).
+ */
+export function modelResolver(
+  config: Config,
+  env: Record<string, string> = Deno.env.toObject(),
+): (name: string) => Promise<ResolvedModel> {
   const local = config.modelDir ? resolve(config.modelDir) : null;
+  const mirror = config.modelMirror ? openMirror(config.modelMirror, env) : null;
   return async (name) => {
     if (local !== null && name === config.defaultModel) return { dir: local, revision: "local" };
-    const m = await resolveLocked(name);
+    const m = await resolveLocked(name, { mirror });
     if (m.format !== "diffusers") {
       throw new ModelError("invalid", `model ${name} is ${m.format}; the server loads diffusers`);
     }

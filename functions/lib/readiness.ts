@@ -47,8 +47,12 @@ export class Readiness {
     this.#reason = "the server is shutting down";
   }
 
-  /** Ready or not, and why not. */
-  status(): { ready: boolean; reason?: string } {
-    return this.#state === "ready" ? { ready: true } : { ready: false, reason: this.#reason };
+  /**
+   * Ready or not, and why not; `failed` when loading the default model failed (the reason
+   * then says why, e.g. a pending or unknown model), as opposed to not loaded yet or stopping.
+   */
+  status(): { ready: boolean; reason?: string; failed?: boolean } {
+    if (this.#state === "ready") return { ready: true };
+    return { ready: false, reason: this.#reason, failed: this.#state === "failed" };
   }
 }

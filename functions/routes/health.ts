@@ -1,6 +1,8 @@
 /**
  * GET /healthz (the process answers: always 200) and GET /readyz (200 once the default
- * model is loaded, 503 before and during shutdown). Both are open without an API key.
+ * model is loaded, 503 before and during shutdown). Both are open without an API key. When
+ * loading the default model failed, /readyz logs the reason once at warning level (again only
+ * when the reason changes), so an instance that never becomes ready says why.
  *
  * @module
  */
@@ -29,9 +31,14 @@ export function health(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       503: { description: "Not ready", content: { "application/json": { schema: ErrorSchema } } },
     },
   });
+  let logged: string | null = null;
   app.openapi(readyz, (c) => {
     const s = deps.readiness.status();
     if (s.ready) return c.json({ status: "ok" as const }, 200);
+    if (s.failed && s.reason !== logged) {
+      logged = s.reason ?? null;
+      deps.log("warn", "not ready", { reason: s.reason, model: deps.config.defaultModel });
+    }
     return c.json({ error: { code: "not_ready", message: s.reason ?? "not ready" } }, 503, {
       "Retry-After": "5",
     });
