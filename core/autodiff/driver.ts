@@ -18,8 +18,10 @@ import {
   numel,
   type ValueInfo,
 } from "../onnx/types.ts";
+import { canonicalise } from "./canonical.ts";
+import { GraphIndex } from "./graph_index.ts";
 import { RULES } from "./rules/mod.ts";
-import { NodeView } from "./types.ts";
+import { ABSORBED, NodeView } from "./types.ts";
 
 /** What to differentiate. */
 export interface DifferentiateOptions {
@@ -98,7 +100,9 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
   }
   const opset = Math.max(defaultOpset(model), 17);
   const g = new Builder(table, opset);
-  const nodes = topoOrder(graph.nodes, sources);
+  const kept = [opts.loss, ...graph.outputs.map((o) => o.name), ...(opts.extraOutputs ?? [])];
+  const nodes = canonicalise(g, topoOrder(graph.nodes, sources), kept);
+  const index = new GraphIndex(nodes, kept);
 
   // Forward: values that depend on a wrt (float only: integer paths carry no gradient).
   const active = new Set(opts.wrt);
@@ -125,7 +129,8 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
   const gradOf = (name: string): string | undefined => {
     const gs = grads.get(name);
     if (!gs) return undefined;
-    const total = g.sum(gs);
+    // Two terms as Add: ONNX Runtime fuses Conv + Add (the residual sums of a UNet).
+    const total = gs.length === 2 ? g.add(gs[0]!, gs[1]!) : g.sum(gs);
     grads.set(name, [total]);
     return total;
   };
@@ -138,11 +143,13 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
     if (!rule || (n.domain !== "" && n.domain !== "ai.onnx")) {
       throw new Error(`autodiff: no gradient rule for operator ${n.opType} (node '${n.name}')`);
     }
-    const view = new NodeView(n, g, dys);
+    const first = g.nodes.length;
+    const view = new NodeView(n, g, dys, index);
     const results = rule(g, view, view.dy(0));
     n.inputs.forEach((x, i) => {
       if (!x || !active.has(x) || !needed.has(x)) return;
       const thunk = results[i];
+      if (thunk === ABSORBED) return;
       if (!thunk) {
         throw new Error(
           `autodiff: rule for ${n.opType} gives no gradient for input ${i} (node '${n.name}')`,
@@ -150,6 +157,8 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
       }
       push(x, g.unbroadcast(thunk(), table.type(x).shape));
     });
+    // Backward nodes are named after the forward operator they differentiate (profiles).
+    for (const m of g.nodes.slice(first)) m.name = `${m.name}@${n.opType}`;
   }
 
   const prefix = opts.gradPrefix ?? "grad_";

@@ -5,9 +5,19 @@
 import type { Builder } from "../onnx/builder.ts";
 import type { ConstValue } from "../onnx/shape_inference.ts";
 import type { Attribute, Node } from "../onnx/types.ts";
+import type { GraphIndex } from "./graph_index.ts";
 
-/** A lazily built gradient: called by the driver only when that input needs one. */
-export type Grad = (() => string) | null;
+/**
+ * Returned by a pattern rule for an input whose producer it has differentiated through
+ * (the pattern's gradient went to that producer's own input): nothing flows into it.
+ */
+export const ABSORBED = "absorbed";
+
+/**
+ * A lazily built gradient: called by the driver only when that input needs one; null where
+ * no gradient flows; {@link ABSORBED} where a pattern rule already took it into account.
+ */
+export type Grad = (() => string) | null | typeof ABSORBED;
 
 /**
  * A vector-Jacobian product: given the upstream gradient `dy` of output 0 (and
@@ -23,7 +33,23 @@ export class NodeView {
     readonly node: Node,
     private readonly g: Builder,
     private readonly dys: (string | undefined)[],
+    private readonly index?: GraphIndex,
   ) {}
+
+  /**
+   * The node producing input i when it is of type `opType` and nothing but this node
+   * reads it (so a pattern rule may differentiate through it).
+   */
+  privateProducer(i: number, opType: string): Node | undefined {
+    const x = this.in(i);
+    if (!x || !this.index || this.index.uses(x) !== 1) return undefined;
+    return this.index.producer(x, opType);
+  }
+
+  /** Whether a gradient reached output i. */
+  hasDy(i: number): boolean {
+    return this.dys[i] !== undefined;
+  }
 
   /** Name of input i ("" when omitted). */
   in(i: number): string {

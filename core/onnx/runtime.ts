@@ -31,6 +31,16 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** Graph optimisation level; default "all". */
   optimization?: "disabled" | "basic" | "extended" | "all";
+  /**
+   * Whether idle intra-op threads spin while waiting for work (ONNX Runtime's default, on).
+   */
+  spinning?: boolean;
+  /** ONNX Runtime's memory pattern planner (default on). */
+  memoryPattern?: boolean;
+  /** ONNX Runtime's CPU memory arena (default on). */
+  cpuArena?: boolean;
+  /** Writes ONNX Runtime's per-node profile (JSON) to files starting with this prefix. */
+  profilePrefix?: string;
 }
 
 const HOST_DTYPE: Partial<Record<DType, HostDType>> = {
@@ -152,6 +162,17 @@ export class Session {
       logSeverityLevel: 3,
     };
     if (opts.intraOpThreads) sessionOptions.intraOpNumThreads = opts.intraOpThreads;
+    if (opts.spinning !== undefined) {
+      sessionOptions.extra = {
+        session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } },
+      };
+    }
+    if (opts.memoryPattern !== undefined) sessionOptions.enableMemPattern = opts.memoryPattern;
+    if (opts.cpuArena !== undefined) sessionOptions.enableCpuMemArena = opts.cpuArena;
+    if (opts.profilePrefix) {
+      sessionOptions.enableProfiling = true;
+      sessionOptions.profileFilePrefix = opts.profilePrefix;
+    }
     const session = await createOrtSession(model, sessionOptions);
     const inputs = new Map<string, InputSpec>();
     const init = new Set(model.graph.initializers.map((t) => t.name));
@@ -202,6 +223,11 @@ export class Session {
       };
     }
     return out;
+  }
+
+  /** Ends profiling (see `profilePrefix`); ONNX Runtime writes the profile file. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   /** Frees the native session. */

@@ -5,8 +5,11 @@
  * Each configuration runs in its own process so that peak memory (VmHWM, minus the RSS
  * measured after loading the runtime and before creating the session) is its own.
  * Time: median of 40 runs after 3 warm-up runs. Rows run alternately, three times each; best kept.
+ * The "(before)" rows differentiate with core/autodiff as it was before issue 16 (lean
+ * backward graphs; see _baseline_autodiff.ts), so that both are measured in one run.
  */
 import { differentiate } from "../../core/autodiff/driver.ts";
+import { baselineDifferentiate } from "./_baseline_autodiff.ts";
 import { unetLossModel } from "../helpers/unet_loss.ts";
 import { loadModel } from "../../core/onnx/model.ts";
 import { type HostTensor, Session } from "../../core/onnx/runtime.ts";
@@ -14,7 +17,12 @@ import { DType, type Model } from "../../core/onnx/types.ts";
 
 const UNET = new URL("../fixtures/sd-tiny-torch/unet/model.onnx", import.meta.url).pathname;
 const B = 2;
-type Mode = "forward" | "grad-inputs" | "grad-weights";
+type Mode =
+  | "forward"
+  | "grad-inputs"
+  | "grad-weights"
+  | "grad-inputs (before)"
+  | "grad-weights (before)";
 
 function rssKiB(field: "VmRSS" | "VmHWM"): number {
   const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+)`));
@@ -29,13 +37,14 @@ async function buildModel(mode: Mode): Promise<Model> {
     context: [B, 16, 32],
   });
   if (mode === "forward") return model;
-  const wrt = mode === "grad-inputs"
+  const wrt = mode.startsWith("grad-inputs")
     ? ["sample", "encoder_hidden_states"]
     : model.graph.initializers.filter((t) =>
       t.name.startsWith("unet/") && t.dtype === DType.FLOAT &&
       t.dims.length > 0 && t.dims.reduce((a, b) => a * b, 1) > 1
     ).map((t) => t.name);
-  return differentiate(model, { loss: "loss", wrt }).model;
+  const diff = mode.endsWith("(before)") ? await baselineDifferentiate() : differentiate;
+  return diff(model, { loss: "loss", wrt }).model;
 }
 
 function feeds(): Record<string, HostTensor> {
@@ -88,7 +97,13 @@ async function runWorker(mode: Mode): Promise<{ ms: number; peakMiB: number; nod
 if (Deno.args[0] === "--worker") {
   await worker(Deno.args[1] as Mode);
 } else {
-  const modes: Mode[] = ["forward", "grad-inputs", "grad-weights"];
+  const modes: Mode[] = [
+    "forward",
+    "grad-inputs",
+    "grad-weights",
+    "grad-inputs (before)",
+    "grad-weights (before)",
+  ];
   const results = new Map<Mode, { ms: number[]; peak: number[]; nodes: number }>();
   for (let round = 0; round < 3; round++) {
     for (const m of modes) {
@@ -102,7 +117,8 @@ if (Deno.args[0] === "--worker") {
   const best = (xs: number[]) => Math.min(...xs);
   const fwd = results.get("forward")!;
   console.log(
-    `sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores)`,
+    `sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores); ` +
+      `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
   );
   console.log("graph                      nodes   time ms   peak MiB   time ratio   memory ratio");
   for (const m of modes) {
@@ -115,4 +131,5 @@ if (Deno.args[0] === "--worker") {
         `${(best(r.peak) / best(fwd.peak)).toFixed(2).padStart(14)}`,
     );
   }
+  console.log(`load average after: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 }

@@ -3,21 +3,42 @@
  * gradient in the output's shape.
  * @module
  */
-import type { Vjp } from "../types.ts";
+import { ABSORBED, type Grad, type NodeView, type Vjp } from "../types.ts";
+import type { Builder } from "../../onnx/builder.ts";
 
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+const LN_TWO_OVER_SQRT_PI = Math.log(2 / Math.sqrt(Math.PI));
 
 export const add: Vjp = (_g, _n, dy) => [() => dy, () => dy];
 export const sub: Vjp = (g, _n, dy) => [() => dy, () => g.neg(dy)];
-export const mul: Vjp = (g, n, dy) => [() => g.mul(dy, n.in(1)), () => g.mul(dy, n.in(0))];
+export const mul: Vjp = (g, n, dy) =>
+  silu(g, n, dy) ?? [() => g.mul(dy, n.in(1)), () => g.mul(dy, n.in(0))];
+
+// Pattern rule: y = x Sigmoid(x) (SiLU) with the Sigmoid read only here. dx = dy (s + y (1 - s))
+// in 4 passes, reusing y, instead of 6 through Mul, Sigmoid and the sum of both paths.
+function silu(g: Builder, n: NodeView, dy: string): Grad[] | null {
+  for (const k of [0, 1]) {
+    const s = n.privateProducer(k, "Sigmoid");
+    if (!s || s.inputs[0] !== n.in(1 - k)) continue;
+    const [sig, y] = [n.in(k), n.out(0)];
+    const dx = () => g.mul(dy, g.add(sig, g.sub(y, g.mul(y, sig))));
+    return k === 1 ? [dx, ABSORBED] : [ABSORBED, dx];
+  }
+  return null;
+}
 export const div: Vjp = (g, n, dy) => [
   () => g.div(dy, n.in(1)),
   () => g.neg(g.div(g.mul(dy, n.out(0)), n.in(1))),
 ];
 export const neg: Vjp = (g, _n, dy) => [() => g.neg(dy)];
 // d a^b/da = b a^(b-1); d a^b/db = a^b ln a (only taken when the exponent needs it).
+// A constant exponent 1 or 2 needs no Pow (ONNX Runtime's Pow is slow).
 export const pow: Vjp = (g, n, dy) => [
-  () => g.mul(dy, g.mul(n.in(1), g.pow(n.in(0), g.sub(n.in(1), 1)))),
+  () => {
+    const b = n.value(1)?.length === 1 ? n.value(1)![0] : undefined;
+    if (b === 1) return dy;
+    if (b === 2) return g.mul(dy, g.add(n.in(0), n.in(0)));
+    return g.mul(dy, g.mul(n.in(1), g.pow(n.in(0), g.sub(n.in(1), 1))));
+  },
   () => g.mul(dy, g.mul(n.out(0), g.log(n.in(0)))),
 ];
 // At y = 0 the derivative is infinite; like PyTorch's std backward we define it as 0, so
@@ -26,8 +47,9 @@ export const sqrt: Vjp = (g, n, dy) => [() => g.divOrZero(dy, g.mul(2, n.out(0))
 export const reciprocal: Vjp = (g, n, dy) => [() => g.neg(g.mul(dy, g.mul(n.out(0), n.out(0))))];
 export const exp: Vjp = (g, n, dy) => [() => g.mul(dy, n.out(0))];
 export const log: Vjp = (g, n, dy) => [() => g.div(dy, n.in(0))];
+// 2/sqrt(pi) exp(-x^2) as exp(ln(2/sqrt(pi)) - x^2): one pass fewer.
 export const erf: Vjp = (g, n, dy) => [
-  () => g.mul(dy, g.mul(TWO_OVER_SQRT_PI, g.exp(g.neg(g.mul(n.in(0), n.in(0)))))),
+  () => g.mul(dy, g.exp(g.sub(LN_TWO_OVER_SQRT_PI, g.mul(n.in(0), n.in(0))))),
 ];
 export const tanh: Vjp = (g, n, dy) => [() => g.mul(dy, g.sub(1, g.mul(n.out(0), n.out(0))))];
 export const sigmoid: Vjp = (g, n, dy) => [() => g.mul(dy, g.mul(n.out(0), g.sub(1, n.out(0))))];

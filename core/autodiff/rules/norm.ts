@@ -4,7 +4,7 @@
  * @module
  */
 import type { Builder } from "../../onnx/builder.ts";
-import { numel } from "../../onnx/types.ts";
+import { DType, numel } from "../../onnx/types.ts";
 import type { NodeView, Vjp } from "../types.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -47,6 +47,29 @@ export function normStats(g: Builder, x: string, axes: number[], eps: number): N
 }
 
 /**
+ * The statistics of node `n` normalising input 0 over the trailing `axes`: read from its own
+ * Mean and InvStdDev outputs when it has them (a LayerNormalization with scale 1 and no bias
+ * already outputs xhat); in float32 one LayerNormalization recomputes them; else
+ * {@link normStats}.
+ */
+function statsOf(g: Builder, n: NodeView, axes: number[], eps: number): NormStats {
+  const x = n.in(0), f32 = g.dtype(x) === DType.FLOAT;
+  const [y, mean, rstd] = n.node.outputs;
+  if (n.node.opType === "LayerNormalization" && mean && rstd && g.dtype(rstd) === g.dtype(x)) {
+    const unit = n.value(1)?.every((v) => v === 1) && !n.in(2);
+    return { xhat: unit ? y! : g.mul(g.sub(x, mean), rstd), rstd };
+  }
+  if (!f32) return normStats(g, x, axes, eps);
+  const shape = g.shape(x).slice(axes[0]);
+  const ones = g.constant(DType.FLOAT, shape, new Array<number>(numel(shape)).fill(1));
+  const [xhat, , r] = g.op("LayerNormalization", [x, ones], [
+    { name: "axis", type: "int", i: axes[0]! },
+    { name: "epsilon", type: "float", f: eps },
+  ], 3);
+  return { xhat: xhat!, rstd: r! };
+}
+
+/**
  * The input gradient of xhat = normalise(x) given d loss / d xhat (`gh`):
  * dx = rstd (gh - mean(gh) - xhat mean(gh xhat)), means over `axes`.
  * @example
@@ -72,8 +95,8 @@ function once<T>(f: () => T): () => T {
 function viaStats(g: Builder, n: NodeView, s: NormStats, count: number): string[] {
   const d = (i: number) => g.cast(n.dy(i), g.dtype(n.in(0)));
   const terms: string[] = [];
-  if (n.node.outputs[1]) terms.push(g.div(d(1), count));
-  if (n.node.outputs[2]) {
+  if (n.hasDy(1)) terms.push(g.div(d(1), count));
+  if (n.hasDy(2)) {
     terms.push(g.div(g.mul(d(2), g.mul(g.mul(s.rstd, s.rstd), s.xhat)), -count));
   }
   return terms;
@@ -82,9 +105,9 @@ function viaStats(g: Builder, n: NodeView, s: NormStats, count: number): string[
 // Y = xhat Scale + B over axes >= axis. Scale and B align with the trailing axes, so the
 // driver's un-broadcast sums their gradients over the leading ones.
 export const layerNorm: Vjp = (g, n, dy) => {
-  const x = n.in(0), rank = n.inShape(0).length;
+  const rank = n.inShape(0).length;
   const axes = range(n.axis(n.attrInt("axis", -1), rank), rank);
-  const s = once(() => normStats(g, x, axes, n.attrFloat("epsilon", 1e-5)));
+  const s = once(() => statsOf(g, n, axes, n.attrFloat("epsilon", 1e-5)));
   const count = numel(axes.map((a) => n.inShape(0)[a]!));
   return [
     () => g.sum([normBackward(g, g.mul(dy, n.in(1)), s(), axes), ...viaStats(g, n, s(), count)]),
@@ -97,10 +120,11 @@ export const layerNorm: Vjp = (g, n, dy) => {
 // N and the spatial axes here (the driver's right-aligned un-broadcast would not fit).
 export const instanceNorm: Vjp = (g, n, dy) => {
   const shape = n.inShape(0), axes = range(2, shape.length);
-  const s = once(() => normStats(g, n.in(0), axes, n.attrFloat("epsilon", 1e-5)));
+  const s = once(() => statsOf(g, n, axes, n.attrFloat("epsilon", 1e-5)));
   const perChannel = (v: string) => g.reshape(v, [shape[1]!, ...axes.map(() => 1)]);
+  const unitScale = n.value(1)?.every((v) => v === 1);
   return [
-    () => normBackward(g, g.mul(dy, perChannel(n.in(1))), s(), axes),
+    () => normBackward(g, unitScale ? dy : g.mul(dy, perChannel(n.in(1))), s(), axes),
     () => g.reduceSum(g.mul(dy, s().xhat), [0, ...axes], false),
     () => g.reduceSum(dy, [0, ...axes], false),
   ];

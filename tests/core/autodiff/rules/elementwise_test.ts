@@ -4,6 +4,7 @@ import { startGraph } from "../../../../core/onnx/compose.ts";
 import { Session } from "../../../../core/onnx/runtime.ts";
 import { DType } from "../../../../core/onnx/types.ts";
 import { checkGradient, type InputSpec } from "../../../helpers/gradcheck.ts";
+import { emittedFor, finiteDifferences, gradient, lossGraph, relErr } from "../_graph_fd.ts";
 
 // float64 central differences with h = 1e-6: truncation ~1e-12, rounding ~1e-10.
 const FD_TOL = 1e-6;
@@ -129,4 +130,40 @@ Deno.test("Abs vjp at 0 is 0 (the subgradient PyTorch uses)", async () => {
     x: { dtype: "float32", dims: [3], data: Float32Array.from([-2, 0, 3]) },
   });
   assert.deepEqual(Array.from(r.grad_x!.data as Float32Array), [-1, 0, 1]);
+});
+
+Deno.test("Pow vjp with a constant exponent 1 or 2 emits no Pow", async () => {
+  for (const e of [1, 2]) {
+    const model = lossGraph([2, 3], DType.DOUBLE, (g, x) => g.pow(x, e));
+    const x = [0.5, -1, 2, 1.5, -0.25, 3];
+    const { grad, model: diff } = await gradient(model, x);
+    assert.deepEqual(emittedFor(diff, "Pow").filter((op) => op === "Pow"), []);
+    assert.ok(relErr(grad, await finiteDifferences(model, x)) <= FD_TOL);
+  }
+});
+
+Deno.test("SiLU pattern: Mul(x, Sigmoid(x)) differentiated in one rule, Sigmoid skipped", async () => {
+  const x = [0.5, -1, 2, 1.5, -0.25, 3, 0, -4];
+  for (const order of ["x*s", "s*x"]) {
+    const model = lossGraph([2, 4], DType.DOUBLE, (g, v) => {
+      const s = g.sigmoid(v);
+      return order === "x*s" ? g.mul(v, s) : g.mul(s, v);
+    });
+    const { grad, model: diff } = await gradient(model, x);
+    assert.deepEqual(emittedFor(diff, "Sigmoid"), []);
+    // One Mul for the loss's weighting, then dy (s + y (1 - s)) in four nodes.
+    assert.deepEqual(emittedFor(diff, "Mul"), ["Mul", "Mul", "Sub", "Add", "Mul"]);
+    assert.ok(relErr(grad, await finiteDifferences(model, x)) <= FD_TOL, order);
+  }
+});
+
+Deno.test("SiLU pattern does not apply when the Sigmoid is read elsewhere", async () => {
+  const x = [0.5, -1, 2, 1.5, -0.25, 3];
+  const model = lossGraph([2, 3], DType.DOUBLE, (g, v) => {
+    const s = g.sigmoid(v);
+    return g.add(g.mul(v, s), s);
+  });
+  const { grad, model: diff } = await gradient(model, x);
+  assert.ok(emittedFor(diff, "Sigmoid").length > 0);
+  assert.ok(relErr(grad, await finiteDifferences(model, x)) <= FD_TOL);
 });

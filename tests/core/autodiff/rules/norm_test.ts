@@ -3,6 +3,9 @@ import { differentiate } from "../../../../core/autodiff/driver.ts";
 import { attr } from "../../../../core/onnx/builder.ts";
 import { DType } from "../../../../core/onnx/types.ts";
 import { buildCheckModel, checkGradient, type CheckSpec, Rng } from "../../../helpers/gradcheck.ts";
+import type { Builder } from "../../../../core/onnx/builder.ts";
+import { Session } from "../../../../core/onnx/runtime.ts";
+import { emittedFor, gradient, lossGraph, relErr } from "../_graph_fd.ts";
 
 /** Float64 central differences: anything above 1e-6 is a wrong rule, not rounding. */
 async function fd(spec: CheckSpec, tol = 1e-6): Promise<void> {
@@ -137,3 +140,53 @@ const STANDARD = new Set([
   "Sum",
   "Identity",
 ]);
+
+Deno.test("LayerNormalization vjp in float32 reuses the node's Mean/InvStdDev; matches float64", async () => {
+  const x = new Rng(5).normals(2 * 3 * 6).map((v, i) => 3 + v * (1 + (i % 3)));
+  const body = (dtype: DType) => (g: Builder, v: string) =>
+    g.one("LayerNormalization", [
+      v,
+      g.constant(dtype, [6], [1, -2, 0.5, 3, 1, 2]),
+      g.constant(dtype, [6], [0, 1, 0, 1, 0, 1]),
+    ], [attr.int("axis", -1), attr.float("epsilon", 1e-5)]);
+  const ref = await gradient(lossGraph([2, 3, 6], DType.DOUBLE, body(DType.DOUBLE)), x);
+  const f32 = await gradient(lossGraph([2, 3, 6], DType.FLOAT, body(DType.FLOAT)), x);
+  const ln = f32.model.graph.nodes.filter((n) => n.opType === "LayerNormalization");
+  assert.equal(ln.length, 1, "no second LayerNormalization: the statistics are reused");
+  assert.equal(ln[0]!.outputs.length, 3);
+  const err = relErr(f32.grad, ref.grad);
+  assert.ok(err <= 1e-5, `float32 vs float64 rel err ${err}`);
+});
+
+Deno.test("InstanceNormalization vjp in float32: statistics by one LayerNormalization", async () => {
+  const x = new Rng(6).normals(2 * 3 * 4 * 4).map((v, i) => 2 + v * (1 + (i % 4)));
+  const model = lossGraph([2, 3, 4, 4], DType.FLOAT, (g, v) =>
+    g.one("InstanceNormalization", [
+      v,
+      g.constant(DType.FLOAT, [3], [1, 1, 1]),
+      g.constant(DType.FLOAT, [3], [0, 0, 0]),
+    ]));
+  const { grad, model: diff } = await gradient(model, x);
+  assert.deepEqual(
+    emittedFor(diff, "InstanceNormalization").filter((o) =>
+      o !== "Mul" && o !== "Sub" && o !== "ReduceMean"
+    ),
+    ["LayerNormalization"],
+  );
+  // float32 against float32 central differences (h = 1e-2 on values ~1): F32_TOL as above.
+  const s = await Session.create(model);
+  const at = async (v: number[]) =>
+    Number(
+      (await s.run({ x: { dtype: "float32", dims: [2, 3, 4, 4], data: Float32Array.from(v) } }))
+        .loss!.data[0],
+    );
+  const fdv: number[] = [];
+  for (let j = 0; j < x.length; j++) {
+    const p = [...x], m = [...x];
+    p[j]! += 1e-2;
+    m[j]! -= 1e-2;
+    fdv.push(((await at(p)) - (await at(m))) / 2e-2);
+  }
+  await s.release();
+  assert.ok(relErr(grad, fdv) <= F32_TOL, `rel err ${relErr(grad, fdv)}`);
+});
