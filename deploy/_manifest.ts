@@ -30,6 +30,7 @@ export const S3_ENV: readonly string[] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCES
 export const SECRET_ENV: readonly string[] = [
   "DD_API_KEYS",
   "DD_WEBHOOK_SECRET",
+  "DD_INTERNAL_SECRET",
   ...S3_ENV,
   "AWS_SESSION_TOKEN",
   "HF_TOKEN",

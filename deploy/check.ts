@@ -25,6 +25,7 @@ import { ENV_NAMES, parseConfig } from "../functions/config.ts";
 import * as P from "./_parse.ts";
 import { at, checkManifest, type Facts, rec, RUNTIME_ENV, text } from "./_manifest.ts";
 import { checkDefaultModel } from "./_models.ts";
+import { checkTrigger } from "./_trigger.ts";
 
 const BASE_IMAGE = /^nvidia\/cuda:12\.\d+\.\d+-cudnn\d*-runtime-ubuntu22\.04$/;
 const MANIFESTS = ["knative/service.yaml", "cloudrun/service.yaml"];
@@ -249,6 +250,7 @@ export async function checkDeploy(options: CheckOptions = {}): Promise<string[]>
       continue;
     }
     for (const k of await checkManifest(name, doc, image, facts, problems)) set.add(k);
+    if (name.startsWith("knative/")) await checkTrigger(o.deploy, doc, problems);
   }
   await checkReadme(o.deploy, facts, set, problems);
   return problems;

@@ -39,6 +39,7 @@ import { health } from "./routes/health.ts";
 import { jobsGet } from "./routes/jobs_get.ts";
 import { modelsList } from "./routes/models_list.ts";
 import { openapi } from "./routes/openapi.ts";
+import { internalJobs } from "./routes/internal_jobs.ts";
 import { samplesCreate } from "./routes/samples_create.ts";
 
 /** What {@linkcode createApp} needs; everything but the engine has a default. */
@@ -122,7 +123,9 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
       ms: Math.round(performance.now() - start),
     });
   });
-  app.use(auth({ keys: config.apiKeys, open: ["/healthz", "/readyz", "/openapi.json", "/docs"] }));
+  // /internal/jobs/run is signed with DD_INTERNAL_SECRET instead (routes/internal_jobs.ts).
+  const open = ["/healthz", "/readyz", "/openapi.json", "/docs", "/internal/jobs/run"];
+  app.use(auth({ keys: config.apiKeys, open }));
   app.on("POST", "/v1/distributions", bodyLimit({ maxBytes: config.limits.maxBodyBytes }));
   app.on(
     "POST",
@@ -130,7 +133,12 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
     bodyLimit({ maxBytes: config.limits.maxJsonBytes }),
   );
   app.use("/v1/*", timeout({ ms: config.requestTimeoutMs, shutdown: deps.shutdownSignal }));
-  app.on("POST", ["/v1/distributions", "/v1/samples", "/v1/embeddings"], queue(deps.queue));
+  app.on("POST", "/internal/jobs/run", bodyLimit({ maxBytes: 4096 }));
+  app.on(
+    "POST",
+    ["/v1/distributions", "/v1/samples", "/v1/embeddings", "/internal/jobs/run"],
+    queue(deps.queue),
+  );
 
   health(app, deps);
   modelsList(app, deps);
@@ -141,6 +149,7 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   jobsGet(app, deps);
   samplesCreate(app, deps);
   embeddingsCreate(app, deps);
+  internalJobs(app, deps);
   openapi(app);
   return app;
 }

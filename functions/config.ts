@@ -56,7 +56,48 @@ const EnvSchema = z.object({
   DD_JOB_TIMEOUT_MS: int(1, 2 * 3600_000),
   DD_FETCH_TIMEOUT_MS: int(1, 10_000),
   DD_SHUTDOWN_GRACE_MS: int(0, 25_000),
+  DD_JOB_DISPATCH: z.preprocess(
+    unsetEmpty,
+    z.enum(["inprocess", "cloudtasks", "knative"]).default("inprocess"),
+  ),
+  DD_INTERNAL_SECRET: z.string().default(""),
+  DD_SERVICE_URL: z.string().default(""),
+  DD_CLOUD_TASKS_QUEUE: z.string().default("").refine(
+    (v) => v === "" || /^projects\/[^/]+\/locations\/[^/]+\/queues\/[^/]+$/.test(v),
+    { message: "expected projects/PROJECT/locations/LOCATION/queues/QUEUE" },
+  ),
+  DD_CLOUD_TASKS_SERVICE_ACCOUNT: z.string().default(""),
+  DD_CLOUD_TASKS_ENDPOINT: z.string().default("https://cloudtasks.googleapis.com"),
+  DD_EVENTING_BROKER_URL: z.string().default(""),
 });
+
+/**
+ * How async training jobs run: in the accepting instance (`inprocess`), or dispatched through
+ * the platform's queue as internal requests (functions/lib/job_dispatch.ts).
+ */
+export type JobDispatchConfig =
+  | { kind: "inprocess" }
+  | {
+    kind: "cloudtasks";
+    /** HMAC-SHA256 key of internal requests (DD_INTERNAL_SECRET). */
+    secret: string;
+    /** `projects/P/locations/L/queues/Q`. */
+    queue: string;
+    /** This service's URL, which the tasks call. */
+    serviceUrl: string;
+    /** Service account whose OIDC token the tasks carry; empty = none. */
+    serviceAccount: string;
+    /** Cloud Tasks API endpoint. */
+    endpoint: string;
+    /** Host of the metadata server giving the instance's access token (GCE_METADATA_HOST). */
+    metadataHost: string;
+  }
+  | {
+    kind: "knative";
+    secret: string;
+    /** Broker ingress URL (DD_EVENTING_BROKER_URL, else K_SINK). */
+    brokerUrl: string;
+  };
 
 /** Limits checked before any work starts. */
 export interface Limits {
@@ -112,6 +153,8 @@ export interface Config {
   jobTimeoutMs: number;
   fetchTimeoutMs: number;
   shutdownGraceMs: number;
+  /** Where async training jobs run. */
+  dispatch: JobDispatchConfig;
 }
 
 /**
@@ -128,6 +171,53 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`invalid configuration: ${why}`);
   }
   const e = r.data;
+  return {
+    ...settings(e),
+    dispatch: dispatchConfig(e, env),
+  };
+}
+
+/** The job dispatch settings, checked together. */
+function dispatchConfig(
+  e: z.infer<typeof EnvSchema>,
+  env: Record<string, string | undefined>,
+): JobDispatchConfig {
+  const missing = (names: string[]) => {
+    const empty = names.filter((n) => (e as Record<string, unknown>)[n] === "");
+    if (empty.length > 0) {
+      throw new Error(
+        `invalid configuration: DD_JOB_DISPATCH=${e.DD_JOB_DISPATCH} needs ${empty.join(", ")}`,
+      );
+    }
+  };
+  if (e.DD_JOB_DISPATCH === "cloudtasks") {
+    missing(["DD_INTERNAL_SECRET", "DD_CLOUD_TASKS_QUEUE", "DD_SERVICE_URL"]);
+    return {
+      kind: "cloudtasks",
+      secret: e.DD_INTERNAL_SECRET,
+      queue: e.DD_CLOUD_TASKS_QUEUE,
+      serviceUrl: e.DD_SERVICE_URL,
+      serviceAccount: e.DD_CLOUD_TASKS_SERVICE_ACCOUNT,
+      endpoint: e.DD_CLOUD_TASKS_ENDPOINT,
+      // The metadata server, as Google's client libraries find it.
+      metadataHost: env.GCE_METADATA_HOST || "metadata.google.internal",
+    };
+  }
+  if (e.DD_JOB_DISPATCH === "knative") {
+    missing(["DD_INTERNAL_SECRET"]);
+    // K_SINK: what a Knative SinkBinding injects.
+    const brokerUrl = e.DD_EVENTING_BROKER_URL || env.K_SINK || "";
+    if (brokerUrl === "") {
+      throw new Error(
+        "invalid configuration: DD_JOB_DISPATCH=knative needs DD_EVENTING_BROKER_URL (or K_SINK)",
+      );
+    }
+    return { kind: "knative", secret: e.DD_INTERNAL_SECRET, brokerUrl };
+  }
+  return { kind: "inprocess" };
+}
+
+function settings(e: z.infer<typeof EnvSchema>): Omit<Config, "dispatch"> {
   return {
     port: e.PORT,
     host: e.HOST,

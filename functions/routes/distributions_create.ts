@@ -16,6 +16,8 @@ import { sha256Hex } from "../../core/images/hash.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse, errorResponses } from "../errors.ts";
 import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotency.ts";
+import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
+import { submitDispatched } from "../lib/job_submit.ts";
 import { JobSchema } from "../lib/jobs.ts";
 import { ManifestSchema } from "../lib/schemas.ts";
 import {
@@ -65,6 +67,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     },
   });
   const idempotency = new Idempotency(deps.store, deps.config.requestTimeoutMs + 60_000);
+  const dispatcher = dispatcherFromConfig(deps.config);
 
   app.openapi(route, async (c) => {
     const type = c.req.header("content-type") ?? "";
@@ -112,11 +115,16 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       const images = await loadImages(req, limits, deps.net, deadline.signal);
       const input = { images, options: req.options, ...(req.model ? { model: req.model } : {}) };
       if (mode === "async") {
-        const job = await deps.jobs.submit(
-          ticket,
-          (signal, onProgress) => deps.engine.train(input, { signal, onProgress }),
-          req.webhook,
-        );
+        // On a platform the job goes to its queue and runs as an internal request
+        // (functions/routes/internal_jobs.ts); on one machine it runs here.
+        if (dispatcher) ticket.release();
+        const job = dispatcher
+          ? await submitDispatched(deps.store, dispatcher, input, req.webhook)
+          : await deps.jobs.submit(
+            ticket,
+            (signal, onProgress) => deps.engine.train(input, { signal, onProgress }),
+            req.webhook,
+          );
         const location = `/v1/jobs/${job.id}`;
         await finish({ status: 202, body: job, location });
         return c.json(job, 202, { Location: location });

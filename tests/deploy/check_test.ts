@@ -18,6 +18,7 @@ async function mutated(edits: Record<string, [string | RegExp, string][]>): Prom
     "README.md",
     "knative/service.yaml",
     "cloudrun/service.yaml",
+    "knative/trigger.yaml",
     ".dockerignore",
   ];
   for (const f of files) {
@@ -371,6 +372,29 @@ Deno.test("default model: pending, unknown, deleted Hub repo, ONNX, broken folde
   } finally {
     await Deno.remove(lockDir, { recursive: true });
   }
+});
+
+Deno.test("Knative job dispatch: the Trigger matches the events, the Service and the route", async () => {
+  const TR = "knative/trigger.yaml";
+  await expectProblems(
+    { [TR]: [["type: dev.dreamdistribution.job.run", "type: other.type"]] },
+    "trigger.yaml: filter type other.type != the events sent (dev.dreamdistribution.job.run)",
+  );
+  await expectProblems({ [TR]: [["uri: /internal/jobs/run", "uri: /run"]] }, "subscriber uri /run");
+  await expectProblems({ [TR]: [["retry: 8", "retry: 0"]] }, "no delivery.retry");
+  await expectProblems(
+    { [TR]: [["      name: dreamdistribution\n", "      name: other\n"]] },
+    "subscriber is not the Service dreamdistribution",
+  );
+  // Without a secret for the internal requests the configuration does not parse.
+  await expectProblems(
+    { [KN]: [[/ {12}- name: DD_INTERNAL_SECRET\n.*\n.*\n/, ""]] },
+    "DD_JOB_DISPATCH=knative needs DD_INTERNAL_SECRET",
+  );
+  await expectProblems(
+    { [CR]: [["value: cloudtasks", "value: knative"]] },
+    "DD_JOB_DISPATCH=knative needs DD_EVENTING_BROKER_URL",
+  );
 });
 
 Deno.test("DD_CACHE_DIR: set, on a mounted volume, writable", async () => {
