@@ -148,9 +148,7 @@ export function buildObjective(
   if (best && !v.select) throw new Error("the best-prompt term needs a select input");
   // The best-prompt rows ride in the same UNet call, after the S*B paper rows.
   const both = (paper: string, extra: string) => (best ? g.concat([paper, extra], 0) : paper);
-  const chosen = best
-    ? g.reshape(g.matmul(v.select!, g.reshape(c, [K, L * d])), [B!, L, d])
-    : "";
+  const chosen = best ? g.reshape(g.matmul(v.select!, g.reshape(c, [K, L * d])), [B!, L, d]) : "";
   const unetIn = unet.graph.inputs.map((i) => i.name);
   const out = inlineModel(
     g,

@@ -46,7 +46,11 @@ export type MixMode = "paper" | "rms";
 export type SamplerKind = "diagonal" | "low_rank" | "mixture";
 
 /** The samplers, in a fixed order (for schemas and sweeps). */
-export const SAMPLER_KINDS = ["diagonal", "low_rank", "mixture"] as const satisfies readonly SamplerKind[];
+export const SAMPLER_KINDS = [
+  "diagonal",
+  "low_rank",
+  "mixture",
+] as const satisfies readonly SamplerKind[];
 
 /** The sampler used when a request names none (the product default, see the README). */
 export const DEFAULT_SAMPLER: SamplerKind = "diagonal";

@@ -29,7 +29,11 @@ import {
 } from "./template.ts";
 import { drawSelection, promptLossTable, responsibilities } from "./best_prompt.ts";
 import { loadOrBuildTrainGraph, TRAIN_INPUTS, type TrainGraphSpec } from "./train_graph.ts";
-import { type TrainOptions, type TrainOptionsInput, validateTrainOptions } from "./train_options.ts";
+import {
+  type TrainOptions,
+  type TrainOptionsInput,
+  validateTrainOptions,
+} from "./train_options.ts";
 
 /** Progress of one step. */
 export interface TrainProgress {

@@ -100,13 +100,33 @@ function fillRect(img: RgbImage, x: number, y: number, w: number, h: number, c: 
   for (let j = y; j < y + h; j++) for (let i = x; i < x + w; i++) setPixel(img, i, j, c, clip);
 }
 
-function textWidth(text: string, scale = 1): number {
+/**
+ * Width in pixels of `text` in the built-in 5×7 font at `scale`.
+ *
+ * @example
+ * ```ts
+ * import { textWidth } from "./chart.ts";
+ * console.assert(textWidth("ab") === 11);
+ * ```
+ */
+export function textWidth(text: string, scale = 1): number {
   const n = [...text].length;
   return n === 0 ? 0 : (n * ADVANCE - 1) * scale;
 }
 
-/** Draws `text` with its top-left at (x, y); `up` turns it 90 degrees anticlockwise. */
-function drawText(
+/**
+ * Draws `text` in the built-in 5×7 font with its top-left at (x, y), in place; `up` turns it
+ * 90 degrees anticlockwise. Pixels outside the image are skipped.
+ *
+ * @example
+ * ```ts
+ * import { drawText } from "./chart.ts";
+ * const img = { width: 20, height: 10, data: new Uint8Array(600).fill(255) };
+ * drawText(img, "I", 1, 1, [0, 0, 0]);
+ * console.assert(img.data.some((v) => v === 0));
+ * ```
+ */
+export function drawText(
   img: RgbImage,
   text: string,
   x: number,

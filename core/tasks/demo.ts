@@ -1,7 +1,9 @@
 /**
  * `deno task demo`: learns a prompt distribution from shipped-by-code reference images of a
- * concept no single caption names (core/world), then writes one grid PNG: the references,
- * samples at gamma 0, 1 and 2, a text-edited template, and a 50/50 mix with a second concept.
+ * concept no single caption names (core/world), with the product's default method, then
+ * writes one grid PNG with a label on every row: the references, samples at gamma 0, 1 and 2,
+ * Textual Inversion on the same references for contrast, a text-edited template, and a 50/50
+ * mix with a second concept.
  *
  * It runs on the embedded default model (core/models/embedded/dd-world-tiny, pinned in
  * models.lock) unless `--model` names another.
@@ -11,12 +13,34 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "../engine/engine.ts";
 import { encodePng } from "../images/encode.ts";
+import { drawText, textWidth } from "../images/chart.ts";
 import { makeGrid } from "../images/grid.ts";
 import type { RgbImage } from "../images/types.ts";
 import { FsStore } from "../store/fs_store.ts";
 import { CONCEPTS } from "../world/mod.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
+
+/**
+ * The grid with a white label column on its left, one label centred on each row of tiles
+ * (rows `tile` pixels high, `pad` apart, as makeGrid lays them out).
+ */
+function labelRows(grid: RgbImage, labels: string[], tile: number, pad: number): RgbImage {
+  const margin = Math.max(...labels.map((l) => textWidth(l))) + 2 * pad + 2;
+  const width = grid.width + margin, data = new Uint8Array(width * grid.height * 3).fill(255);
+  for (let y = 0; y < grid.height; y++) {
+    data.set(
+      grid.data.subarray(y * grid.width * 3, (y + 1) * grid.width * 3),
+      (y * width + margin) * 3,
+    );
+  }
+  const out = { width, height: grid.height, data };
+  labels.forEach((label, r) => {
+    const top = pad + r * (tile + pad) + Math.floor((tile - 7) / 2);
+    drawText(out, label, pad + 1, top, [32, 32, 32]);
+  });
+  return out;
+}
 
 /** Nearest-neighbour enlargement, so 32-pixel tiles are visible. */
 function upscale(img: RgbImage, f: number): RgbImage {
@@ -67,8 +91,9 @@ export async function main(args: string[]): Promise<number> {
         name: `${c}-${i}`,
       }));
     const main = CONCEPTS["warm-shapes-dark"], other = CONCEPTS["cool-squares"];
+    // The product's default method (see the README's evaluation), at demo sizes.
     const options = { K: 8, M: 2, S: 2, batchSize: 4, steps, lr: 5e-3, seed };
-    const bar = new ProgressBar({ total: steps * 2, label: "train" });
+    const bar = new ProgressBar({ total: steps * 3, label: "train" });
     let done = 0;
     const onProgress = (p: { loss: number }) => bar.update(++done, { loss: p.loss });
     const a = await engine.train({ images: encode(main.name as keyof typeof CONCEPTS), options }, {
@@ -77,6 +102,10 @@ export async function main(args: string[]): Promise<number> {
     const b = await engine.train({ images: encode(other.name as keyof typeof CONCEPTS), options }, {
       onProgress,
     });
+    const ti = await engine.train({
+      images: encode(main.name as keyof typeof CONCEPTS),
+      options: { ...options, mode: "textual_inversion" },
+    }, { onProgress });
     bar.finish();
     const row = (gamma: number, extra: Partial<Parameters<Engine["sample"]>[0]> = {}) =>
       engine.sample({
@@ -88,22 +117,32 @@ export async function main(args: string[]): Promise<number> {
         ...extra,
       });
     const refs: RgbImage[] = main.referenceImages(seed, 8).map((r) => r.image);
-    const rows = [
-      refs,
-      await row(0),
-      await row(1),
-      await row(2),
-      await row(1, { template: "two {}" }),
-      await row(1, { distributions: [{ id: a.id, weight: 0.5 }, { id: b.id, weight: 0.5 }] }),
+    const rows: [string, RgbImage[]][] = [
+      ["references", refs],
+      ["gamma 0", await row(0)],
+      ["gamma 1", await row(1)],
+      ["gamma 2", await row(2)],
+      ["textual inversion", await row(1, { distributions: [{ id: ti.id, weight: 1 }] })],
+      ["template: two {}", await row(1, { template: "two {}" })],
+      [
+        `mix: 50% ${other.name}`,
+        await row(1, { distributions: [{ id: a.id, weight: 0.5 }, { id: b.id, weight: 0.5 }] }),
+      ],
     ];
-    const grid = makeGrid(rows, { pad: 2 });
+    const pad = 2, tile = refs[0]!.height;
+    const grid = labelRows(
+      makeGrid(rows.map(([, r]) => r), { pad }),
+      rows.map(([l]) => l),
+      tile,
+      pad,
+    );
     await Deno.writeFile(
       values.out,
       encodePng(upscale(grid, Math.max(1, Math.floor(Number(values.scale))))),
     );
     console.log(
       `wrote ${values.out}: rows = references (${main.name}), gamma 0, gamma 1, gamma 2, ` +
-        `template "two {}", 50/50 mix with ${other.name}; model ${model.name}; ` +
+        `Textual Inversion, template "two {}", 50/50 mix with ${other.name}; model ${model.name}; ` +
         `${((performance.now() - t0) / 1000).toFixed(0)} s`,
     );
     return 0;

@@ -217,7 +217,9 @@ export async function main(args: string[]): Promise<number> {
   const wanted = values.rows?.split(",");
   const unknown = wanted?.filter((w) => !ROWS.some((r) => r.name === w)) ?? [];
   if (unknown.length > 0) {
-    console.error(`error: unknown --rows ${unknown.join(", ")}; known: ${ROWS.map((r) => r.name).join(", ")}`);
+    console.error(
+      `error: unknown --rows ${unknown.join(", ")}; known: ${ROWS.map((r) => r.name).join(", ")}`,
+    );
     return 1;
   }
   const rows = wanted ? ROWS.filter((r) => wanted.includes(r.name)) : ROWS;
@@ -428,7 +430,9 @@ const SIZE_FLAGS: [string, keyof Sizes][] = [
 function cellFile(row: string, gamma: number, n: number, sizes: Sizes): string {
   const custom = sizes.steps !== PROTOCOL.steps || sizes.trainSteps !== PROTOCOL.trainSteps ||
     sizes.k !== PROTOCOL.k;
-  return `${row}@g${gamma}n${n}${custom ? `-s${sizes.steps}t${sizes.trainSteps}k${sizes.k}` : ""}.json`;
+  return `${row}@g${gamma}n${n}${
+    custom ? `-s${sizes.steps}t${sizes.trainSteps}k${sizes.k}` : ""
+  }.json`;
 }
 
 const sec = (t: number) => ((performance.now() - t) / 1000).toFixed(0);
@@ -499,8 +503,10 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
         seeds: common.length,
       };
     }
-    const sweep: Record<string, { gamma: number; fidelity: number; on_concept_diversity: number }[]> =
-      {};
+    const sweep: Record<
+      string,
+      { gamma: number; fidelity: number; on_concept_diversity: number }[]
+    > = {};
     for (const row of ROWS.filter((r) => r.name.startsWith("dd_"))) {
       const points = [];
       for (const gamma of GAMMAS) {
@@ -528,7 +534,11 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
       charts.push(lineChart(
         series.map(([name, pts]) => ({
           label: name.replace(/^dd_/, ""),
-          points: pts.map((p) => ({ x: p.on_concept_diversity, y: p.fidelity, label: `${p.gamma}` })),
+          points: pts.map((p) => ({
+            x: p.on_concept_diversity,
+            y: p.fidelity,
+            label: `${p.gamma}`,
+          })),
         })),
         {
           title: `${concept.name}: gamma 0-6 (labels), ${sizes.sweepN} images`,
@@ -543,7 +553,10 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
   }
   const chart = charts.length > 0
     ? makeGrid(
-      Array.from({ length: Math.ceil(charts.length / 2) }, (_, r) => charts.slice(2 * r, 2 * r + 2)),
+      Array.from(
+        { length: Math.ceil(charts.length / 2) },
+        (_, r) => charts.slice(2 * r, 2 * r + 2),
+      ),
       { pad: 4 },
     )
     : { width: 1, height: 1, data: new Uint8Array(3).fill(255) };
@@ -564,10 +577,13 @@ function conceptMarkdown(
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const [name, m] of Object.entries(methods)) {
-    const d = vs[name] as { support_coverage_diff: number; ci95: number[]; fidelity_diff: number } |
-      undefined;
+    const d = vs[name] as
+      | { support_coverage_diff: number; ci95: number[]; fidelity_diff: number }
+      | undefined;
     out.push(
-      `| ${name}${name === PRODUCT_DEFAULT ? " (default)" : ""} | ${m.seeds} | ${f(m.fidelity)} | ` +
+      `| ${name}${name === PRODUCT_DEFAULT ? " (default)" : ""} | ${m.seeds} | ${
+        f(m.fidelity)
+      } | ` +
         `${m.on_concept_diversity.toFixed(1)} | ${f(m.support_coverage)} | ` +
         (d ? `${f(d.support_coverage_diff)} [${f(d.ci95[0]!)}, ${f(d.ci95[1]!)}]` : "") +
         ` | ${d ? f(d.fidelity_diff) : ""} | ${f(m.density)} | ${f(m.dc_coverage)} |`,

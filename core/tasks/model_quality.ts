@@ -1,10 +1,10 @@
 /**
- * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance G] [--scheduler K]
+ * `deno task model:quality [--model DIR] [--n 200] [--steps 25] [--guidance G] [--guidance-rescale R] [--scheduler K]
  * [--seed S] [--grid FILE]`
  *
- * The defaults are the service's sampler defaults: DDIM, 25 steps, the checkpoint's own
- * guidance scale (core/models/sampler_defaults.ts). `--scheduler` is one of ddim,
- * euler_ancestral, dpm_solver_pp_2m.
+ * The defaults are the service's sampler defaults: 25 steps and the checkpoint's own guidance
+ * scale, guidance_rescale and scheduler (core/models/sampler_defaults.ts; DDIM when it names
+ * none). `--scheduler` is one of ddim, euler_ancestral, dpm_solver_pp_2m.
  *
  * Issue 5's base-model quality check: generate one image per caption for n scenes drawn from
  * the shape world, analyse each image, and report how often the analyser recovers the
@@ -37,20 +37,24 @@ export async function main(args: string[]): Promise<number> {
       n: { type: "string", default: "200" },
       steps: { type: "string", default: "25" },
       guidance: { type: "string" },
-      "guidance-rescale": { type: "string", default: "0" },
-      scheduler: { type: "string", default: SchedulerKind.DDIM },
+      "guidance-rescale": { type: "string" },
+      scheduler: { type: "string" },
       seed: { type: "string", default: "1" },
       grid: { type: "string" },
     },
   });
   const int = (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : NaN);
   const n = int(values.n), seed = int(values.seed), steps = int(values.steps);
-  const kind = values.scheduler as SchedulerKind;
+  const defaults = await readSamplerDefaults(values.model).catch(() => null);
+  const kind = (values.scheduler ?? defaults?.scheduler ?? SchedulerKind.DDIM) as SchedulerKind;
+  const rescale = values["guidance-rescale"] !== undefined
+    ? Number(values["guidance-rescale"])
+    : defaults?.guidanceRescale ?? 0;
   const bad = [
     !(n >= 1) && `--n must be a positive integer, got ${values.n}`,
     !(steps >= 1) && `--steps must be a positive integer, got ${values.steps}`,
     !(seed >= 0) && `--seed must be a non-negative integer, got ${values.seed}`,
-    !(Number(values["guidance-rescale"]) >= 0 && Number(values["guidance-rescale"]) <= 1) &&
+    !(rescale >= 0 && rescale <= 1) &&
     `--guidance-rescale must be a number in [0, 1], got ${values["guidance-rescale"]}`,
     values.guidance !== undefined && !(Number(values.guidance) >= 0) &&
     `--guidance must be a number >= 0, got ${values.guidance}`,
@@ -79,7 +83,7 @@ export async function main(args: string[]): Promise<number> {
   const { pixels } = await txt2img(rt, createScheduler(kind, config), cond, uncond, {
     steps,
     guidance,
-    guidanceRescale: Number(values["guidance-rescale"]),
+    guidanceRescale: rescale,
     seed,
     batchSize: 25,
   });
@@ -102,7 +106,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
   console.log(
-    `${n} captions, ${steps} ${kind} steps, guidance ${guidance} (rescale ${values["guidance-rescale"]}): kind and colour ` +
+    `${n} captions, ${steps} ${kind} steps, guidance ${guidance} (rescale ${rescale}): kind and colour ` +
       `recovered in ${pct(kindColour)} of images; every attribute in ${pct(all)}; ` +
       ATTRS.map((a) => `${a} ${pct(hits[a])}`).join(", "),
   );

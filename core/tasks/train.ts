@@ -53,6 +53,31 @@ const TRAIN_FLAGS: Record<string, { key: keyof TrainOptions; kind: Kind; help: s
   "max-grad-norm": { key: "maxGradNorm", kind: "float", help: "gradient-norm clip (0 = off)" },
   lambda: { key: "lambda", kind: "float", help: "weight of the orthogonality loss" },
   ortho: { key: "ortho", kind: ["paper", "pooled"], help: "orthogonality loss form" },
+  omega: {
+    key: "omega",
+    kind: ["shared", "per_image"],
+    help: "omega shared by a batch (paper) or per image (authors' code)",
+  },
+  objective: {
+    key: "objective",
+    kind: ["paper", "best_prompt"],
+    help: "paper (eq. 3-4), or with a term where each reference is explained by its best prompt",
+  },
+  "best-prompt-weight": {
+    key: "bestPromptWeight",
+    kind: "float",
+    help: "weight of the best-prompt term",
+  },
+  "best-prompt-temperature": {
+    key: "bestPromptTemperature",
+    kind: "float",
+    help: "softmin temperature on standardised per-reference losses",
+  },
+  "best-prompt-refresh": {
+    key: "bestPromptRefresh",
+    kind: "int",
+    help: "steps between refreshes of the prompt-to-reference responsibilities",
+  },
   sigma: { key: "sigma", kind: ["unbiased", "population"], help: "std estimator over K" },
   "min-snr-gamma": {
     key: "minSnrGamma",
@@ -130,7 +155,10 @@ const OPTIONS: OptionTable = {
         : "X";
       const spec = {
         type: f.kind === "bool" ? "boolean" as const : "string" as const,
-        default: showDefault(DEFAULTS[f.key]),
+        default: f.key === "lambda"
+          ? `${validateTrainOptions({}, 1).lambda}; ` +
+            `${validateTrainOptions({ ortho: "pooled" }, 1).lambda} with --ortho pooled`
+          : showDefault(DEFAULTS[f.key]),
         help: f.help,
       };
       return [flag, arg ? { ...spec, arg } : spec];

@@ -199,7 +199,9 @@ export function parseConceptsFile(text: string): Concept[] {
     }
     const { name, description, constraints } = entry as Record<string, unknown>;
     if (typeof name !== "string" || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
-      throw new RangeError(`${where}: "name" must be 1-64 of a-z 0-9 _ - (got ${JSON.stringify(name)})`);
+      throw new RangeError(
+        `${where}: "name" must be 1-64 of a-z 0-9 _ - (got ${JSON.stringify(name)})`,
+      );
     }
     if (seen.has(name)) throw new RangeError(`${where}: duplicate name ${name}`);
     seen.add(name);
@@ -213,7 +215,9 @@ export function parseConceptsFile(text: string): Concept[] {
     for (const [attr, values] of Object.entries(constraints)) {
       if (!Object.hasOwn(ATTRIBUTES, attr)) {
         throw new RangeError(
-          `${where} (${name}): unknown attribute "${attr}"; known: ${Object.keys(ATTRIBUTES).join(", ")}`,
+          `${where} (${name}): unknown attribute "${attr}"; known: ${
+            Object.keys(ATTRIBUTES).join(", ")
+          }`,
         );
       }
       const allowed = ATTRIBUTES[attr as keyof typeof ATTRIBUTES] as readonly string[];
@@ -223,7 +227,9 @@ export function parseConceptsFile(text: string): Concept[] {
       for (const v of values) {
         if (typeof v !== "string" || !allowed.includes(v)) {
           throw new RangeError(
-            `${where} (${name}): unknown ${attr} ${JSON.stringify(v)}; known: ${allowed.join(", ")}`,
+            `${where} (${name}): unknown ${attr} ${JSON.stringify(v)}; known: ${
+              allowed.join(", ")
+            }`,
           );
         }
       }

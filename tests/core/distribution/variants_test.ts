@@ -84,7 +84,9 @@ Deno.test("samplers: gamma 0 gives mu (diagonal, low rank) or exactly the K prom
   const d = PromptDistribution.withFeatures(c, K, shape).scaled(0);
   const rng = new Rng(3);
   assert.deepEqual([...d.sample(rng, "low_rank")], mu);
-  const prompts = new Set(Array.from({ length: K }, (_, k) => [...c.subarray(k * n, k * n + n)].join()));
+  const prompts = new Set(
+    Array.from({ length: K }, (_, k) => [...c.subarray(k * n, k * n + n)].join()),
+  );
   const seen = new Set<string>();
   for (let i = 0; i < 200; i++) {
     const s = [...d.sample(rng, "mixture")].map((v) => Math.round(v * 1e5) / 1e5).join();
@@ -104,7 +106,9 @@ Deno.test("mix keeps the features: weight 1 on one input samples like it alone",
   const a = PromptDistribution.withFeatures(c, K, shape);
   const b = PromptDistribution.withFeatures(c.map((v) => v + 10), K, shape);
   const only = PromptDistribution.mix([a, b], [1, 0]).scaled(0);
-  const prompts = new Set(Array.from({ length: K }, (_, k) => [...c.subarray(k * n, k * n + n)].join()));
+  const prompts = new Set(
+    Array.from({ length: K }, (_, k) => [...c.subarray(k * n, k * n + n)].join()),
+  );
   const rng = new Rng(5);
   for (let i = 0; i < 50; i++) {
     const s = [...only.sample(rng, "mixture")].map((v) => Math.round(v * 1e5) / 1e5).join();

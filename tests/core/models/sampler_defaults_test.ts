@@ -29,7 +29,11 @@ Deno.test("readSamplerDefaults: guidance_rescale and scheduler, checked", async 
     await write({ _dd_sampler_defaults: { guidance_scale: 3 } });
     assert.deepEqual(await readSamplerDefaults(dir), { guidance: 3, guidanceRescale: 0 });
     await write({
-      _dd_sampler_defaults: { guidance_scale: 3, guidance_rescale: 0.7, scheduler: "euler_ancestral" },
+      _dd_sampler_defaults: {
+        guidance_scale: 3,
+        guidance_rescale: 0.7,
+        scheduler: "euler_ancestral",
+      },
     });
     assert.deepEqual(await readSamplerDefaults(dir), {
       guidance: 3,
@@ -38,7 +42,10 @@ Deno.test("readSamplerDefaults: guidance_rescale and scheduler, checked", async 
     });
     for (const bad of [-0.1, 1.5, "0.7"]) {
       await write({ _dd_sampler_defaults: { guidance_scale: 3, guidance_rescale: bad } });
-      await assert.rejects(readSamplerDefaults(dir), /guidance_rescale must be a number in \[0, 1\]/);
+      await assert.rejects(
+        readSamplerDefaults(dir),
+        /guidance_rescale must be a number in \[0, 1\]/,
+      );
     }
     await write({ _dd_sampler_defaults: { guidance_scale: 3, scheduler: 5 } });
     await assert.rejects(readSamplerDefaults(dir), /scheduler must be a string/);

@@ -9,6 +9,7 @@ Deno.test("model:quality refuses bad arguments with a clear message", async (t) 
     [["--seed", "1.5"], /--seed must be a non-negative integer, got 1.5/],
     [["--guidance=-1"], /--guidance must be a number >= 0, got -1/],
     [["--scheduler", "pndm"], /--scheduler must be one of ddim, euler_ancestral/],
+    [["--guidance-rescale", "2"], /--guidance-rescale must be a number in \[0, 1\], got 2/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), async () => {

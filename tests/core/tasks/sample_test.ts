@@ -119,6 +119,8 @@ Deno.test("sample refuses bad arguments with one error line, exit code 1, nothin
       [[...ok, "--n", "two"], /--n expects an integer, got "two"/],
       [[...ok, "--steps", "1.5"], /--steps expects an integer/],
       [[...ok, "--guidance", "x"], /--guidance expects a number/],
+      [[...ok, "--guidance-rescale", "1.5"], /--guidance-rescale must be >= 0 and <= 1/],
+      [[...ok, "--sampler", "gaussian"], /--sampler must be one of diagonal, low_rank, mixture/],
       [[...ok, "--gamma=-1"], /--gamma must be >= 0, got -1/],
       [[...ok, "--gamma", "-1"], /option --gamma needs a value; write --gamma=-X/],
       [[...ok, "--prompt", "on the beach"], /--prompt: template must contain exactly one \{\}/],
