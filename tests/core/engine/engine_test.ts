@@ -146,3 +146,46 @@ Deno.test("Engine refuses a corrupted prompts.safetensors with a clear error", a
     await assert.rejects(e.get(a.id), /sha256/);
   });
 });
+
+Deno.test("Engine: artifacts keep the K prompt features; one saved without them still samples every sampler", async () => {
+  await withEngine(async (e, dir) => {
+    const a = await e.train({ images, options: OPTIONS });
+    const { manifest, tensors } = await e.get(a.id);
+    assert.deepEqual(tensors.features?.shape, [3, 77, 32]);
+    // The same distribution as an artifact from before features were stored.
+    const { saveDistribution } = await import("../../../core/artifacts/distribution_artifact.ts");
+    const { format: _f, files: _files, ...input } = manifest;
+    await saveDistribution(new FsStore(dir), { ...input, id: "dd_old" }, {
+      ctx: tensors.ctx,
+      mu: tensors.mu,
+      sigma: tensors.sigma,
+    });
+    assert.equal((await e.get("dd_old")).tensors.features, undefined);
+    for (const sampler of ["low_rank", "mixture"] as const) {
+      const req = { ...base, gamma: 1, sampler };
+      const stored = await features(e, { ...req, distributions: [{ id: a.id, weight: 1 }] });
+      const recomputed = await features(e, {
+        ...req,
+        distributions: [{ id: "dd_old", weight: 1 }],
+      });
+      let worst = 0;
+      stored.c.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - recomputed.c[i]!))));
+      assert.ok(worst < 1e-4, `${sampler}: re-encoded features differ by ${worst}`);
+    }
+    // gamma 0 with the mixture sampler draws exactly the stored prompt features.
+    const mix0 = await features(e, {
+      ...base,
+      gamma: 0,
+      sampler: "mixture",
+      distributions: [{ id: a.id, weight: 1 }],
+    });
+    const size = 77 * 32, prompts = tensors.features!.data;
+    for (let i = 0; i < 3; i++) {
+      const row = mix0.c.subarray(i * size, (i + 1) * size);
+      const hit = [0, 1, 2].some((k) =>
+        row.every((v, j) => Math.abs(v - prompts[k * size + j]!) < 1e-5)
+      );
+      assert.ok(hit, `sample ${i} is one of the K prompts`);
+    }
+  });
+});
