@@ -50,6 +50,11 @@ export interface TrainCheckpoint {
   ctx: Float32Array;
   adam: AdamWState;
   lossCurve: number[];
+  /**
+   * The best-prompt responsibilities in force [references, K] (the best-prompt objective only),
+   * so that a resumed run continues exactly between two refreshes.
+   */
+  responsibilities?: number[];
 }
 
 /** Callbacks and controls of a run. */
@@ -224,7 +229,11 @@ export async function trainDistribution(
   const omegaRows = spec.omegaPerImage ? o.S * o.batchSize : o.S;
   const best = spec.bestPromptWeight > 0;
   // Softmin responsibilities [references, K]; uniform until the first refresh.
-  let resp: Float64Array = new Float64Array(latents.length * o.K).fill(1 / o.K);
+  let resp: Float64Array = hooks.resume?.responsibilities?.length === latents.length * o.K
+    ? Float64Array.from(hooks.resume.responsibilities)
+    : new Float64Array(latents.length * o.K).fill(1 / o.K);
+  // A resumed run without stored responsibilities refreshes them at once.
+  let stale = best && !!hooks.resume && !hooks.resume.responsibilities;
   const makeFeeds = (rng: Rng): Parameters<Session["run"]>[0] => {
     const x0 = new Float32Array(o.batchSize * lat);
     const t = new Float32Array(o.batchSize);
@@ -297,7 +306,8 @@ export async function trainDistribution(
   try {
     for (let step = start; step < o.steps; step++) {
       if (hooks.signal?.aborted) throw new Error("training cancelled");
-      if (best && (step - start) % o.bestPromptRefresh === 0) {
+      if (best && (step % o.bestPromptRefresh === 0 || stale)) {
+        stale = false;
         const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
         const losses = await promptLossTable(rt, inputs.schedulerConfig, latents, c, o.K, o.seed);
         resp = responsibilities(losses, latents.length, o.K, o.bestPromptTemperature);
@@ -326,6 +336,7 @@ export async function trainDistribution(
           ctx: ctx.slice(),
           adam: structuredClone(opt.state),
           lossCurve: [...lossCurve],
+          ...(best ? { responsibilities: Array.from(resp) } : {}),
         });
       }
     }

@@ -22,6 +22,7 @@ interface CheckpointFile {
   lossCurve: number[];
   ctx: string;
   adam: { step: number; m: string; v: string };
+  responsibilities?: number[];
 }
 
 const b64 = (a: Float32Array | Float64Array) =>
@@ -53,6 +54,7 @@ export async function writeCheckpoint(
     lossCurve: c.lossCurve,
     ctx: b64(c.ctx),
     adam: { step: c.adam.step, m: b64(c.adam.m), v: b64(c.adam.v) },
+    ...(c.responsibilities ? { responsibilities: c.responsibilities } : {}),
   };
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   await Deno.writeTextFile(tmp, JSON.stringify(file));
@@ -101,5 +103,6 @@ export async function readCheckpoint(
       m: fromB64(f.adam.m, (b) => new Float64Array(b)),
       v: fromB64(f.adam.v, (b) => new Float64Array(b)),
     },
+    ...(Array.isArray(f.responsibilities) ? { responsibilities: f.responsibilities } : {}),
   };
 }

@@ -27,8 +27,9 @@
  *   of `embedImage` features against 64 renders of the support.
  * - Against Textual Inversion: the per-seed difference of support coverage, mean and 95%
  *   paired-bootstrap interval over seeds (10 000 resamples); the mean fidelity difference.
- * - Gamma sweep: the paper's form (diagonal) and the best-prompt training with each sampler, at
- *   gamma 0, 1, 2, 4, 6 with 100 images, on seed 0: fidelity and on-concept diversity.
+ * - Gamma sweep: both trainings with each sampler (amended from the paper's diagonal form and
+ *   the best-prompt rows only, before any sweep result), at gamma 0, 1, 2, 4, 6 with 100
+ *   images, on seed 0: fidelity and on-concept diversity.
  * - The product default (`PRODUCT_DEFAULT`) is the row that wins on the development concepts:
  *   highest mean support coverage among rows whose fidelity is within 5 points of Textual
  *   Inversion's on at least 3 of 4 concepts.
@@ -96,9 +97,15 @@ const TRAININGS: Record<string, { options: TrainOptionsInput; variant?: boolean 
   "lambda_0.05": { options: { ...DD, lambda: 0.05 }, variant: true },
 };
 const SAMPLERS: SamplerKind[] = ["diagonal", "low_rank", "mixture"];
-/** The gamma sweep's rows: the paper's form and the best-prompt training with every sampler. */
+/**
+ * The gamma sweep's rows: both trainings with every sampler. (Amended before any sweep result:
+ * the first version swept only the paper's diagonal form and the best-prompt rows, which left
+ * the paper training's low-rank and mixture rows without a sweep.)
+ */
 const SWEEP_ROWS = [
   "dd_paper_diagonal",
+  "dd_paper_low_rank",
+  "dd_paper_mixture",
   "dd_best_prompt_diagonal",
   "dd_best_prompt_low_rank",
   "dd_best_prompt_mixture",

@@ -44,6 +44,7 @@ const CheckpointFile = z.object({
   lossCurve: z.array(z.number()),
   ctx: z.string(),
   adam: z.object({ step: z.number().int().min(0), m: z.string(), v: z.string() }),
+  responsibilities: z.array(z.number()).optional(),
 });
 
 /** The store key of a job's input. */
@@ -108,6 +109,7 @@ export async function saveCheckpoint(store: Store, id: string, c: TrainCheckpoin
     lossCurve: c.lossCurve,
     ctx: b64(c.ctx),
     adam: { step: c.adam.step, m: b64(c.adam.m), v: b64(c.adam.v) },
+    ...(c.responsibilities ? { responsibilities: c.responsibilities } : {}),
   };
   await store.put(checkpointKey(id), json(file), { contentType: "application/json" });
 }
@@ -134,5 +136,6 @@ export async function loadCheckpoint(store: Store, id: string): Promise<TrainChe
       m: floats(f.adam.m, (b) => new Float64Array(b)),
       v: floats(f.adam.v, (b) => new Float64Array(b)),
     },
+    ...(f.responsibilities ? { responsibilities: f.responsibilities } : {}),
   };
 }

@@ -11,7 +11,11 @@ import {
 } from "../../../core/distribution/prompt_distribution.ts";
 import { drawSelection, responsibilities } from "../../../core/distribution/best_prompt.ts";
 import { buildTrainGraph, TRAIN_INPUTS } from "../../../core/distribution/train_graph.ts";
-import { promptFeatures, trainDistribution } from "../../../core/distribution/train.ts";
+import {
+  promptFeatures,
+  type TrainCheckpoint,
+  trainDistribution,
+} from "../../../core/distribution/train.ts";
 import { readTokenTable, templateIds } from "../../../core/distribution/template.ts";
 import { validateTrainOptions } from "../../../core/distribution/train_options.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
@@ -284,5 +288,39 @@ Deno.test("best-prompt training runs, keeps the features, and lowers the fixed-s
   assert.ok(r.evalLoss.after < r.evalLoss.before, `${r.evalLoss.before} -> ${r.evalLoss.after}`);
   assert.equal(r.features.length, 3 * 77 * 32);
   assert.ok(r.distribution.spread, "the distribution keeps its prompt features");
+  await rt.release();
+});
+
+Deno.test("best-prompt training resumed between two refreshes continues exactly", async () => {
+  const graphs = await loadTinySd2();
+  const rt = new ModelRuntime(graphs);
+  const inputs = {
+    runtime: rt,
+    tokenizer: toyTokenizer,
+    schedulerConfig: await tinySchedulerConfig(),
+    images: discImages(3),
+  };
+  const options = {
+    K: 2,
+    M: 1,
+    S: 1,
+    batchSize: 2,
+    steps: 12,
+    lr: 5e-2,
+    seed: 2,
+    objective: "best_prompt" as const,
+    bestPromptRefresh: 5,
+    checkpointEvery: 7, // between the refreshes at steps 5 and 10
+  };
+  const saved: TrainCheckpoint[] = [];
+  const full = await trainDistribution(inputs, options, {
+    cacheDir: null,
+    onCheckpoint: (c) => {
+      saved.push(c);
+    },
+  });
+  assert.equal(saved[0]!.responsibilities?.length, 3 * 2);
+  const resumed = await trainDistribution(inputs, options, { cacheDir: null, resume: saved[0]! });
+  assert.deepEqual(resumed.ctx, full.ctx);
   await rt.release();
 });
