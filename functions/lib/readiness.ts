@@ -19,9 +19,19 @@ export class Readiness {
   #state: "idle" | "loading" | "ready" | "failed" | "stopping" = "idle";
   #reason = "the default model is not loaded yet";
   #loading: Promise<void> | null = null;
+  #failedAt = 0;
 
-  /** @param load Loads the default model. */
-  constructor(private readonly load: () => Promise<unknown>) {}
+  /**
+   * @param load Loads the default model.
+   * @param retryMs After a failed load, how long {@linkcode retryIfDue} waits before loading
+   * again (a Hub or mirror that was down at start may be back).
+   */
+  constructor(private readonly load: () => Promise<unknown>, private readonly retryMs = 30_000) {}
+
+  /** Starts loading again when the last attempt failed at least `retryMs` ago (probes call it). */
+  retryIfDue(now: number = Date.now()): void {
+    if (this.#state === "failed" && now - this.#failedAt >= this.retryMs) void this.start();
+  }
 
   /** Loads the model (once at a time; again after a failure). Never throws. */
   start(): Promise<void> {
@@ -33,6 +43,7 @@ export class Readiness {
         if (this.#state === "loading") this.#state = "ready";
       } catch (e) {
         this.#state = "failed";
+        this.#failedAt = Date.now();
         this.#reason = `loading the default model failed: ${(e as Error).message}`;
       } finally {
         this.#loading = null;

@@ -2,7 +2,8 @@
  * GET /healthz (the process answers: always 200) and GET /readyz (200 once the default
  * model is loaded, 503 before and during shutdown). Both are open without an API key. When
  * loading the default model failed, /readyz logs the reason once at warning level (again only
- * when the reason changes), so an instance that never becomes ready says why.
+ * when the reason changes), so an instance that never becomes ready says why; a failed load is
+ * retried at most every 30 s, on probes.
  *
  * @module
  */
@@ -39,6 +40,8 @@ export function health(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       logged = s.reason ?? null;
       deps.log("warn", "not ready", { reason: s.reason, model: deps.config.defaultModel });
     }
+    // A failed load is tried again now and then: what was down at start may be back.
+    deps.readiness.retryIfDue();
     return c.json({ error: { code: "not_ready", message: s.reason ?? "not ready" } }, 503, {
       "Retry-After": "5",
     });

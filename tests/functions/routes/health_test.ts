@@ -45,6 +45,28 @@ Deno.test("/readyz logs why loading failed, once per reason, at warning level", 
   }
 });
 
+Deno.test("/readyz retries a failed load once the retry interval has passed", async () => {
+  let calls = 0;
+  const readiness = new Readiness(() => {
+    calls++;
+    return calls === 1 ? Promise.reject(new Error("hub down")) : Promise.resolve();
+  }, 0);
+  const { app, close } = await makeApp({}, { readiness });
+  try {
+    await readiness.start();
+    assert.equal((await app.request("/readyz")).status, 503);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(calls, 2);
+    assert.equal((await app.request("/readyz")).status, 200);
+    const slow = new Readiness(() => Promise.reject(new Error("x")));
+    await slow.start();
+    slow.retryIfDue();
+    assert.equal(slow.status().failed, true, "not before 30 s");
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("a server whose default model is pending is not ready and says why", async () => {
   const lines: Line[] = [];
   const store = await Deno.makeTempDir();
