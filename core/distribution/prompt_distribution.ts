@@ -52,8 +52,12 @@ export const SAMPLER_KINDS = [
   "mixture",
 ] as const satisfies readonly SamplerKind[];
 
-/** The sampler used when a request names none (the product default, see the README). */
-export const DEFAULT_SAMPLER: SamplerKind = "diagonal";
+/**
+ * The sampler used when a request names none: the product default, with the best-prompt
+ * objective, chosen by protocol v2 of `deno task eval` on the development concepts (the
+ * README's evaluation says why). The paper's "diagonal" stays available.
+ */
+export const DEFAULT_SAMPLER: SamplerKind = "low_rank";
 
 /**
  * Kernel width of the mixture sampler in units of the prompts' spread: at gamma 1 a sample
@@ -286,15 +290,18 @@ function mixSpreads(
   n: number,
 ): PromptSpread | undefined {
   if (dists.some((d) => !d.spread || d.gamma !== 1)) return undefined;
-  const R = dists.reduce((a, d) => a + d.spread!.pick.length, 0);
+  // A weight of 0 leaves a distribution out entirely, so a mix (1, 0) samples exactly as the
+  // first distribution alone (same rows, same random draws).
+  const kept = dists.flatMap((d, i) => (weights[i]! > 0 ? [{ d, a: weights[i]! }] : []));
+  const R = kept.reduce((acc, { d }) => acc + d.spread!.pick.length, 0);
   const out: PromptSpread = {
     deviations: new Float32Array(R * n),
     pick: new Float32Array(R),
     lowRankScale: new Float32Array(R),
   };
   let at = 0;
-  dists.forEach((d, i) => {
-    const s = d.spread!, a = weights[i]!;
+  kept.forEach(({ d, a }) => {
+    const s = d.spread!;
     out.deviations.set(s.deviations, at * n);
     for (let r = 0; r < s.pick.length; r++) {
       out.pick[at + r] = a * s.pick[r]!;

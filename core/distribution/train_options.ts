@@ -24,10 +24,11 @@ export const TrainOptionsSchema = z.object({
   /** omega shared by the batch (paper) or drawn per image (authors' code), DESIGN §4b. */
   omega: z.enum(["shared", "per_image"]).default("shared"),
   /**
-   * "paper": eq. 3-4 only. "best_prompt" adds, with weight `bestPromptWeight`, a term in which
-   * each reference image is explained by its best prompt (a soft-min over k, DESIGN §4b).
+   * "paper": eq. 3-4 only. "best_prompt" (the product default, chosen by `deno task eval`; see
+   * the README) adds, with weight `bestPromptWeight`, a term in which each reference image is
+   * explained by its best prompt (a soft-min over k, DESIGN §4b).
    */
-  objective: z.enum(["paper", "best_prompt"]).default("paper"),
+  objective: z.enum(["paper", "best_prompt"]).default("best_prompt"),
   bestPromptWeight: z.number().min(0).max(100).default(1),
   /** Temperature of the soft-min, on per-reference standardised losses (0.05 to 10). */
   bestPromptTemperature: z.number().min(0.05).max(10).default(0.5),

@@ -133,7 +133,7 @@ const ROWS: Row[] = [
 ];
 
 /** The row the product uses by default (chosen on the development concepts; see the README). */
-export const PRODUCT_DEFAULT = "dd_best_prompt_mixture";
+export const PRODUCT_DEFAULT = "dd_best_prompt_low_rank";
 
 /** What one cell keeps: the analysed scene keys (null: misread) and the D&C values. */
 interface Cell {

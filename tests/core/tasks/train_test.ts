@@ -64,7 +64,7 @@ Deno.test("train --help lists every training option with its default", async () 
     lambda: "0.005; 0.001 with --ortho pooled",
     ortho: "paper",
     omega: "shared",
-    objective: "paper",
+    objective: "best_prompt",
     "best-prompt-weight": "1",
     "best-prompt-temperature": "0.5",
     "best-prompt-refresh": "25",
