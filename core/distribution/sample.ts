@@ -105,7 +105,10 @@ export async function resolveDistribution(
     }
     if (!template && (t.features || m.K === 1 || !needsFeatures)) {
       // Stored features give the spread; mu and sigma stay exactly as stored.
-      const spread = t.features && m.K > 1
+      // One prompt (Textual Inversion) has a spread of one zero row: every sampler gives mu.
+      const spread = m.K === 1
+        ? PromptDistribution.withFeatures(t.mu.data, 1, [L, d]).spread
+        : t.features
         ? PromptDistribution.withFeatures(t.features.data, m.K, [L, d]).spread
         : undefined;
       parts.push(new PromptDistribution(t.mu.data, t.sigma.data, [L, d], spread));

@@ -152,8 +152,13 @@ function distributionOf(
 ): PromptDistribution {
   const { maxLength: L, hiddenSize: d } = rt.graphs.info;
   if (sigma === "none") {
-    const mu = PromptDistribution.fromFeatures(c, K, [L, d], "population").mu;
-    return new PromptDistribution(mu, new Float32Array(mu.length), [L, d]);
+    // Textual Inversion: sigma = 0, and a spread of one zero row, so every sampler gives mu.
+    const one = PromptDistribution.withFeatures(
+      PromptDistribution.fromFeatures(c, K, [L, d], "population").mu,
+      1,
+      [L, d],
+    );
+    return new PromptDistribution(one.mu, new Float32Array(one.mu.length), [L, d], one.spread);
   }
   return PromptDistribution.withFeatures(c, K, [L, d], sigma);
 }

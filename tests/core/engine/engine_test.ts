@@ -189,3 +189,31 @@ Deno.test("Engine: artifacts keep the K prompt features; one saved without them 
     }
   });
 });
+
+Deno.test("Engine: a Textual Inversion artifact samples mu with every sampler, plain or templated", async () => {
+  await withEngine(async (e) => {
+    const ti = await e.train({ images, options: { ...OPTIONS, mode: "textual_inversion" } });
+    const { tensors } = await e.get(ti.id);
+    for (const sampler of ["diagonal", "low_rank", "mixture"] as const) {
+      for (const template of [undefined, "a photo of {}"]) {
+        const got = await features(e, {
+          ...base,
+          gamma: 2,
+          sampler,
+          ...(template ? { template } : {}),
+          distributions: [{ id: ti.id, weight: 1 }],
+        });
+        const size = 77 * 32;
+        const first = got.c.subarray(0, size);
+        for (let i = 1; i < 3; i++) {
+          assert.deepEqual(
+            got.c.subarray(i * size, (i + 1) * size),
+            first,
+            `${sampler} ${template}`,
+          );
+        }
+        if (!template) assert.deepEqual(first, tensors.mu.data, `${sampler}: mu`);
+      }
+    }
+  });
+});
