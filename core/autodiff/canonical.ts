@@ -8,6 +8,9 @@
  *   that chain into the same operator when nothing else reads its intermediates, which a
  *   backward pass otherwise does.
  * - A float32 LayerNormalization also outputs its Mean and InvStdDev, for its gradient rule.
+ * - A float32 InstanceNormalization with scale 1 and bias 0 (how group norms are exported)
+ *   becomes a LayerNormalization over axes 2.., whose output is then xhat itself and whose
+ *   Mean and InvStdDev the backward pass reads instead of recomputing them.
  *
  * @module
  */
@@ -97,6 +100,28 @@ function withStats(g: Builder, n: Node): Node | null {
   return { ...n, outputs };
 }
 
+/** An InstanceNormalization with constant scale 1 and bias 0 as a LayerNormalization. */
+function instanceNorm(g: Builder, n: Node): Node | null {
+  const [x = "", scale = "", bias = ""] = n.inputs;
+  if (n.opType !== "InstanceNormalization" || g.dtype(x) !== DType.FLOAT) return null;
+  const unit = g.table.value(scale)?.data.every((v) => v === 1);
+  if (!unit || !g.table.value(bias)?.data.every((v) => v === 0)) return null;
+  const shape = g.shape(x).slice(2);
+  const ones = g.constant(DType.FLOAT, shape, new Array(shape.reduce((a, b) => a * b, 1)).fill(1));
+  const eps = n.attributes.find((a) => a.name === "epsilon");
+  return {
+    name: `${n.name}/layer_norm`,
+    opType: "LayerNormalization",
+    domain: "",
+    inputs: [x, ones],
+    outputs: [n.outputs[0]!, g.fresh("ln_mean"), g.fresh("ln_rstd")],
+    attributes: [
+      { name: "axis", type: "int", i: 2 },
+      { name: "epsilon", type: "float", f: eps?.type === "float" ? eps.f : 1e-5 },
+    ],
+  };
+}
+
 /**
  * The forward nodes with the rewrites above applied, in the same order; new values are
  * recorded in the builder's shape table.
@@ -116,8 +141,8 @@ export function canonicalise(g: Builder, nodes: readonly Node[], kept: Iterable<
       ln.drop.forEach((d) => dropped.add(d));
       replaced.set(n, ln.node);
     }
-    const stats = withStats(g, n);
-    if (stats) replaced.set(n, stats);
+    const other = withStats(g, n) ?? instanceNorm(g, n);
+    if (other) replaced.set(n, other);
   }
   const out: Node[] = [];
   for (const n of nodes) {

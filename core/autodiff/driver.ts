@@ -23,6 +23,12 @@ import { GraphIndex } from "./graph_index.ts";
 import { RULES } from "./rules/mod.ts";
 import { ABSORBED, NodeView } from "./types.ts";
 
+/**
+ * Version of the emitted graphs: bumped whenever the same model and options give a different
+ * gradient graph (2: issue 16's pattern rules), so that caches of built graphs can key on it.
+ */
+export const AUTODIFF_VERSION = 2;
+
 /** What to differentiate. */
 export interface DifferentiateOptions {
   /** Name of a scalar float value (one element). */
@@ -137,7 +143,9 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
   push(opts.loss, g.constant(lossType.dtype, lossType.shape, [1]));
 
   for (const n of path) {
+    const sums = g.nodes.length;
     const dys = n.outputs.map((o) => (o ? gradOf(o) : undefined));
+    for (const m of g.nodes.slice(sums)) m.name = `${m.name}@sum`;
     if (dys.every((d) => d === undefined)) continue;
     const rule = RULES[n.opType];
     if (!rule || (n.domain !== "" && n.domain !== "ai.onnx")) {

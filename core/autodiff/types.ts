@@ -41,7 +41,11 @@ export class NodeView {
    * reads it (so a pattern rule may differentiate through it).
    */
   privateProducer(i: number, opType: string): Node | undefined {
-    const x = this.in(i);
+    return this.privateProducerOf(this.in(i), opType);
+  }
+
+  /** The node producing value `x` (of type `opType`, if given) when only one input reads x. */
+  privateProducerOf(x: string, opType?: string): Node | undefined {
     if (!x || !this.index || this.index.uses(x) !== 1) return undefined;
     return this.index.producer(x, opType);
   }

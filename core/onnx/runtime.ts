@@ -35,7 +35,12 @@ export interface SessionOptions {
    * Whether idle intra-op threads spin while waiting for work (ONNX Runtime's default, on).
    */
   spinning?: boolean;
-  /** ONNX Runtime's memory pattern planner (default on). */
+  /**
+   * ONNX Runtime's memory pattern planner; default off here (ONNX Runtime's default is on).
+   * With the CPU arena it held a train step's peak RSS at 459 MiB against 302 MiB without
+   * it (tiny SD2 fixture, paper defaults; 780 against 479 MiB on dd-world-tiny), at the
+   * same speed within noise (issue 16; tests/bench/train_step_bench.ts).
+   */
   memoryPattern?: boolean;
   /** ONNX Runtime's CPU memory arena (default on). */
   cpuArena?: boolean;
@@ -167,7 +172,7 @@ export class Session {
         session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } },
       };
     }
-    if (opts.memoryPattern !== undefined) sessionOptions.enableMemPattern = opts.memoryPattern;
+    sessionOptions.enableMemPattern = opts.memoryPattern ?? false;
     if (opts.cpuArena !== undefined) sessionOptions.enableCpuMemArena = opts.cpuArena;
     if (opts.profilePrefix) {
       sessionOptions.enableProfiling = true;

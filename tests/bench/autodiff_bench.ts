@@ -2,11 +2,15 @@
  * `deno task bench`: the cost of a gradient graph against the forward graph it came from,
  * on the sd-tiny-torch fixture UNet at batch 2, ONNX Runtime CPU.
  *
- * Each configuration runs in its own process so that peak memory (VmHWM, minus the RSS
+ * Memory: each configuration runs in its own process so that its peak (VmHWM, minus the RSS
  * measured after loading the runtime and before creating the session) is its own.
- * Time: median of 40 runs after 3 warm-up runs. Rows run alternately, three times each; best kept.
+ * Time: one process holds a session per configuration and runs them in turn, one run each,
+ * 3 warm-up rounds then `--runs` rounds (default 40), median: a load that comes and goes on a
+ * shared machine falls on every row alike, so the ratios of one run compare.
  * The "(before)" rows differentiate with core/autodiff as it was before issue 16 (lean
- * backward graphs; see _baseline_autodiff.ts), so that both are measured in one run.
+ * backward graphs; see _baseline_autodiff.ts) and run with the session options of then
+ * (memory pattern on), so that both are measured in one run; their ratios are to
+ * "forward (before)".
  */
 import { differentiate } from "../../core/autodiff/driver.ts";
 import { baselineDifferentiate } from "./_baseline_autodiff.ts";
@@ -17,10 +21,23 @@ import { DType, type Model } from "../../core/onnx/types.ts";
 
 const UNET = new URL("../fixtures/sd-tiny-torch/unet/model.onnx", import.meta.url).pathname;
 const B = 2;
+/** `--threads N`: intra-op threads of every session (default: ONNX Runtime's choice). */
+const THREADS = Number(Deno.args[Deno.args.indexOf("--threads") + 1] ?? 0) || 0;
+/** `--runs N`: timed rounds. */
+const RUNS = Number(Deno.args[Deno.args.indexOf("--runs") + 1] ?? 40) || 40;
+const MODES: Mode[] = [
+  "forward",
+  "grad-inputs",
+  "grad-weights",
+  "forward (before)",
+  "grad-inputs (before)",
+  "grad-weights (before)",
+];
 type Mode =
   | "forward"
   | "grad-inputs"
   | "grad-weights"
+  | "forward (before)"
   | "grad-inputs (before)"
   | "grad-weights (before)";
 
@@ -36,7 +53,7 @@ async function buildModel(mode: Mode): Promise<Model> {
     timestep: [B],
     context: [B, 16, 32],
   });
-  if (mode === "forward") return model;
+  if (mode.startsWith("forward")) return model;
   const wrt = mode.startsWith("grad-inputs")
     ? ["sample", "encoder_hidden_states"]
     : model.graph.initializers.filter((t) =>
@@ -58,78 +75,84 @@ function feeds(): Record<string, HostTensor> {
   };
 }
 
-async function worker(mode: Mode): Promise<void> {
+/** Session options of a row: before issue 16 the memory pattern planner was on. */
+const sessionOptions = (mode: Mode) => ({
+  memoryPattern: mode.endsWith("(before)"),
+  intraOpThreads: THREADS,
+});
+
+async function memoryWorker(mode: Mode): Promise<void> {
   const model = await buildModel(mode);
   const base = rssKiB("VmRSS");
-  const s = await Session.create(model);
-  const x = feeds();
-  for (let i = 0; i < 3; i++) await s.run(x);
-  const times: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const t0 = performance.now();
-    await s.run(x);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
+  const s = await Session.create(model, sessionOptions(mode));
+  for (let i = 0; i < 3; i++) await s.run(feeds());
   const peak = rssKiB("VmHWM");
-  console.log(
-    JSON.stringify({
-      mode,
-      ms: times[20],
-      peakMiB: (peak - base) / 1024,
-      nodes: model.graph.nodes.length,
-    }),
-  );
+  console.log(JSON.stringify({ peakMiB: (peak - base) / 1024, nodes: model.graph.nodes.length }));
 }
 
-async function runWorker(mode: Mode): Promise<{ ms: number; peakMiB: number; nodes: number }> {
+async function timeWorker(): Promise<void> {
+  const sessions = [];
+  for (const m of MODES) {
+    sessions.push(await Session.create(await buildModel(m), sessionOptions(m)));
+  }
+  const x = feeds();
+  const times: number[][] = MODES.map(() => []);
+  for (let r = -3; r < RUNS; r++) {
+    for (const [i, s] of sessions.entries()) {
+      const t0 = performance.now();
+      await s.run(x);
+      if (r >= 0) times[i]!.push(performance.now() - t0);
+    }
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(JSON.stringify(Object.fromEntries(MODES.map((m, i) => [m, median(times[i]!)]))));
+}
+
+async function runWorker(args: string[]): Promise<Record<string, number>> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--worker", mode],
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      ...args,
+      "--threads",
+      String(THREADS),
+      "--runs",
+      String(RUNS),
+    ],
     stdout: "piped",
     stderr: "inherit",
   });
   const out = await cmd.output();
-  if (!out.success) throw new Error(`bench worker ${mode} failed`);
+  if (!out.success) throw new Error(`bench worker ${args.join(" ")} failed`);
   const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
   return JSON.parse(lines[lines.length - 1]!);
 }
 
-if (Deno.args[0] === "--worker") {
-  await worker(Deno.args[1] as Mode);
+const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+
+if (Deno.args[0] === "--memory") {
+  await memoryWorker(Deno.args[1] as Mode);
+} else if (Deno.args[0] === "--time") {
+  await timeWorker();
 } else {
-  const modes: Mode[] = [
-    "forward",
-    "grad-inputs",
-    "grad-weights",
-    "grad-inputs (before)",
-    "grad-weights (before)",
-  ];
-  const results = new Map<Mode, { ms: number[]; peak: number[]; nodes: number }>();
-  for (let round = 0; round < 3; round++) {
-    for (const m of modes) {
-      const r = await runWorker(m);
-      const e = results.get(m) ?? { ms: [], peak: [], nodes: r.nodes };
-      e.ms.push(r.ms);
-      e.peak.push(r.peakMiB);
-      results.set(m, e);
-    }
-  }
-  const best = (xs: number[]) => Math.min(...xs);
-  const fwd = results.get("forward")!;
+  const load0 = load();
+  const ms = await runWorker(["--time"]);
+  const mem = new Map<Mode, Record<string, number>>();
+  for (const m of MODES) mem.set(m, await runWorker(["--memory", m]));
+  const fwdOf = (m: Mode): Mode => (m.endsWith("(before)") ? "forward (before)" : "forward");
   console.log(
-    `sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores); ` +
-      `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    `sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores, ` +
+      `${THREADS || "default"} intra-op threads); load average before ${load0}`,
   );
   console.log("graph                      nodes   time ms   peak MiB   time ratio   memory ratio");
-  for (const m of modes) {
-    const r = results.get(m)!;
+  for (const m of MODES) {
+    const r = mem.get(m)!, peak = r.peakMiB!, fwdPeak = mem.get(fwdOf(m))!.peakMiB!;
     console.log(
-      `${m.padEnd(26)} ${String(r.nodes).padStart(5)} ${best(r.ms).toFixed(2).padStart(9)} ` +
-        `${best(r.peak).toFixed(1).padStart(10)} ${
-          (best(r.ms) / best(fwd.ms)).toFixed(2).padStart(12)
-        } ` +
-        `${(best(r.peak) / best(fwd.peak)).toFixed(2).padStart(14)}`,
+      `${m.padEnd(26)} ${String(r.nodes).padStart(5)} ${ms[m]!.toFixed(2).padStart(9)} ` +
+        `${peak.toFixed(1).padStart(10)} ${(ms[m]! / ms[fwdOf(m)]!).toFixed(2).padStart(12)} ` +
+        `${(peak / fwdPeak).toFixed(2).padStart(14)}`,
     );
   }
-  console.log(`load average after: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(`load average after: ${load()}`);
 }

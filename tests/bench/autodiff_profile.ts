@@ -107,7 +107,11 @@ if (import.meta.main) {
   const runs = Number(Deno.args[1] ?? 20), top = Number(Deno.args[2] ?? 25);
   const model = await benchModel(mode);
   const dir = await Deno.makeTempDir();
-  const s = await Session.create(model, { profilePrefix: `${dir}/profile` });
+  const threads = Number(Deno.env.get("PROFILE_THREADS") ?? 0);
+  const s = await Session.create(model, {
+    profilePrefix: `${dir}/profile`,
+    intraOpThreads: threads,
+  });
   const x = benchFeeds();
   for (let i = 0; i < runs; i++) await s.run(x);
   s.endProfiling();

@@ -5,11 +5,12 @@
  * (core/autodiff at the baseline commit, see _baseline_autodiff.ts), "after" is
  * what `trainDistribution` runs today (`buildTrainGraph`, default session options).
  *
- * Each (model, arm) runs in its own process, so peak RSS (VmHWM: the whole process, graph
- * build included) is its own; arms alternate, three rounds, best kept. Time: median of 20
- * steps after 3 warm-up steps.
+ * Time: one process per model holds a session per arm and runs them in turn, step by step
+ * (one warm-up step each, then `rounds` steps, median), so that a load that comes and goes
+ * on a shared machine falls on every arm alike. Peak RSS: each arm in its own process
+ * (VmHWM of the whole process, graph build and two steps included).
  *
- *   deno run -A tests/bench/train_step_bench.ts
+ *   deno run -A tests/bench/train_step_bench.ts [rounds]
  */
 import { baselineDifferentiate } from "./_baseline_autodiff.ts";
 import { buildObjective } from "../../core/distribution/objective.ts";
@@ -35,7 +36,19 @@ const MODELS = {
   "tiny-sd2": new URL("../fixtures/diffusers-tiny-sd2", import.meta.url).pathname,
 };
 type ModelName = keyof typeof MODELS;
-type Arm = "before" | "after";
+/**
+ * before: the baseline graph and session options (memory pattern on); graph-only: the new
+ * graph with the old session options; after: what trainDistribution runs now; after-1t:
+ * the same with one intra-op thread (an option callers pass, not the default).
+ */
+type Arm = "before" | "graph-only" | "after" | "after-1t";
+const ARMS: Arm[] = ["before", "graph-only", "after", "after-1t"];
+const SESSION: Record<Arm, SessionOptions> = {
+  before: { memoryPattern: true },
+  "graph-only": { memoryPattern: true },
+  after: {},
+  "after-1t": { intraOpThreads: 1 },
+};
 
 /** buildTrainGraph's forward half, differentiated by the autodiff before issue 16. */
 async function plainTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Promise<Model> {
@@ -92,7 +105,8 @@ function rssMiB(field: "VmRSS" | "VmHWM"): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function worker(name: ModelName, arm: Arm, profile: boolean): Promise<void> {
+/** A model's train-step graph for an arm, and a function making the feeds of step s. */
+async function setup(name: ModelName, arm: Arm) {
   const dir = MODELS[name];
   const graphs = await loadDiffusersCheckpoint(dir);
   const tok = await ClipTokenizer.fromDir(`${dir}/tokenizer`);
@@ -114,23 +128,9 @@ async function worker(name: ModelName, arm: Arm, profile: boolean): Promise<void
     ortho: o.ortho,
     minSnr: false,
   };
-  const t0 = performance.now();
   const model = arm === "before"
     ? await plainTrainGraph(graphs, spec)
     : buildTrainGraph(graphs, spec);
-  const buildMs = performance.now() - t0;
-  // Before issue 16 the session took ONNX Runtime's thread default (one per core).
-  const opts: SessionOptions = arm === "before" ? { intraOpThreads: 0 } : {};
-  const profileDir = profile ? await Deno.makeTempDir() : "";
-  if (profile) opts.profilePrefix = `${profileDir}/profile`;
-  const threads = Deno.env.get("BENCH_THREADS");
-  if (threads) opts.intraOpThreads = Number(threads);
-  if (Deno.env.get("BENCH_SPIN")) opts.spinning = Deno.env.get("BENCH_SPIN") === "1";
-  if (Deno.env.get("BENCH_PATTERN")) opts.memoryPattern = Deno.env.get("BENCH_PATTERN") === "1";
-  if (Deno.env.get("BENCH_ARENA")) opts.cpuArena = Deno.env.get("BENCH_ARENA") === "1";
-  const level = Deno.env.get("BENCH_OPT_LEVEL");
-  if (level) opts.optimization = level as NonNullable<SessionOptions["optimization"]>;
-  const session = await Session.create(model, opts);
   const table = await readTokenTable(graphs);
   const rows = (idx: number[]) => {
     const out = new Float32Array(idx.length * d);
@@ -160,77 +160,104 @@ async function worker(name: ModelName, arm: Arm, profile: boolean): Promise<void
       [TRAIN_INPUTS.omega]: f32([o.S, L, d], r.normals(o.S * L * d)),
     };
   };
+  return { model, feeds, ctx, o };
+}
+
+/** One step: ORT forward + backward, then AdamW on ctx. */
+async function step(
+  s: Session,
+  opt: AdamW,
+  ctx: Float32Array,
+  x: Record<string, HostTensor>,
+): Promise<number> {
+  const t = performance.now();
+  const out = await s.run(x, ["loss", "grad_ctx"]);
+  opt.step(ctx, out.grad_ctx!.data as Float32Array);
+  return performance.now() - t;
+}
+
+/** Peak RSS of building one arm's graph and running two steps (own process). */
+async function memoryWorker(name: ModelName, arm: Arm): Promise<void> {
+  const { model, feeds, ctx, o } = await setup(name, arm);
+  const s = await Session.create(model, SESSION[arm]);
   const opt = new AdamW(ctx.length, { lr: o.lr, weightDecay: o.weightDecay });
-  const times: number[] = [];
-  for (let step = 0; step < 23; step++) {
-    const x = feeds(step);
-    const t = performance.now();
-    const out = await session.run(x, ["loss", "grad_ctx"]);
-    opt.step(ctx, out.grad_ctx!.data as Float32Array);
-    if (step >= 3) times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  if (profile) {
-    session.endProfiling();
-    printProfile(profileDir, 23, 30);
-  }
-  console.log(JSON.stringify({
-    ms: times[Math.floor(times.length / 2)]!,
-    peakMiB: rssMiB("VmHWM"),
-    nodes: model.graph.nodes.length,
-    buildMs,
-  }));
-  await session.release();
+  for (let i = 0; i < 2; i++) await step(s, opt, ctx, feeds(i));
+  console.log(JSON.stringify({ peakMiB: rssMiB("VmHWM"), nodes: model.graph.nodes.length }));
 }
 
-interface Result {
-  ms: number;
-  peakMiB: number;
-  nodes: number;
-  buildMs: number;
+/** Median step time of every arm, the arms taking turns (own process). */
+async function timeWorker(name: ModelName, rounds: number, profile: boolean): Promise<void> {
+  const arms = [];
+  for (const arm of ARMS) {
+    const { model, feeds, ctx, o } = await setup(name, arm);
+    const opts: SessionOptions = { ...SESSION[arm] };
+    const dir = profile ? await Deno.makeTempDir() : "";
+    if (profile) opts.profilePrefix = `${dir}/profile`;
+    const s = await Session.create(model, opts);
+    const opt = new AdamW(ctx.length, { lr: o.lr, weightDecay: o.weightDecay });
+    arms.push({ arm, s, opt, ctx, feeds, dir, times: [] as number[] });
+  }
+  for (let r = -1; r < rounds; r++) {
+    for (const a of arms) {
+      const ms = await step(a.s, a.opt, a.ctx, a.feeds(r + 1));
+      if (r >= 0) a.times.push(ms);
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const a of arms) {
+    a.times.sort((x, y) => x - y);
+    out[a.arm] = a.times[Math.floor(a.times.length / 2)]!;
+    if (profile) {
+      a.s.endProfiling();
+      console.log(`profile of ${a.arm}:`);
+      printProfile(a.dir, rounds + 1, 25);
+    }
+    await a.s.release();
+  }
+  console.log(JSON.stringify(out));
 }
 
-async function runWorker(name: ModelName, arm: Arm): Promise<Result> {
+async function runWorker(args: string[]): Promise<Record<string, number>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--worker", name, arm],
+    args: ["run", "-A", new URL(import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  if (!out.success) throw new Error(`bench worker ${name} ${arm} failed`);
+  if (!out.success) throw new Error(`bench worker ${args.join(" ")} failed`);
   const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
   return JSON.parse(lines[lines.length - 1]!);
 }
 
-if (Deno.args[0] === "--worker") {
-  await worker(Deno.args[1] as ModelName, Deno.args[2] as Arm, Deno.args[3] === "--profile");
+const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+
+if (Deno.args[0] === "--memory") {
+  await memoryWorker(Deno.args[1] as ModelName, Deno.args[2] as Arm);
+} else if (Deno.args[0] === "--time") {
+  await timeWorker(Deno.args[1] as ModelName, Number(Deno.args[2]), Deno.args[3] === "--profile");
 } else {
-  const rounds = Number(Deno.args[0] ?? 3);
+  const rounds = Number(Deno.args[0] ?? 10);
+  const models = (Deno.args[1]?.split(",") ?? Object.keys(MODELS)) as ModelName[];
   console.log(
     `DreamDistribution step, paper defaults (K=32 M=4 S=4 batch 4), ORT CPU ` +
-      `(${navigator.hardwareConcurrency} cores); load average ${Deno.loadavg().join(" ")}`,
+      `(${navigator.hardwareConcurrency} cores); ${rounds} steps per arm; load average ${load()}`,
   );
-  console.log("model           arm      nodes   ms/step   steps/s   peak RSS MiB (MB)   speed-up");
-  for (const name of Object.keys(MODELS) as ModelName[]) {
-    const res: Record<Arm, Result[]> = { before: [], after: [] };
-    for (let r = 0; r < rounds; r++) {
-      for (const arm of ["before", "after"] as Arm[]) res[arm].push(await runWorker(name, arm));
-    }
-    const best = (arm: Arm) => ({
-      ms: Math.min(...res[arm].map((r) => r.ms)),
-      peak: Math.min(...res[arm].map((r) => r.peakMiB)),
-      nodes: res[arm][0]!.nodes,
-    });
-    const b = best("before");
-    for (const arm of ["before", "after"] as Arm[]) {
-      const x = best(arm);
+  console.log(
+    "model           arm          nodes   ms/step   steps/s   peak RSS MiB (MB)   speed-up",
+  );
+  for (const name of models) {
+    const t = await runWorker(["--time", name, String(rounds)]);
+    const mem: Record<string, Record<string, number>> = {};
+    for (const arm of ARMS) mem[arm] = await runWorker(["--memory", name, arm]);
+    for (const arm of ARMS) {
+      const ms = t[arm]!, peak = mem[arm]!.peakMiB!;
       console.log(
-        `${name.padEnd(15)} ${arm.padEnd(6)} ${String(x.nodes).padStart(7)} ${
-          x.ms.toFixed(1).padStart(9)
-        } ${(1000 / x.ms).toFixed(2).padStart(9)} ${x.peak.toFixed(0).padStart(8)} (${
-          (x.peak * 1.048576).toFixed(0)
-        })${(b.ms / x.ms).toFixed(2).padStart(16)}x`,
+        `${name.padEnd(15)} ${arm.padEnd(10)} ${String(mem[arm]!.nodes).padStart(7)} ${
+          ms.toFixed(1).padStart(9)
+        } ${(1000 / ms).toFixed(2).padStart(9)} ${peak.toFixed(0).padStart(8)} (${
+          (peak * 1.048576).toFixed(0)
+        })${(t.before! / ms).toFixed(2).padStart(16)}x`,
       );
     }
+    console.log(`  load average now: ${load()}`);
   }
-  console.log(`load average after: ${Deno.loadavg().join(" ")}`);
 }

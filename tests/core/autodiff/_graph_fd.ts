@@ -41,8 +41,8 @@ export async function gradient(
   return { grad: Array.from(r.grad_x!.data as Float64Array), model: d.model };
 }
 
-/** Central differences of the loss (float64, h = 1e-6). */
-export async function finiteDifferences(model: Model, x: number[]): Promise<number[]> {
+/** Central differences of the loss (step h: 1e-6 suits float64, 1e-2 float32). */
+export async function finiteDifferences(model: Model, x: number[], h = 1e-6): Promise<number[]> {
   const inp = model.graph.inputs[0]!;
   // "basic": ONNX Runtime's QuickGelu fusion would match x Sigmoid(x) in float64, which
   // it has no kernel for.
@@ -52,9 +52,9 @@ export async function finiteDifferences(model: Model, x: number[]): Promise<numb
   const out: number[] = [];
   for (let j = 0; j < x.length; j++) {
     const p = [...x], m = [...x];
-    p[j]! += 1e-6;
-    m[j]! -= 1e-6;
-    out.push(((await at(p)) - (await at(m))) / 2e-6);
+    p[j]! += h;
+    m[j]! -= h;
+    out.push(((await at(p)) - (await at(m))) / (2 * h));
   }
   await s.release();
   return out;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Builder } from "../../../core/onnx/builder.ts";
+import { attr, type Builder } from "../../../core/onnx/builder.ts";
 import { DType } from "../../../core/onnx/types.ts";
 import { Rng } from "../../helpers/gradcheck.ts";
 import { finiteDifferences, gradient, lossGraph, relErr } from "./_graph_fd.ts";
@@ -58,4 +58,44 @@ Deno.test("a mean over non-trailing axes is not a layer norm", async () => {
   const { grad, model: diff } = await gradient(model, X);
   assert.ok(!diff.graph.nodes.some((n) => n.opType === "LayerNormalization"));
   assert.ok(relErr(grad, await finiteDifferences(model, X)) <= 1e-6);
+});
+
+Deno.test("a unit-scale InstanceNormalization becomes a LayerNormalization; matches float64", async () => {
+  const x = new Rng(4).normals(2 * 3 * 4 * 4).map((v, i) => 2 + v * (1 + (i % 4)));
+  const f32 = await gradient(
+    lossGraph([2, 3, 4, 4], DType.FLOAT, (g, v) =>
+      g.one("InstanceNormalization", [
+        v,
+        g.constant(DType.FLOAT, [3], [1, 1, 1]),
+        g.constant(DType.FLOAT, [3], [0, 0, 0]),
+      ], [attr.float("epsilon", 1e-5)])),
+    x,
+  );
+  const ops = f32.model.graph.nodes.map((n) => n.opType);
+  assert.ok(!ops.includes("InstanceNormalization"), ops.join(" "));
+  assert.equal(ops.filter((o) => o === "LayerNormalization").length, 1, "statistics reused");
+  // The same normalisation written out in float64 is the reference.
+  const ref = await gradient(
+    lossGraph([2, 3, 4, 4], DType.DOUBLE, (g, v) => {
+      const d = g.sub(v, g.reduceMean(v, [2, 3]));
+      return g.div(d, g.sqrt(g.add(g.reduceMean(g.mul(d, d), [2, 3]), 1e-5)));
+    }),
+    x,
+  );
+  const err = relErr(f32.grad, ref.grad);
+  assert.ok(err <= 1e-5, `float32 vs float64 rel err ${err}`);
+});
+
+Deno.test("an InstanceNormalization with a learned scale is left as it is", async () => {
+  const x = new Rng(4).normals(2 * 3 * 4).map((v, i) => 2 + v * (1 + (i % 4)));
+  const { model } = await gradient(
+    lossGraph([2, 3, 4], DType.FLOAT, (g, v) =>
+      g.one("InstanceNormalization", [
+        v,
+        g.constant(DType.FLOAT, [3], [1, 2, 1]),
+        g.constant(DType.FLOAT, [3], [0, 0, 0]),
+      ])),
+    x,
+  );
+  assert.ok(model.graph.nodes.some((n) => n.opType === "InstanceNormalization"));
 });

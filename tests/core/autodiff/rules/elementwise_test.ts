@@ -3,6 +3,7 @@ import { differentiate } from "../../../../core/autodiff/driver.ts";
 import { startGraph } from "../../../../core/onnx/compose.ts";
 import { Session } from "../../../../core/onnx/runtime.ts";
 import { DType } from "../../../../core/onnx/types.ts";
+import type { Builder } from "../../../../core/onnx/builder.ts";
 import { checkGradient, type InputSpec } from "../../../helpers/gradcheck.ts";
 import { emittedFor, finiteDifferences, gradient, lossGraph, relErr } from "../_graph_fd.ts";
 
@@ -166,4 +167,25 @@ Deno.test("SiLU pattern does not apply when the Sigmoid is read elsewhere", asyn
   const { grad, model: diff } = await gradient(model, x);
   assert.ok(emittedFor(diff, "Sigmoid").length > 0);
   assert.ok(relErr(grad, await finiteDifferences(model, x)) <= FD_TOL);
+});
+
+Deno.test("GELU pattern: x·½(1 + erf(x/√2)) in both exported forms, one rule, matches FD", async () => {
+  const x = [0.5, -1, 2, 1.5, -0.25, 3, 0, -4];
+  const forms: Record<string, (g: Builder, v: string) => string> = {
+    // model blocks: x · ((erf(x·√½) + 1) · ½)
+    blocks: (g, v) => g.mul(v, g.mul(g.add(g.erf(g.mul(v, Math.SQRT1_2)), 1), 0.5)),
+    // torch export: (x · (1 + erf(x / √2))) · ½
+    torch: (g, v) => g.mul(g.mul(v, g.add(1, g.erf(g.div(v, Math.SQRT2)))), 0.5),
+    // a negative slope: x · (1 − erf(2x))
+    negative: (g, v) => g.mul(v, g.sub(1, g.erf(g.mul(v, 2)))),
+  };
+  for (const [name, body] of Object.entries(forms)) {
+    const model = lossGraph([2, 4], DType.FLOAT, body);
+    const { grad, model: diff } = await gradient(model, x);
+    assert.deepEqual(emittedFor(diff, "Erf"), [], name);
+    // float32 against the float64 graph (ORT CPU has no float64 Erf): rounding only.
+    const ref = lossGraph([2, 4], DType.FLOAT, body);
+    const fdv = await finiteDifferences(ref, x, 1e-2);
+    assert.ok(relErr(grad, fdv) <= 1e-3, `${name}: ${relErr(grad, fdv)}`);
+  }
 });
