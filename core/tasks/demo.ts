@@ -123,7 +123,7 @@ export async function main(args: string[]): Promise<number> {
       ["gamma 1", await row(1)],
       ["gamma 2", await row(2)],
       ["textual inversion", await row(1, { distributions: [{ id: ti.id, weight: 1 }] })],
-      ["template: two {}", await row(1, { template: "two {}" })],
+      ["template: two []", await row(1, { template: "two {}" })],
       [
         `mix: 50% ${other.name}`,
         await row(1, { distributions: [{ id: a.id, weight: 0.5 }, { id: b.id, weight: 0.5 }] }),
