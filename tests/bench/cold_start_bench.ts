@@ -19,11 +19,11 @@ const RUNS = Number(Deno.env.get("RUNS") ?? 3);
 const [K, M, L, d] = [4, 2, 16, 64];
 const loadavg = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 
-async function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  return port;
+  return Promise.resolve(port);
 }
 
 async function until(url: string, status: number, t0: number): Promise<number> {

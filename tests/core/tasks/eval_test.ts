@@ -43,7 +43,11 @@ Deno.test("eval: a tiny run reports every row, the JSON shape, the chart; a reru
         assert.equal(typeof r[k], "number", `${m}.${k}`);
       }
     }
-    assert.equal(reds.methods.ideal_sampler.fidelity, 1, "the ideal sampler never leaves the support");
+    assert.equal(
+      reds.methods.ideal_sampler.fidelity,
+      1,
+      "the ideal sampler never leaves the support",
+    );
     const vs = reds.vs_textual_inversion.dd_paper_diagonal;
     assert.equal(vs.ci95.length, 2);
     assert.ok(vs.ci95[0] <= vs.support_coverage_diff && vs.support_coverage_diff <= vs.ci95[1]);
