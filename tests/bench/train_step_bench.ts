@@ -41,13 +41,14 @@ type ModelName = keyof typeof MODELS;
  * graph with the old session options; after: what trainDistribution runs now; after-1t:
  * the same with one intra-op thread (an option callers pass, not the default).
  */
-type Arm = "before" | "graph-only" | "after" | "after-1t";
+type Arm = "before" | "graph-only" | "after" | "after-1t" | "before-1t";
 const ARMS: Arm[] = ["before", "graph-only", "after", "after-1t"];
 const SESSION: Record<Arm, SessionOptions> = {
   before: { memoryPattern: true },
   "graph-only": { memoryPattern: true },
   after: {},
   "after-1t": { intraOpThreads: 1 },
+  "before-1t": { memoryPattern: true, intraOpThreads: 1 },
 };
 
 /** buildTrainGraph's forward half, differentiated by the autodiff before issue 16. */
@@ -186,9 +187,14 @@ async function memoryWorker(name: ModelName, arm: Arm): Promise<void> {
 }
 
 /** Median step time of every arm, the arms taking turns (own process). */
-async function timeWorker(name: ModelName, rounds: number, profile: boolean): Promise<void> {
+async function timeWorker(
+  name: ModelName,
+  rounds: number,
+  only: Arm[],
+  profile: boolean,
+): Promise<void> {
   const arms = [];
-  for (const arm of ARMS) {
+  for (const arm of only) {
     const { model, feeds, ctx, o } = await setup(name, arm);
     const opts: SessionOptions = { ...SESSION[arm] };
     const dir = profile ? await Deno.makeTempDir() : "";
@@ -233,7 +239,16 @@ const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 if (Deno.args[0] === "--memory") {
   await memoryWorker(Deno.args[1] as ModelName, Deno.args[2] as Arm);
 } else if (Deno.args[0] === "--time") {
-  await timeWorker(Deno.args[1] as ModelName, Number(Deno.args[2]), Deno.args[3] === "--profile");
+  // --time MODEL ROUNDS [ARM,ARM...] [--profile]
+  const only = Deno.args[3] && !Deno.args[3].startsWith("--")
+    ? Deno.args[3].split(",") as Arm[]
+    : ARMS;
+  await timeWorker(
+    Deno.args[1] as ModelName,
+    Number(Deno.args[2]),
+    only,
+    Deno.args.includes("--profile"),
+  );
 } else {
   const rounds = Number(Deno.args[0] ?? 10);
   const models = (Deno.args[1]?.split(",") ?? Object.keys(MODELS)) as ModelName[];
