@@ -7,6 +7,9 @@
  *   mu  = mean_k c,  sigma = std_k c           [L, d] (unbiased by default)
  *   c~_s = mu + omega_s * sigma                reparameterised samples [S, L, d]
  *                                              (or [S*B, L, d]: omega per image, authors' code)
+ *   c~_s = mu + sum_k w_sk (c_k - mu)/sqrt(K-1)  with `lowRank`: the low-rank sampler's own
+ *                                              form, w [S, K] (or [S*B, K]) standard normal,
+ *                                              so training draws what sampling will draw
  *   loss = mean_{s,b} w_b ||target_b - unet(x_t_b, t_b, c~_s)||^2 + lambda * L_ortho
  *        (+ beta * mean_b w_b ||target_b - unet(x_t_b, t_b, select_b · c)||^2 with the
  *         best-prompt objective: select_b is a one-hot row naming the prompt that explains
@@ -42,6 +45,11 @@ export interface ObjectiveOptions {
   omegaPerImage?: boolean;
   /** Weight beta of the best-prompt term (0 or absent: no term, no `select` input). */
   bestPromptWeight?: number;
+  /**
+   * c~ is drawn as the low-rank sampler draws it (mu plus a random combination of the K
+   * deviations) instead of mu + omega * sigma; `omega` is then [S, K] (or [S*B, K]).
+   */
+  lowRank?: boolean;
 }
 
 /** Names of the objective's input values inside the builder. */
@@ -55,7 +63,7 @@ export interface ObjectiveInputs {
   xT: string;
   timestep: string;
   target: string;
-  /** Standard normal noise [S, L, d] for the reparameterisation. */
+  /** Standard normal noise [S, L, d] for the reparameterisation ([S, K] with `lowRank`). */
   omega: string;
   /** Optional per-image loss weights [B] (Min-SNR weighting). */
   weights?: string;
@@ -129,6 +137,12 @@ export function buildObjective(
   let cTilde: string;
   if (o.sigma === "none") {
     cTilde = g.expand(g.reshape(mu, [1, L, d]), [o.S, L, d]);
+  } else if (o.lowRank) {
+    // Same form as PromptDistribution's low-rank sampler at gamma 1 (DESIGN §4b).
+    const dev = g.reshape(g.sub(c, mu), [K, L * d]);
+    const rows = g.shape(v.omega)[0]!;
+    const mix = g.div(g.matmul(v.omega, dev), Math.sqrt(K - 1));
+    cTilde = g.add(mu, g.reshape(mix, [rows, L, d]));
   } else {
     const dev = g.sub(c, mu);
     const divisor = o.sigma === "unbiased" ? K - 1 : K;

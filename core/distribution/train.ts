@@ -209,6 +209,7 @@ export async function trainDistribution(
     suffixRows: ids.after.indexOf(inputs.tokenizer.eosId),
     omegaPerImage: o.omega === "per_image",
     bestPromptWeight: o.objective === "best_prompt" ? o.bestPromptWeight : 0,
+    lowRank: o.mode !== "textual_inversion" && o.trainSampler === "low_rank",
     lambda: o.mode === "textual_inversion" ? 0 : o.lambda,
     sigma: sigmaMode,
     ortho: o.ortho,
@@ -266,8 +267,8 @@ export async function trainDistribution(
       },
       [TRAIN_INPUTS.omega]: {
         dtype: "float32",
-        dims: [omegaRows, L, d],
-        data: rng.normals(omegaRows * L * d),
+        dims: spec.lowRank ? [omegaRows, o.K] : [omegaRows, L, d],
+        data: rng.normals(omegaRows * (spec.lowRank ? o.K : L * d)),
       },
     };
     if (best) {

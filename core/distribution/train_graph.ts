@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { differentiate } from "../autodiff/driver.ts";
+import { AUTODIFF_VERSION, differentiate } from "../autodiff/driver.ts";
 import type { SdGraphs } from "../models/types.ts";
 import { startGraph } from "../onnx/compose.ts";
 import { loadModel, saveModel } from "../onnx/model.ts";
@@ -30,6 +30,8 @@ export interface TrainGraphSpec {
   omegaPerImage: boolean;
   /** Weight of the best-prompt term (0: none; otherwise the graph takes `select` [B, K]). */
   bestPromptWeight: number;
+  /** The eq. 3 samples are drawn in the low-rank sampler's form (omega is [rows, K]). */
+  lowRank: boolean;
   lambda: number;
   sigma: ObjectiveOptions["sigma"];
   ortho: "paper" | "pooled";
@@ -64,7 +66,12 @@ export function buildTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Model {
     f(I.xT, [spec.batch, C, h, h]),
     f(I.timestep, [spec.batch]),
     f(I.target, [spec.batch, C, h, h]),
-    f(I.omega, [spec.omegaPerImage ? spec.S * spec.batch : spec.S, L, d]),
+    f(
+      I.omega,
+      spec.lowRank
+        ? [spec.omegaPerImage ? spec.S * spec.batch : spec.S, spec.K]
+        : [spec.omegaPerImage ? spec.S * spec.batch : spec.S, L, d],
+    ),
   ];
   if (spec.minSnr) inputs.push(f(I.weights, [spec.batch]));
   if (spec.bestPromptWeight > 0) inputs.push(f(I.select, [spec.batch, spec.K]));
@@ -89,6 +96,7 @@ export function buildTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Model {
     eosIndex: spec.beforeRows + spec.M + spec.suffixRows,
     omegaPerImage: spec.omegaPerImage,
     bestPromptWeight: spec.bestPromptWeight,
+    lowRank: spec.lowRank,
     ...(graphs.unet.baseDir ? { baseDir: graphs.unet.baseDir } : {}),
   });
   g.name(o.loss, "loss");
@@ -111,12 +119,17 @@ async function externalFacts(models: Model[]): Promise<string[]> {
   return [...facts].sort();
 }
 
-/** A cache key: the forward graphs' bytes, their weight files' identity, and the spec. */
+/**
+ * A cache key: the forward graphs' bytes, their weight files' identity, the spec, and the
+ * autodiff's version (a changed rule must never reuse a graph emitted by the old one).
+ */
 export async function trainGraphKey(graphs: SdGraphs, spec: TrainGraphSpec): Promise<string> {
   const h = await crypto.subtle.digest(
     "SHA-256",
     new Uint8Array([
-      ...new TextEncoder().encode(JSON.stringify({ v: 2, spec, info: graphs.info })),
+      ...new TextEncoder().encode(
+        JSON.stringify({ v: 3, autodiff: AUTODIFF_VERSION, spec, info: graphs.info }),
+      ),
       ...new TextEncoder().encode(
         (await externalFacts([graphs.unet, graphs.textEncoderEmbeds])).join("\n"),
       ),

@@ -30,6 +30,13 @@ export const TrainOptionsSchema = z.object({
    */
   objective: z.enum(["paper", "best_prompt"]).default("best_prompt"),
   bestPromptWeight: z.number().min(0).max(100).default(1),
+  /**
+   * How the eq. 3 term draws c~ while training: "diagonal" (the paper: mu + omega * sigma) or
+   * "low_rank" (mu plus a random combination of the K prompts' deviations, the low-rank
+   * sampler's form, so the prompts that sampling will mix are trained to stay on the
+   * references), DESIGN §4b.
+   */
+  trainSampler: z.enum(["diagonal", "low_rank"]).default("diagonal"),
   /** Temperature of the soft-min, on per-reference standardised losses (0.05 to 10). */
   bestPromptTemperature: z.number().min(0.05).max(10).default(0.5),
   /** Steps between refreshes of the soft-min responsibilities. */

@@ -13,7 +13,9 @@
  *   random numbers make the paired differences less noisy).
  * - Trainings (200 steps, lr 5e-3, M 4, batch 4): `paper` (K 16, S 2, eq. 3-4 with the
  *   paper's |cos| ortho, lambda 5e-3); `best_prompt` (the same plus the best-prompt term,
- *   weight 1); `textual_inversion` (K 1, sigma 0). On the variant seed (0): `omega_per_image`
+ *   weight 1); `consistent` (amendment 3, added before any of its results: `best_prompt` whose
+ *   eq. 3 samples are drawn in the low-rank sampler's form, `trainSampler: "low_rank"`; its
+ *   sweep covers its low-rank row only); `textual_inversion` (K 1, sigma 0). On the variant seed (0): `omega_per_image`
  *   and the lambda sweep `lambda_0` and `lambda_0.05`, each with the diagonal and mixture
  *   samplers.
  * - Rows: the paper and best-prompt trainings with the diagonal (paper), low-rank and mixture
@@ -93,6 +95,9 @@ const DD = { ...COMMON, S: 2, objective: "paper" } as const;
 const TRAININGS: Record<string, { options: TrainOptionsInput; variant?: boolean }> = {
   paper: { options: DD },
   best_prompt: { options: { ...DD, objective: "best_prompt" } },
+  // Amendment 3 (before any of its results): the best-prompt objective whose eq. 3 term draws
+  // c~ as the low-rank sampler does, so the mixtures that sampling draws are trained.
+  consistent: { options: { ...DD, objective: "best_prompt", trainSampler: "low_rank" } },
   textual_inversion: { options: { ...COMMON, mode: "textual_inversion" } },
   omega_per_image: { options: { ...DD, omega: "per_image" }, variant: true },
   "lambda_0": { options: { ...DD, lambda: 0 }, variant: true },
@@ -111,6 +116,7 @@ const SWEEP_ROWS = [
   "dd_best_prompt_diagonal",
   "dd_best_prompt_low_rank",
   "dd_best_prompt_mixture",
+  "dd_consistent_low_rank",
 ];
 
 /** A row of the table: a training and a sampler, or a baseline. */

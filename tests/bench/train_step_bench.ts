@@ -88,6 +88,7 @@ async function plainTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Promise<
     eosIndex: spec.beforeRows + spec.M + spec.suffixRows,
     omegaPerImage: false,
     bestPromptWeight: 0,
+    lowRank: false,
     ...(graphs.unet.baseDir ? { baseDir: graphs.unet.baseDir } : {}),
   });
   g.name(o.loss, "loss");
@@ -124,6 +125,7 @@ async function setup(name: ModelName, arm: Arm) {
     suffixRows: ids.after.indexOf(tok.eosId),
     omegaPerImage: false,
     bestPromptWeight: 0,
+    lowRank: false,
     lambda: o.lambda,
     sigma: o.sigma,
     ortho: o.ortho,

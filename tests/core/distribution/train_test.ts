@@ -44,6 +44,7 @@ Deno.test("train-step graph reproduces the composed objective case of sd-tiny-to
     suffixRows: 0,
     omegaPerImage: false,
     bestPromptWeight: 0,
+    lowRank: false,
   });
   const s = await Session.create(model);
   for (const c of cases.dream_distribution) {
@@ -88,6 +89,7 @@ Deno.test("train-step gradient equals central finite differences of the same los
     suffixRows: 0,
     omegaPerImage: false,
     bestPromptWeight: 0,
+    lowRank: false,
   };
   const s = await Session.create(buildTrainGraph(graphs, spec));
   const rnd = (n: number, k: number) =>

@@ -173,6 +173,7 @@ Deno.test("omega per image + best-prompt graph: gradient equals central finite d
     minSnr: false,
     omegaPerImage: true,
     bestPromptWeight: 0.7,
+    lowRank: false,
   }));
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const feeds = (x: Float32Array): Record<string, HostTensor> => ({
@@ -224,6 +225,7 @@ Deno.test("pooled ortho reads the EOS row after a template's suffix, not the fir
     minSnr: false,
     omegaPerImage: false,
     bestPromptWeight: 0,
+    lowRank: false,
   }));
   const rows = (list: number[]) => {
     const out = new Float32Array(list.length * 32);
@@ -323,4 +325,76 @@ Deno.test("best-prompt training resumed between two refreshes continues exactly"
   const resumed = await trainDistribution(inputs, options, { cacheDir: null, resume: saved[0]! });
   assert.deepEqual(resumed.ctx, full.ctx);
   await rt.release();
+});
+
+Deno.test("low-rank training samples: c~ = mu + w·(c - mu)/sqrt(K-1), and the gradient equals finite differences", async (t) => {
+  const graphs = await loadTinySd2();
+  const [Kp, M, S, B] = [3, 2, 2, 2];
+  const s = await Session.create(buildTrainGraph(graphs, {
+    K: Kp,
+    M,
+    S,
+    batch: B,
+    beforeRows: 1,
+    afterRows: 74,
+    suffixRows: 0,
+    lambda: 0,
+    sigma: "unbiased",
+    ortho: "paper",
+    minSnr: false,
+    omegaPerImage: false,
+    bestPromptWeight: 1,
+    lowRank: true,
+  }));
+  const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
+  const feeds = (x: Float32Array, w: Float32Array, sel: number[]): Record<string, HostTensor> => ({
+    [TRAIN_INPUTS.ctx]: f([Kp, M, 32], x),
+    [TRAIN_INPUTS.before]: f([1, 32], rnd(32, 2)),
+    [TRAIN_INPUTS.after]: f([74, 32], rnd(74 * 32, 3)),
+    // Both images at the same timestep and target, so every row of the batch is comparable.
+    [TRAIN_INPUTS.xT]: f(
+      [B, 4, 16, 16],
+      Float32Array.from({ length: B * 1024 }, (_, i) => Math.sin((i % 1024) * 0.7)),
+    ),
+    [TRAIN_INPUTS.timestep]: f([B], Float32Array.from([400, 400])),
+    [TRAIN_INPUTS.target]: f(
+      [B, 4, 16, 16],
+      Float32Array.from({ length: B * 1024 }, (_, i) => Math.cos((i % 1024) * 0.3)),
+    ),
+    [TRAIN_INPUTS.omega]: f([S, Kp], w),
+    [TRAIN_INPUTS.select]: f([B, Kp], Float32Array.from(sel)),
+  });
+  await t.step("w = sqrt(K-1)·e_k draws exactly prompt k", async () => {
+    // With c~ = c_1 for every sample and prompt 1 selected for every image, the eq. 3 term
+    // and the best-prompt term are the same number: loss = 2 · diffusion.
+    const r2 = Math.SQRT2;
+    const r = await s.run(feeds(ctx, Float32Array.from([0, r2, 0, 0, r2, 0]), [0, 1, 0, 0, 1, 0]));
+    const [loss, diffusion] = [Number(r.loss!.data[0]), Number(r.diffusion!.data[0])];
+    assert.ok(Math.abs(loss - 2 * diffusion) <= 1e-5 * loss, `${loss} vs 2 x ${diffusion}`);
+    // Another prompt drawn: the two terms differ, so the identity above is not vacuous.
+    const o = await s.run(feeds(ctx, Float32Array.from([r2, 0, 0, r2, 0, 0]), [0, 1, 0, 0, 1, 0]));
+    assert.ok(Math.abs(Number(o.loss!.data[0]) - 2 * Number(o.diffusion!.data[0])) > 1e-4);
+    // w = 0 draws mu: the mean of the three prompts' features, not any one of them.
+    const z = await s.run(feeds(ctx, new Float32Array(S * Kp), [1, 0, 0, 1, 0, 0]));
+    assert.ok(Math.abs(Number(z.loss!.data[0]) - 2 * Number(z.diffusion!.data[0])) > 1e-4);
+  });
+  await t.step("gradient equals central finite differences", async () => {
+    const w = rnd(S * Kp, 6);
+    const sel = [0, 0, 1, 1, 0, 0];
+    const grad = (await s.run(feeds(ctx, w, sel))).grad_ctx!.data as Float32Array;
+    const h = 1e-2;
+    for (let k = 0; k < 3; k++) {
+      const dir = rnd(ctx.length, 10 + k);
+      const norm = Math.sqrt(dir.reduce((a, v) => a + v * v, 0));
+      const at = async (eps: number) =>
+        Number(
+          (await s.run(feeds(ctx.map((v, i) => v + (eps * dir[i]!) / norm), w, sel))).loss!
+            .data[0],
+        );
+      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+      const an = grad.reduce((a, g, i) => a + (g * dir[i]!) / norm, 0);
+      assert.ok(Math.abs(fd - an) <= 2e-2 * Math.abs(an) + 1e-5, `dir ${k}: fd ${fd} vs ${an}`);
+    }
+  });
+  await s.release();
 });
