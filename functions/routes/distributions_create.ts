@@ -20,6 +20,7 @@ import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
 import { JobSchema } from "../lib/jobs.ts";
 import { ManifestSchema } from "../lib/schemas.ts";
+import { multipartComplete } from "../middleware/multipart/index.ts";
 import {
   checkUrls,
   fromForm,
@@ -38,6 +39,8 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     method: "post",
     path: "/v1/distributions",
     summary: "Learn a prompt distribution from reference images",
+    // before the form is parsed: the parser drops a part that lacks its closing boundary
+    middleware: [multipartComplete()] as const,
     request: {
       headers: z.object({
         "idempotency-key": z.string().optional(),
