@@ -126,6 +126,9 @@ export function toApiError(e: unknown): ApiError {
     // a stored artifact that fails its checks (sha256, schema, non-finite values): the request
     // cannot be served and a retry will not help; the message names what is wrong
     if (e.code === "corrupt") return new ApiError(422, "corrupt", e.message);
+    if (e.code === "timeout") {
+      return new ApiError(504, "store_timeout", "the store did not answer in time", 5);
+    }
     return new ApiError(503, "store_unavailable", "the store is unavailable", 5);
   }
   return new ApiError(500, "internal", "internal error");
