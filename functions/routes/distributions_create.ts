@@ -19,6 +19,7 @@ import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotenc
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
 import { JobSchema } from "../lib/jobs.ts";
+import { checkTrainBudget } from "../lib/memory_budget.ts";
 import { ManifestSchema } from "../lib/schemas.ts";
 import { multipartComplete } from "../middleware/multipart/index.ts";
 import {
@@ -91,6 +92,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         `model ${req.model} is not offered here (GET /v1/models)`,
       );
     }
+    await checkTrainBudget(deps, req.model, req.options);
     await checkUrls(req, deps.net, deps.config.webhookSecret);
     const mode = /respond-async/i.test(c.req.header("prefer") ?? "")
       ? "async"

@@ -13,6 +13,7 @@ import type { Store } from "../../core/store/store.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { errorResponses } from "../errors.ts";
 import { toBase64 } from "../lib/base64.ts";
+import { checkSampleBudget } from "../lib/memory_budget.ts";
 import { samplesBodySchema, toSampleRequest } from "../lib/sample_input.ts";
 
 const SamplesSchema = z.object({
@@ -80,6 +81,7 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const req = toSampleRequest(body);
+    await checkSampleBudget(deps, req);
     const { signal } = c.get("deadline");
     const images = await c.get("ticket").run(() => deps.engine.sample(req, { signal }), signal);
     const pngs = images.map(encodePng);
