@@ -9,8 +9,21 @@ import { readSafetensors, writeSafetensors } from "../../core/artifacts/safetens
 import { sha256Hex } from "../../core/images/hash.ts";
 import { AdamW, NonFiniteGradientError } from "../../core/optim/adamw.ts";
 import { StoreError } from "../../core/store/store.ts";
-import type { FsStore } from "../../core/store/fs_store.ts";
-import { b64, fakeDistribution, makeApp, pngs, postJson } from "./_helpers.ts";
+import { join } from "node:path";
+import { Engine } from "../../core/engine/engine.ts";
+import { FsStore } from "../../core/store/fs_store.ts";
+import { createApp, resolveDeps } from "../../functions/app.ts";
+import { SD2_DIR } from "../helpers/tiny_model.ts";
+import {
+  b64,
+  fakeDistribution,
+  makeApp,
+  pngs,
+  postJson,
+  silent,
+  testConfig,
+  TINY,
+} from "./_helpers.ts";
 
 const MODEL = "tiny-sd2-fixture";
 
@@ -64,6 +77,7 @@ Deno.test("a distribution with NaN, Infinity or 3e38 is refused at load although
       assert.match(body.error.message, /sigma\[0\]/);
       const emb = await app.request("/v1/embeddings", postJson({ distribution: id, n: 1 }));
       assert.equal(emb.status, 422);
+      assert.equal((await app.request(`/v1/distributions/${id}`)).status, 422);
     }
   } finally {
     await close();
@@ -108,4 +122,55 @@ Deno.test("AdamW.step() refuses a non-finite gradient with a typed error and lea
   assert.throws(() => opt.step(params, [NaN, 0]), NonFiniteGradientError);
   assert.throws(() => opt.step(params, [Infinity, 0]), NonFiniteGradientError);
   assert.deepEqual([...params], [1, 2]);
+});
+
+/** A copy of the tiny fixture model whose UNet output bias is NaN: every loss is NaN. */
+async function nanModel(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "dd-nan-model-" });
+  const src = SD2_DIR;
+  for (const sub of ["unet", "text_encoder", "vae", "tokenizer", "scheduler"]) {
+    await Deno.mkdir(join(dir, sub), { recursive: true });
+    for await (const e of Deno.readDir(join(src, sub))) {
+      if (e.isFile) await Deno.copyFile(join(src, sub, e.name), join(dir, sub, e.name));
+    }
+  }
+  for await (const e of Deno.readDir(src)) {
+    if (e.isFile) await Deno.copyFile(join(src, e.name), join(dir, e.name));
+  }
+  const path = join(dir, "unet", "diffusion_pytorch_model.safetensors");
+  const bytes = await Deno.readFile(path);
+  const view = new DataView(bytes.buffer);
+  const headerLen = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  const [start] = header["conv_out.bias"].data_offsets;
+  view.setFloat32(8 + headerLen + start, NaN, true);
+  await Deno.writeFile(path, bytes);
+  return dir;
+}
+
+Deno.test("a training that goes non-finite is a 400 invalid_options and saves nothing", async () => {
+  const dir = await nanModel();
+  const store = new FsStore(await Deno.makeTempDir({ prefix: "dd-nan-store-" }));
+  const engine = new Engine({
+    store,
+    resolveModel: () => Promise.resolve({ dir, revision: "nan" }),
+    defaultModel: MODEL,
+    cacheDir: null,
+  });
+  const deps = resolveDeps({ engine, config: testConfig(), log: silent });
+  const app = createApp(deps);
+  try {
+    const images = [{ base64: b64(pngs(1)[0]!) }, { base64: b64(pngs(2)[1]!) }];
+    const res = await app.request("/v1/distributions", postJson({ images, options: TINY }));
+    const body = await res.json();
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, "invalid_options");
+    assert.match(body.error.message, /training diverged at step 1: the loss is NaN/);
+    assert.deepEqual(await store.list("distributions/"), []);
+  } finally {
+    await deps.jobs.idle();
+    await engine.close();
+    await Deno.remove(store.root, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
 });
