@@ -149,10 +149,6 @@ function isPublicV4(v4: bigint): boolean {
   return !V4_BLOCKED.some((c) => inCidr(v4, c, 32));
 }
 
-function ipv4String(n: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
-}
-
 const BLOCKED_NAMES = /(^|\.)(localhost|local|internal|localdomain)$/i;
 
 function refuse(what: string, why: string): never {
