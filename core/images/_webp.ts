@@ -69,6 +69,13 @@ export function firstWebpFrame(b: Uint8Array): Uint8Array {
   if (anmf === undefined || anmf.length < 16) throw invalid("animation without a frame");
   const u24 = (at: number) => anmf[at]! | (anmf[at + 1]! << 8) | (anmf[at + 2]! << 16);
   const [width, height] = [u24(6) + 1, u24(9) + 1];
+  // the canvas (VP8X) passed the size limits; a frame must lie inside it (2x the stored offset)
+  const canvas = (at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + 1;
+  if (2 * u24(0) + width > canvas(24) || 2 * u24(3) + height > canvas(27)) {
+    throw invalid(
+      `first frame ${width}x${height} does not fit the ${canvas(24)}x${canvas(27)} canvas`,
+    );
+  }
   const frame = chunks(anmf, 16, anmf.length);
   const alph = frame.find(([id]) => id === "ALPH");
   const image = frame.find(([id]) => id === "VP8 " || id === "VP8L");

@@ -49,3 +49,15 @@ Deno.test("decodeImage() takes the first frame of an animated WebP (lossless and
     );
   }
 });
+
+Deno.test("decodeImage() refuses an animation whose frame is larger than its checked canvas", async () => {
+  const file = animate(12, 8, [await still(12, 8, [200, 30, 30], true)]);
+  // shrink the canvas to 4x4 after the fact: the frame (12x8) no longer fits
+  file[24] = 3;
+  file[25] = 0;
+  file[26] = 0;
+  file[27] = 3;
+  file[28] = 0;
+  file[29] = 0;
+  await assert.rejects(decodeImage(file), /does not fit/);
+});
