@@ -79,12 +79,15 @@ export interface TrainBudgetOptions {
 
 /** The options a sampling estimate reads. */
 export interface SampleBudgetOptions {
-  /** Images per UNet batch (the whole `n` when absent). */
+  /** Images per UNet batch (the pipeline's default, 4, when absent). */
   batchSize?: number;
   n: number;
   /** Prompts of the distributions (re-encoded with a template); default 32. */
   K?: number;
 }
+
+/** The pipeline's batch size when a request names none (core/pipeline/txt2img.ts). */
+const SAMPLE_BATCH_DEFAULT = 4;
 
 const cache = new Map<string, Promise<BudgetModelFacts>>();
 
@@ -182,7 +185,7 @@ export function estimateTrainBytes(m: BudgetModelFacts, o: TrainBudgetOptions): 
  * @returns The estimate in bytes.
  */
 export function estimateSampleBytes(m: BudgetModelFacts, o: SampleBudgetOptions): number {
-  const b = Math.min(o.n, o.batchSize ?? o.n);
+  const b = Math.min(o.n, o.batchSize ?? SAMPLE_BATCH_DEFAULT);
   const floats = INFER_FACTOR * (2 * m.unetFloats * b + m.textFloats * ((o.K ?? 32) + 2)) +
     DECODE_FACTOR * m.decoderFloats * b;
   return BASE_BYTES + 2 * m.weightBytes + 4 * floats;
