@@ -50,6 +50,7 @@ const EnvSchema = z.object({
   DD_MAX_TRAIN_STEPS: int(1, 5000),
   DD_MAX_K: int(2, 64),
   DD_MAX_M: int(1, 16),
+  DD_MEMORY_BUDGET_MB: int(64, 4096),
   DD_CONCURRENCY: int(1, 1),
   DD_QUEUE_SIZE: int(0, 8),
   DD_REQUEST_TIMEOUT_MS: int(1, 30 * 60_000),
@@ -118,6 +119,11 @@ export interface Limits {
   maxTrainSteps: number;
   maxK: number;
   maxM: number;
+  /**
+   * Ceiling of one request's estimated peak memory, in MiB (core/engine/budget.ts); a train or
+   * sample request estimated above it is refused with 422 `over_budget` before any work.
+   */
+  memoryBudgetMb: number;
 }
 
 /** The parsed configuration. */
@@ -242,6 +248,7 @@ function settings(e: z.infer<typeof EnvSchema>): Omit<Config, "dispatch"> {
       maxTrainSteps: e.DD_MAX_TRAIN_STEPS,
       maxK: e.DD_MAX_K,
       maxM: e.DD_MAX_M,
+      memoryBudgetMb: e.DD_MEMORY_BUDGET_MB,
     },
     concurrency: e.DD_CONCURRENCY,
     queueSize: e.DD_QUEUE_SIZE,

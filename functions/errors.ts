@@ -123,7 +123,12 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof StoreError) {
     if (e.code === "not_found") return new ApiError(404, "not_found", e.message);
     if (e.code === "invalid_key") return new ApiError(400, "invalid_id", e.message);
-    if (e.code === "corrupt") return new ApiError(500, "corrupt", e.message);
+    // a stored artifact that fails its checks (sha256, schema, non-finite values): the request
+    // cannot be served and a retry will not help; the message names what is wrong
+    if (e.code === "corrupt") return new ApiError(422, "corrupt", e.message);
+    if (e.code === "timeout") {
+      return new ApiError(504, "store_timeout", "the store did not answer in time", 5);
+    }
     return new ApiError(503, "store_unavailable", "the store is unavailable", 5);
   }
   return new ApiError(500, "internal", "internal error");

@@ -247,6 +247,8 @@ export async function loadDistribution(
     if (t.shape.join() !== shape.join()) {
       corrupt(id, `${PROMPTS} tensor '${name}' has shape [${t.shape}], manifest says [${shape}]`);
     }
+    const problem = valueProblem(name, t.data);
+    if (problem !== null) corrupt(id, `${PROMPTS}: ${problem} (refused at load)`);
     return { data: t.data, shape };
   };
   return {
@@ -367,15 +369,31 @@ function checkTensors(
     if (x.data.length !== count) {
       throw new RangeError(`tensor ${name} has ${x.data.length} values, [${shape}] needs ${count}`);
     }
-    const data = x.data;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (!Number.isFinite(v)) throw new RangeError(`tensor ${name}[${i}] is ${v}: not finite`);
-      if (name === "sigma" && v < 0) {
-        throw new RangeError(`tensor sigma[${i}] is ${v}: a standard deviation is >= 0`);
-      }
+    const problem = valueProblem(name, x.data);
+    if (problem !== null) throw new RangeError(problem);
+  }
+}
+
+/**
+ * The largest magnitude a stored value may have. Text features and token embeddings are of
+ * order 1 to 100; a tensor past this (or holding NaN or an infinity) is a diverged or
+ * tampered artifact, refused on save and on load even when its sha256 matches.
+ */
+export const MAX_ABS_TENSOR_VALUE = 1e6;
+
+/** What is wrong with a tensor's values (non-finite, absurd, negative sigma), or null. */
+function valueProblem(name: string, data: Float32Array): string | null {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v)) return `tensor ${name}[${i}] is ${v}: not finite`;
+    if (Math.abs(v) > MAX_ABS_TENSOR_VALUE) {
+      return `tensor ${name}[${i}] is ${v}: beyond +-${MAX_ABS_TENSOR_VALUE}`;
+    }
+    if (name === "sigma" && v < 0) {
+      return `tensor sigma[${i}] is ${v}: a standard deviation is >= 0`;
     }
   }
+  return null;
 }
 
 function describe(error: z.ZodError): string {

@@ -12,7 +12,7 @@ import type { RgbImage } from "../images/types.ts";
 import { flipHorizontal } from "../images/crop.ts";
 import { preprocessImage } from "../images/preprocess.ts";
 import { Session } from "../onnx/runtime.ts";
-import { AdamW, type AdamWState } from "../optim/adamw.ts";
+import { AdamW, type AdamWState, NonFiniteGradientError } from "../optim/adamw.ts";
 import type { ModelRuntime } from "../pipeline/model_runtime.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
@@ -182,6 +182,21 @@ function initialContext(o: TrainOptions, table: Float32Array, d: number, tok: Te
 }
 
 /**
+ * The largest magnitude a learned value may have: CLIP text features and token embeddings are
+ * of order 1 to 100, so anything past this is a diverged training, never saved.
+ */
+export const MAX_ABS_VALUE = 1e6;
+
+/** A training that went non-finite or absurd: the caller's options are the cause. */
+function diverged(step: number, what: string): DistributionInputError {
+  return new DistributionInputError(
+    "options",
+    `training diverged at step ${step + 1}: ${what}; lower lr, lambda, initStd or ` +
+      "bestPromptWeight (nothing was saved)",
+  );
+}
+
+/**
  * Learns a prompt distribution from reference images.
  * @throws DistributionInputError (kind "options") for invalid options, template or
  *   initWords; Error "training cancelled" on abort.
@@ -322,10 +337,16 @@ export async function trainDistribution(
       const r0 = performance.now();
       const out = await session.run(feeds, ["loss", "grad_ctx"]);
       const r1 = performance.now();
-      opt.step(ctx, out.grad_ctx!.data as Float32Array);
+      const loss = Number(out.loss!.data[0]);
+      if (!Number.isFinite(loss)) throw diverged(step, `the loss is ${loss}`);
+      try {
+        opt.step(ctx, out.grad_ctx!.data as Float32Array);
+      } catch (e) {
+        if (e instanceof NonFiniteGradientError) throw diverged(step, "the gradient is not finite");
+        throw e;
+      }
       optimizerMs += performance.now() - r1;
       ortMs += r1 - r0;
-      const loss = Number(out.loss!.data[0]);
       lossCurve.push(loss);
       const done = step + 1 - start;
       const rate = done / ((performance.now() - loopStart) / 1000);
@@ -352,6 +373,12 @@ export async function trainDistribution(
   }
   const features = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
   const distribution = distributionOf(rt, features, o.K, sigmaMode);
+  for (
+    const [name, data] of [["ctx", ctx], ["mu", distribution.mu], ["sigma", distribution.sigma]]
+  ) {
+    const bad = (data as Float32Array).findIndex((v) => !(Math.abs(v) <= MAX_ABS_VALUE));
+    if (bad >= 0) throw diverged(o.steps - 1, `${name}[${bad}] is ${(data as Float32Array)[bad]}`);
+  }
   return {
     ctx,
     features,

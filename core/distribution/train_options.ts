@@ -6,7 +6,29 @@
 import { z } from "zod";
 import { DistributionInputError } from "./errors.ts";
 
-/** zod schema of the training options; defaults follow the paper. */
+/** Longest `initWords` or `template` (characters); CLIP reads at most 77 tokens anyway. */
+export const MAX_TEXT = 300;
+
+/**
+ * zod schema of the training options; defaults follow the paper. Every number has a finite
+ * range (a value outside it is refused before any work) and every string a length limit, so
+ * that an option can neither overflow the training nor balloon the stored manifest:
+ *
+ * | option | range | | option | range |
+ * | --- | --- | --- | --- | --- |
+ * | K | 1..256 | | lambda | 0..10 |
+ * | M | 1..64 | | initStd | 0..1 |
+ * | S, batchSize | 1..64 | | minSnrGamma | (0, 100] or null |
+ * | steps | 1..100000 | | bestPromptWeight | 0..100 |
+ * | lr | (0, 1] | | bestPromptTemperature | 0.05..10 |
+ * | weightDecay | 0..1 | | bestPromptRefresh | 1..10000 |
+ * | maxGradNorm | 0..1000 | | seed | 0..2^32-1 |
+ * | checkpointEvery | 0..100000 | | initWords, template | 1..300 / 0..300 characters |
+ *
+ * The server may lower K, M and steps further, and refuses what exceeds its memory budget
+ * (core/engine/budget.ts). A training that still goes non-finite fails with
+ * `DistributionInputError` and saves nothing.
+ */
 export const TrainOptionsSchema = z.object({
   /** "distribution" (DreamDistribution) or "textual_inversion" (K = 1, sigma = 0). */
   mode: z.enum(["distribution", "textual_inversion"]).default("distribution"),
@@ -17,9 +39,9 @@ export const TrainOptionsSchema = z.object({
   steps: z.number().int().min(1).max(100_000).default(1500),
   lr: z.number().positive().max(1).default(1e-3),
   weightDecay: z.number().min(0).max(1).default(1e-2),
-  maxGradNorm: z.number().min(0).default(1),
+  maxGradNorm: z.number().min(0).max(1000).default(1),
   /** Ortho-loss weight; absent: the paper's 5e-3, or the authors' 1e-3 with `ortho: "pooled"`. */
-  lambda: z.number().min(0).optional(),
+  lambda: z.number().min(0).max(10).optional(),
   ortho: z.enum(["paper", "pooled"]).default("paper"),
   /** omega shared by the batch (paper) or drawn per image (authors' code), DESIGN §4b. */
   omega: z.enum(["shared", "per_image"]).default("shared"),
@@ -43,17 +65,17 @@ export const TrainOptionsSchema = z.object({
   bestPromptRefresh: z.number().int().min(1).max(10_000).default(25),
   sigma: z.enum(["unbiased", "population"]).default("unbiased"),
   /** Min-SNR-gamma loss weighting (authors' code: 5); null = off (paper). */
-  minSnrGamma: z.number().positive().nullable().default(null),
-  initStd: z.number().min(0).default(0.02),
+  minSnrGamma: z.number().positive().max(100).nullable().default(null),
+  initStd: z.number().min(0).max(1).default(0.02),
   /** Initialise every prompt from these words' embeddings (authors' code option). */
-  initWords: z.string().min(1).optional(),
+  initWords: z.string().min(1).max(MAX_TEXT).optional(),
   /** Training template; `{}` marks the learned vectors. */
-  template: z.string().default("{}"),
+  template: z.string().max(MAX_TEXT).default("{}"),
   /** Random horizontal flip of the references (authors' code option). */
   flip: z.boolean().default(false),
-  seed: z.number().int().min(0).default(0),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
   /** Checkpoint every N steps (0 = never). */
-  checkpointEvery: z.number().int().min(0).default(0),
+  checkpointEvery: z.number().int().min(0).max(100_000).default(0),
 }).strict();
 
 /** Validated training options. */

@@ -37,7 +37,8 @@ import {
   type SampleOptions,
 } from "../distribution/sample.ts";
 import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
-import type { TrainOptions } from "../distribution/train_options.ts";
+import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
+import { budgetModelFacts, estimateSampleBytes, estimateTrainBytes } from "./budget.ts";
 
 /** Where a named model's files are, and which revision they are. */
 export interface ResolvedModel {
@@ -110,6 +111,46 @@ export class Engine {
   private readonly models = new Map<string, Promise<LoadedModel>>();
 
   constructor(readonly options: EngineOptions) {}
+
+  /**
+   * Estimated peak bytes of a training request (core/engine/budget.ts), from its options and
+   * the model's configs only: nothing is loaded or decoded.
+   *
+   * @param model The model's name (default the engine's).
+   * @param options The request's options; defaults fill the rest.
+   * @returns Bytes.
+   */
+  async trainBudgetBytes(
+    model: string | undefined,
+    options: Partial<TrainOptions>,
+  ): Promise<number> {
+    const { dir } = await this.options.resolveModel(model ?? this.options.defaultModel);
+    const parsed = TrainOptionsSchema.safeParse(options);
+    const o = parsed.success ? parsed.data : { ...TrainOptionsSchema.parse({}), ...options };
+    const ti = o.mode === "textual_inversion";
+    return estimateTrainBytes(await budgetModelFacts(dir), {
+      K: ti ? 1 : o.K,
+      M: o.M,
+      S: ti ? 1 : o.S,
+      batchSize: o.batchSize,
+      objective: ti ? "paper" : o.objective,
+    });
+  }
+
+  /**
+   * Estimated peak bytes of a sampling request (core/engine/budget.ts), before any work.
+   *
+   * @param model The model's name (default the engine's).
+   * @param req Images and batch size.
+   * @returns Bytes.
+   */
+  async sampleBudgetBytes(
+    model: string | undefined,
+    req: { n: number; batchSize?: number },
+  ): Promise<number> {
+    const { dir } = await this.options.resolveModel(model ?? this.options.defaultModel);
+    return estimateSampleBytes(await budgetModelFacts(dir), req);
+  }
 
   /** The named model, loaded once per process. */
   model(name = this.options.defaultModel): Promise<LoadedModel> {

@@ -5,8 +5,9 @@
  * - Size limits are checked from the header before any pixel memory is allocated.
  * - PNG: any bit depth (1..16), grey, RGB, palette, alpha and tRNS (fast-png); 16-bit samples
  *   are rounded to 8 bits. JPEG: baseline and progressive, grey, RGB/YCbCr, CMYK/YCCK with an
- *   Adobe marker (jpeg-js); the EXIF orientation is applied. WebP: lossy and lossless, first
- *   frame only (libwebp compiled to wasm, @jsquash/webp).
+ *   Adobe marker (jpeg-js); the EXIF orientation is applied. WebP: lossy and lossless
+ *   (libwebp compiled to wasm, @jsquash/webp); of an animation, the first frame alone, at its
+ *   own size (canvas offset, blending and later frames ignored).
  * - Alpha is composited over `background` (white by default), not dropped: a transparent
  *   sticker on white is what a person sees in a viewer.
  * - Colour profiles (ICC, gAMA) are ignored: samples are taken as sRGB.
@@ -20,6 +21,7 @@ import { type ImageFormat, type RgbImage } from "./types.ts";
 import { type ImageLimits, probeImage } from "./probe.ts";
 import { decodePngRgb } from "./_png.ts";
 import { applyOrientation } from "./_orientation.ts";
+import { firstWebpFrame } from "./_webp.ts";
 
 /** Options of {@linkcode decodeImage}. */
 export interface DecodeOptions {
@@ -102,7 +104,8 @@ interface Rgba {
 }
 
 async function decodeWebp(bytes: Uint8Array): Promise<Rgba> {
-  const copy = bytes.slice().buffer; // the wasm decoder wants a plain ArrayBuffer
+  // the wasm decoder wants a plain ArrayBuffer, and a still image (animations: frame one)
+  const copy = firstWebpFrame(bytes).slice().buffer;
   try {
     return await webpDecode(copy);
   } catch (e) {

@@ -52,6 +52,28 @@ export interface AdamWStepInfo {
  * opt.step(p, new Float32Array([0.5, -0.5]));
  * ```
  */
+/**
+ * A gradient with a NaN or infinite entry (or norm): the step is refused and the parameters
+ * are left as they were. Callers turn it into their own "training diverged" error.
+ *
+ * @example
+ * ```ts
+ * import { AdamW, NonFiniteGradientError } from "./adamw.ts";
+ * const opt = new AdamW(1);
+ * try {
+ *   opt.step(new Float32Array(1), [NaN]);
+ * } catch (e) {
+ *   console.assert(e instanceof NonFiniteGradientError);
+ * }
+ * ```
+ */
+export class NonFiniteGradientError extends Error {
+  constructor() {
+    super("AdamW: gradient is not finite");
+    this.name = "NonFiniteGradientError";
+  }
+}
+
 export class AdamW {
   readonly options: AdamWOptions;
   state: AdamWState;
@@ -78,7 +100,7 @@ export class AdamW {
     let sq = 0;
     for (let i = 0; i < grad.length; i++) sq += grad[i]! * grad[i]!;
     const gradNorm = Math.sqrt(sq);
-    if (!Number.isFinite(gradNorm)) throw new Error("AdamW: gradient is not finite");
+    if (!Number.isFinite(gradNorm)) throw new NonFiniteGradientError();
     // torch.nn.utils.clip_grad_norm_: scale = max_norm / (norm + 1e-6), only when < 1.
     const clipScale = maxGradNorm > 0 ? Math.min(1, maxGradNorm / (gradNorm + 1e-6)) : 1;
     const t = ++this.state.step;

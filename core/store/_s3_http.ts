@@ -21,6 +21,8 @@ export interface S3HttpOptions {
   region: string;
   /** Per attempt, headers and body included. */
   timeoutMs: number;
+  /** Milliseconds for the whole request, retries and backoff included. */
+  deadlineMs: number;
   /** Attempts in all, the first included. */
   maxAttempts: number;
   /** Backoff before retry n is a random time in [base·2^(n-1)/2, base·2^(n-1)]. */
@@ -45,7 +47,7 @@ export interface S3Response {
  * @param what For messages: `s3 store <url>: <what>: ...`.
  * @param init Extra headers and body.
  * @returns The final response.
- * @throws {StoreError} `io` once the attempts are spent.
+ * @throws {StoreError} `io` once the attempts are spent, `timeout` past `deadlineMs`.
  */
 export async function s3Request(
   o: S3HttpOptions,
@@ -54,6 +56,9 @@ export async function s3Request(
   what: string,
   init: { headers?: Record<string, string>; body?: Uint8Array } = {},
 ): Promise<S3Response> {
+  const deadline = AbortSignal.timeout(o.deadlineMs);
+  const late = () =>
+    new StoreError("timeout", `${what}: no answer within the store deadline of ${o.deadlineMs} ms`);
   for (let attempt = 1;; attempt++) {
     const signed = await new AwsV4Signer({
       method,
@@ -70,7 +75,7 @@ export async function s3Request(
         method,
         headers: signed.headers,
         body: init.body as BodyInit | undefined,
-        signal: AbortSignal.timeout(o.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(o.timeoutMs), deadline]),
       });
       const body = new Uint8Array(await res.arrayBuffer());
       if (res.status < 500 && res.status !== 429) {
@@ -78,6 +83,7 @@ export async function s3Request(
       }
       failure = `HTTP ${res.status}${errorText(body)}`;
     } catch (e) {
+      if (deadline.aborted) throw late();
       const err = e instanceof Error ? e : new Error(String(e));
       failure = err.name === "TimeoutError" ? `no answer in ${o.timeoutMs} ms` : err.message;
     }
@@ -86,6 +92,7 @@ export async function s3Request(
     }
     const ceiling = o.retryBaseMs * 2 ** (attempt - 1);
     await new Promise((r) => setTimeout(r, ceiling * (0.5 + Math.random() / 2)));
+    if (deadline.aborted) throw late();
   }
 }
 

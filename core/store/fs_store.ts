@@ -6,6 +6,7 @@
 import { dirname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
+  DEFAULT_STORE_DEADLINE_MS,
   type ListOptions,
   type PutOptions,
   type Store,
@@ -13,6 +14,7 @@ import {
   validateKey,
   validateListOptions,
   validatePrefix,
+  withDeadline,
 } from "./store.ts";
 
 /** A directory entry name that can be a key segment (temp files contain '~', so never are). */
@@ -47,17 +49,51 @@ export class FsStore implements Store {
   /** `file:///...` URL of the root. */
   readonly url: string;
 
+  /** Milliseconds one operation may take before it fails with `StoreError("timeout")`. */
+  readonly deadlineMs: number;
+
   /**
    * @param root The directory holding the store (created by the first `put`); a relative path
    * is resolved against the working directory.
+   * @param opts `deadlineMs` per operation (default `DEFAULT_STORE_DEADLINE_MS`): a hung disk
+   * or network mount fails the operation instead of holding its caller.
    */
-  constructor(root: string) {
+  constructor(root: string, opts: { deadlineMs?: number } = {}) {
     this.root = resolve(root);
     this.url = pathToFileURL(this.root).href;
+    this.deadlineMs = opts.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS;
   }
 
   /** @inheritdoc */
-  async put(key: string, bytes: Uint8Array, _opts?: PutOptions): Promise<void> {
+  put(key: string, bytes: Uint8Array, opts?: PutOptions): Promise<void> {
+    return this.#timed(this.#put(key, bytes, opts), `put '${key}'`);
+  }
+
+  /** @inheritdoc */
+  get(key: string): Promise<Uint8Array | null> {
+    return this.#timed(this.#get(key), `get '${key}'`);
+  }
+
+  /** @inheritdoc */
+  exists(key: string): Promise<boolean> {
+    return this.#timed(this.#exists(key), `stat '${key}'`);
+  }
+
+  /** @inheritdoc */
+  delete(key: string): Promise<void> {
+    return this.#timed(this.#delete(key), `delete '${key}'`);
+  }
+
+  /** @inheritdoc */
+  list(prefix: string, opts?: ListOptions): Promise<string[]> {
+    return this.#timed(this.#list(prefix, opts), `list '${prefix}'`);
+  }
+
+  #timed<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.deadlineMs, `fs store ${this.url}: ${what}`);
+  }
+
+  async #put(key: string, bytes: Uint8Array, _opts?: PutOptions): Promise<void> {
     validateKey(key);
     if (!(bytes instanceof Uint8Array)) {
       throw new TypeError(`put('${key}'): bytes must be a Uint8Array`);
@@ -90,8 +126,7 @@ export class FsStore implements Store {
     }
   }
 
-  /** @inheritdoc */
-  async get(key: string): Promise<Uint8Array | null> {
+  async #get(key: string): Promise<Uint8Array | null> {
     validateKey(key);
     try {
       return await Deno.readFile(this.#path(key));
@@ -101,8 +136,7 @@ export class FsStore implements Store {
     }
   }
 
-  /** @inheritdoc */
-  async exists(key: string): Promise<boolean> {
+  async #exists(key: string): Promise<boolean> {
     validateKey(key);
     try {
       return (await Deno.stat(this.#path(key))).isFile;
@@ -112,8 +146,7 @@ export class FsStore implements Store {
     }
   }
 
-  /** @inheritdoc */
-  async delete(key: string): Promise<void> {
+  async #delete(key: string): Promise<void> {
     validateKey(key);
     const path = this.#path(key);
     try {
@@ -127,8 +160,7 @@ export class FsStore implements Store {
     await this.#prune(dirname(path));
   }
 
-  /** @inheritdoc */
-  async list(prefix: string, opts?: ListOptions): Promise<string[]> {
+  async #list(prefix: string, opts?: ListOptions): Promise<string[]> {
     validatePrefix(prefix);
     validateListOptions(opts);
     const after = opts?.after ?? "";

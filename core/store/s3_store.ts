@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
 import { errorCode, errorText, parseListPage, type S3Credentials, s3Request } from "./_s3_http.ts";
 import {
+  DEFAULT_STORE_DEADLINE_MS,
   type ListOptions,
   type PutOptions,
   type Store,
@@ -36,6 +37,11 @@ export interface S3StoreOptions {
   credentials: S3Credentials;
   /** Timeout of one attempt, in ms (default 30 000). */
   timeoutMs?: number;
+  /**
+   * Milliseconds for one request, retries and backoff included (default
+   * `DEFAULT_STORE_DEADLINE_MS`); past it the operation fails with `StoreError("timeout")`.
+   */
+  deadlineMs?: number;
   /** Attempts per request, the first included (default 4). */
   maxAttempts?: number;
   /** First backoff ceiling in ms, doubled per retry (default 200). */
@@ -118,6 +124,7 @@ export class S3Store implements Store {
       credentials: opts.credentials,
       region,
       timeoutMs: opts.timeoutMs ?? 30_000,
+      deadlineMs: opts.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS,
       maxAttempts: opts.maxAttempts ?? 4,
       retryBaseMs: opts.retryBaseMs ?? 200,
       fetch: opts.fetch ?? fetch,

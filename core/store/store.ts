@@ -11,9 +11,49 @@
  * - `invalid_key`: the key (or an id turned into a key) breaks the key rules;
  * - `not_found`: the object asked for does not exist (where absence is an error);
  * - `corrupt`: the object exists but its bytes fail verification (sha256, size, format);
- * - `io`: the backend failed (permissions, disk full, network, a file where a folder must be).
+ * - `io`: the backend failed (permissions, disk full, network, a file where a folder must be);
+ * - `timeout`: the backend did not answer within the store's deadline (a hung disk or server).
  */
-export type StoreErrorCode = "invalid_key" | "not_found" | "corrupt" | "io";
+export type StoreErrorCode = "invalid_key" | "not_found" | "corrupt" | "io" | "timeout";
+
+/**
+ * Milliseconds one store operation may take, retries included (an S3 listing: per page),
+ * unless the store is opened with another deadline (`DD_STORE_TIMEOUT_MS`).
+ */
+export const DEFAULT_STORE_DEADLINE_MS = 15_000;
+
+/**
+ * Settles as `work` does, or rejects with `StoreError("timeout")` once `ms` have passed (the
+ * work itself is left to finish or fail in the background; its result is dropped).
+ *
+ * @param work The operation.
+ * @param ms The deadline.
+ * @param what Names the operation in the message.
+ * @returns What `work` gives.
+ * @throws {StoreError} `timeout` past the deadline, or what `work` throws.
+ *
+ * @example
+ * ```ts
+ * import { StoreError, withDeadline } from "./store.ts";
+ * const never = new Promise<never>(() => {});
+ * try {
+ *   await withDeadline(never, 10, "get 'k'");
+ * } catch (e) {
+ *   console.assert(e instanceof StoreError && e.code === "timeout");
+ * }
+ * ```
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new StoreError("timeout", `${what}: no answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  work.catch(() => {}); // a failure after the deadline is not unhandled
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * The one error type thrown by stores and by the artifact functions built on them.

@@ -1,7 +1,10 @@
 /**
  * Server-side request forgery guard for image and webhook URLs: only http(s), and no host
  * that is or resolves to a private, loopback, link-local, shared, multicast, reserved or
- * metadata address (IPv4, IPv6, IPv4-mapped and NAT64 forms), unless `allowPrivate` is set.
+ * metadata address, unless `allowPrivate` is set. IPv6 forms that embed an IPv4 address
+ * (mapped, translated, compatible, NAT64, 6to4, Teredo, ISATAP) are judged by the IPv4 address
+ * they carry; port 0 is refused. The same check runs on the URL as given, on every redirect
+ * target and on every DNS answer.
  * Names are resolved with `Deno.resolveDns` (A and AAAA) and every address must be public.
  * (The fetch resolves again: a name that changes between the two answers is not caught.)
  *
@@ -100,24 +103,50 @@ function inCidr(ip: bigint, [net, bits]: Cidr, width: number): boolean {
 }
 
 /**
- * Whether an IP address (v4 or v6 literal, no brackets) is publicly routable.
+ * The IPv4 addresses an IPv6 address carries, by the form that embeds them: mapped
+ * (`::ffff:a.b.c.d`), translated (`::ffff:0:a.b.c.d`), compatible (`::a.b.c.d`), NAT64
+ * (`64:ff9b::/96` and the local-use `64:ff9b:1::/48`), 6to4 (`2002::/16`, bits 16-47), Teredo
+ * (`2001::/32`: the server at bits 32-63 and the client, inverted, at bits 96-127) and ISATAP
+ * (interface id `0:5efe` or `200:5efe`). Each one must be public for the IPv6 address to be.
+ */
+function embeddedV4(v6: bigint): bigint[] {
+  const low = v6 & 0xffffffffn;
+  const out: bigint[] = [];
+  const top96 = v6 >> 32n;
+  if (top96 === 0xffffn || top96 === 0xffff0000n || top96 === 0n) out.push(low);
+  if (top96 === 0x64ff9b0000000000000000n || v6 >> 80n === 0x64ff9b0001n) out.push(low);
+  if (v6 >> 112n === 0x2002n) out.push((v6 >> 80n) & 0xffffffffn);
+  if (v6 >> 96n === 0x20010000n) out.push((v6 >> 64n) & 0xffffffffn, low ^ 0xffffffffn);
+  const iid = (v6 >> 32n) & 0xffffffffn;
+  if (iid === 0x5efen || iid === 0x02005efen) out.push(low);
+  return out;
+}
+
+/**
+ * Whether an IP address (v4 or v6 literal, no brackets) is publicly routable. An IPv6 address
+ * that embeds IPv4 addresses (see {@linkcode embeddedV4}) is public only when each embedded
+ * address is public and its own prefix is not reserved.
  *
  * @param ip The address.
  * @returns false for private, loopback, link-local, reserved or unparsable addresses.
  */
 export function isPublicAddress(ip: string): boolean {
   const v4 = parseV4(ip);
-  if (v4 !== null) return !V4_BLOCKED.some((c) => inCidr(v4, c, 32));
+  if (v4 !== null) return isPublicV4(v4);
   const v6 = parseV6(ip);
   if (v6 === null) return false;
-  const embedded = (v6 >> 32n === 0xffffn) || (v6 >> 32n === 0x64ff9b0000000000000000n);
-  if (embedded) return isPublicAddress(ipv4String(v6 & 0xffffffffn));
-  if (v6 >> 112n === 0x2002n) return isPublicAddress(ipv4String((v6 >> 80n) & 0xffffffffn));
+  const embedded = embeddedV4(v6);
+  if (embedded.some((a) => !isPublicV4(a))) return false;
+  // mapped, translated and well-known NAT64 addresses reach the embedded host: it decides
+  const top96 = v6 >> 32n;
+  if (top96 === 0xffffn || top96 === 0xffff0000n || top96 === 0x64ff9b0000000000000000n) {
+    return true;
+  }
   return !V6_BLOCKED.some((c) => inCidr(v6, c, 128));
 }
 
-function ipv4String(n: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
+function isPublicV4(v4: bigint): boolean {
+  return !V4_BLOCKED.some((c) => inCidr(v4, c, 32));
 }
 
 const BLOCKED_NAMES = /(^|\.)(localhost|local|internal|localdomain)$/i;
@@ -143,6 +172,7 @@ export async function checkUrl(raw: string, net: NetOptions, what = "url"): Prom
     throw new ApiError(400, "invalid_url", `${what}: not a valid URL`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") refuse(what, "only http and https");
+  if (url.port === "0") refuse(what, "port 0 is not a destination");
   if (net.allowPrivate) return url;
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (parseV4(host) !== null || host.includes(":")) {

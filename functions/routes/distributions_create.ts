@@ -19,7 +19,9 @@ import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotenc
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
 import { JobSchema } from "../lib/jobs.ts";
+import { checkTrainBudget } from "../lib/memory_budget.ts";
 import { ManifestSchema } from "../lib/schemas.ts";
+import { multipartComplete } from "../middleware/multipart/index.ts";
 import {
   checkUrls,
   fromForm,
@@ -38,6 +40,8 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     method: "post",
     path: "/v1/distributions",
     summary: "Learn a prompt distribution from reference images",
+    // before the form is parsed: the parser drops a part that lacks its closing boundary
+    middleware: [multipartComplete()] as const,
     request: {
       headers: z.object({
         "idempotency-key": z.string().optional(),
@@ -88,6 +92,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         `model ${req.model} is not offered here (GET /v1/models)`,
       );
     }
+    await checkTrainBudget(deps, req.model, req.options);
     await checkUrls(req, deps.net, deps.config.webhookSecret);
     const mode = /respond-async/i.test(c.req.header("prefer") ?? "")
       ? "async"

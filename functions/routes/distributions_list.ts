@@ -1,6 +1,7 @@
 /**
  * GET /v1/distributions: manifests in id order, paged (`limit`, `after` = the previous
- * page's `next`).
+ * page's `next`). A manifest that cannot be read or parsed does not fail the page: it is left
+ * out of `items` and reported in `corrupt` with the reason.
  *
  * @module
  */
@@ -15,8 +16,16 @@ const Query = z.object({
   after: DistributionId.optional(),
 });
 
+const Corrupt = z.object({
+  id: z.string(),
+  message: z.string().openapi({ description: "why the manifest was left out" }),
+}).openapi("CorruptEntry");
+
 const Page = z.object({
   items: z.array(ManifestSchema),
+  corrupt: z.array(Corrupt).openapi({
+    description: "distributions on this page whose manifest is unreadable or invalid",
+  }),
   next: z.string().nullable().openapi({ description: "pass as `after` for the next page" }),
 }).openapi("DistributionPage");
 
@@ -37,11 +46,29 @@ export function distributionsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     const ids = await deps.engine.list({ limit: limit + 1, ...(after ? { after } : {}) });
     const page = ids.slice(0, limit);
     const items: Manifest[] = [];
+    const corrupt: { id: string; message: string }[] = [];
     for (const id of page) {
       const raw = await deps.store.get(`distributions/${id}/manifest.json`);
-      const parsed = raw && manifestSchema.safeParse(JSON.parse(new TextDecoder().decode(raw)));
-      if (parsed && parsed.success) items.push(parsed.data);
+      if (raw === null) continue; // deleted since it was listed
+      const problem = readManifest(raw);
+      if (typeof problem === "string") corrupt.push({ id, message: problem });
+      else items.push(problem);
     }
-    return c.json({ items, next: ids.length > limit ? page[page.length - 1]! : null }, 200);
+    const next = ids.length > limit ? page[page.length - 1]! : null;
+    return c.json({ items, corrupt, next }, 200);
   });
+}
+
+/** The parsed manifest, or why it cannot be read. */
+function readManifest(raw: Uint8Array): Manifest | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch {
+    return "manifest.json is not valid JSON";
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  return `invalid manifest.json: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`;
 }

@@ -1,8 +1,9 @@
 /**
  * POST /v1/samples: images from one distribution or a weighted mix. `Accept: image/png` with
  * n = 1 answers the PNG itself; otherwise JSON with base64 PNGs, or with `"output": "store"`
- * the images are written to the store under `samples/<id>/<i>.png` and their URLs returned
- * (pre-signed when the store can sign, else the store's own URL of the object).
+ * the images are written to the store under `samples/<id>/<i>.png` and their store-relative
+ * keys returned, with a URL when the store has one a client can use (pre-signed, or an http(s)
+ * store's); a folder store's absolute path is never returned.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { Store } from "../../core/store/store.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { errorResponses } from "../errors.ts";
 import { toBase64 } from "../lib/base64.ts";
+import { checkSampleBudget } from "../lib/memory_budget.ts";
 import { samplesBodySchema, toSampleRequest } from "../lib/sample_input.ts";
 
 const SamplesSchema = z.object({
@@ -35,13 +37,16 @@ function canPresign(store: Store): store is Store & Presigning {
 
 /** Writes the PNGs under `samples/<id>/`; on failure removes what was written. */
 async function storeAll(store: Store, id: string, pngs: Uint8Array[]) {
-  const out: { key: string; url: string }[] = [];
+  const out: { key: string; url?: string }[] = [];
   try {
     for (const [i, png] of pngs.entries()) {
       const key = `samples/${id}/${i}.png`;
       await store.put(key, png, { contentType: "image/png" });
-      const url = canPresign(store) ? await store.presignGet(key, 3600) : `${store.url}/${key}`;
-      out.push({ key, url });
+      // a folder store has no URL a client can use, and its path is the server's business:
+      // the store-relative key is the reference; object stores add a pre-signed or public URL
+      if (canPresign(store)) out.push({ key, url: await store.presignGet(key, 3600) });
+      else if (/^https?:/.test(store.url)) out.push({ key, url: `${store.url}/${key}` });
+      else out.push({ key });
     }
   } catch (e) {
     for (const { key } of out) await store.delete(key).catch(() => {});
@@ -76,6 +81,7 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const req = toSampleRequest(body);
+    await checkSampleBudget(deps, req);
     const { signal } = c.get("deadline");
     const images = await c.get("ticket").run(() => deps.engine.sample(req, { signal }), signal);
     const pngs = images.map(encodePng);

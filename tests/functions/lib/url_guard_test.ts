@@ -94,3 +94,80 @@ Deno.test("checkUrl() refuses literals, local names and other schemes without DN
 Deno.test("checkUrl() allows private addresses when configured to", async () => {
   assert.equal(await code(checkUrl("http://127.0.0.1:1/", net({}, true))), "ok");
 });
+
+Deno.test("isPublicAddress() judges every IPv6 form that embeds an IPv4 address by that address", () => {
+  // [address, public?, form]
+  const table: [string, boolean, string][] = [
+    ["::ffff:127.0.0.1", false, "mapped, dotted"],
+    ["::ffff:7f00:1", false, "mapped, hex"],
+    ["0:0:0:0:0:ffff:7f00:0001", false, "mapped, long"],
+    ["::ffff:a9fe:a9fe", false, "mapped, metadata"],
+    ["::ffff:8.8.8.8", true, "mapped, public"],
+    ["::ffff:0:7f00:1", false, "translated, hex"],
+    ["::ffff:0:127.0.0.1", false, "translated, dotted"],
+    ["::ffff:0:10.0.0.1", false, "translated, private"],
+    ["::ffff:0:808:808", true, "translated, public"],
+    ["::127.0.0.1", false, "compatible"],
+    ["::7f00:1", false, "compatible, hex"],
+    ["::8.8.8.8", false, "compatible (deprecated, ::/96 reserved)"],
+    ["2002:7f00:1::1", false, "6to4 of loopback"],
+    ["2002:a9fe:a9fe::", false, "6to4 of metadata"],
+    ["2002:0a00:0001:1::1", false, "6to4 of private"],
+    ["2002:808:808::1", true, "6to4 of public"],
+    ["64:ff9b::7f00:1", false, "NAT64 of loopback"],
+    ["64:ff9b::127.0.0.1", false, "NAT64 dotted"],
+    ["64:ff9b::a00:1", false, "NAT64 of private"],
+    ["64:ff9b::808:808", true, "NAT64 of public"],
+    ["64:ff9b:1::7f00:1", false, "local-use NAT64"],
+    ["64:ff9b:1::808:808", false, "local-use NAT64 (reserved prefix)"],
+    ["2001:0:4136:e378:8000:63bf:80ff:fffe", false, "Teredo, client 127.0.0.1"],
+    ["2001:0:7f00:1::1", false, "Teredo, server 127.0.0.1"],
+    ["2001:0:808:808:0:0:f7f7:f7f7", false, "Teredo (2001::/23 reserved)"],
+    ["2606:4700::5efe:7f00:1", false, "ISATAP of loopback"],
+    ["2606:4700::200:5efe:a00:1", false, "ISATAP of private"],
+    ["2606:4700::1111", true, "plain public"],
+  ];
+  for (const [ip, pub, form] of table) assert.equal(isPublicAddress(ip), pub, `${ip} (${form})`);
+});
+
+Deno.test("checkUrl() refuses embedded-IPv4 forms directly, after DNS, and port 0", async () => {
+  const n = net({
+    "translated.example": ["::ffff:0:7f00:1"],
+    "t64.example": ["64:ff9b::a9fe:a9fe"],
+  });
+  for (
+    const u of [
+      "http://[::ffff:0:7f00:1]/",
+      "http://[::ffff:7f00:1]/",
+      "http://[64:ff9b::a9fe:a9fe]/",
+      "http://[2002:7f00:1::]/",
+      "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+      "http://translated.example/",
+      "http://t64.example/",
+      "http://8.8.8.8:0/",
+      "https://[2606:4700::1111]:0/",
+    ]
+  ) assert.equal(await code(checkUrl(u, n)), "422 url_not_allowed", u);
+  assert.equal(await code(checkUrl("http://127.0.0.1:0/", net({}, true))), "422 url_not_allowed");
+});
+
+Deno.test("fetchBytes() refuses a redirect to an embedded-IPv4 form", async () => {
+  const { fetchBytes } = await import("../../../functions/lib/fetch_limited.ts");
+  for (
+    const target of [
+      "http://[::ffff:0:7f00:1]/x",
+      "http://[64:ff9b::7f00:1]/x",
+      "http://8.8.8.8:0/",
+    ]
+  ) {
+    const n: NetOptions = {
+      ...net({ "good.example": ["93.184.215.14"] }),
+      fetch: () =>
+        Promise.resolve(new Response(null, { status: 302, headers: { location: target } })),
+    };
+    const got = await code(
+      fetchBytes("http://good.example/a.png", { maxBytes: 100, net: n, what: "u" }),
+    );
+    assert.equal(got, "422 url_not_allowed", target);
+  }
+});

@@ -53,7 +53,9 @@ Deno.test("POST /v1/samples answers a PNG, base64 JSON or stored images", async 
       `samples/${s.id}/0.png`,
       `samples/${s.id}/1.png`,
     ]);
-    assert.ok(s.images[0].url.startsWith(store.url));
+    // a folder store: store-relative keys only, never the server's path
+    assert.equal(s.images[0].url, undefined);
+    assert.ok(!JSON.stringify(s).includes(store.root), "the store's path leaked");
     assert.ok(await store.exists(s.images[1].key));
   } finally {
     await close();
