@@ -28,6 +28,7 @@ import { DEFAULT_LOCK_PATH, resolveModel as resolveLocked } from "../core/models
 import { openStore } from "../core/store/open.ts";
 import { type AppOptions, createApp, resolveDeps } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
+import { sweepTempFiles } from "./lib/recovery.ts";
 import type { AppDeps, ModelInfo } from "./env.ts";
 
 /** A running server. */
@@ -126,6 +127,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }, app.fetch);
   const addr = await listening;
   deps.log("info", "listening", { host: addr.hostname, port: addr.port, store: deps.store.url });
+  void sweepTempFiles(deps.store, config.leaseMs).then((paths) => {
+    if (paths.length > 0) deps.log("info", "removed stray temp files", { count: paths.length });
+  });
   if (warmUp) void deps.readiness.start();
   let stopped: Promise<void> | null = null;
   const shutdown = () =>

@@ -20,7 +20,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import { INTERNAL_SIGNATURE_HEADER, verifyInternal } from "../lib/job_dispatch.ts";
 import { loadCheckpoint, loadJobInput, saveCheckpoint } from "../lib/job_store.ts";
-import { JOB_ID, jobKey, type JobRecord, readJob } from "../lib/jobs.ts";
+import { isFinal, JOB_ID, type JobRecord, readJob, writeJob } from "../lib/job_record.ts";
 import { deliverWebhook } from "../lib/webhook.ts";
 
 /** Steps between checkpoints of a dispatched job whose options do not say. */
@@ -29,10 +29,7 @@ export const DEFAULT_CHECKPOINT_EVERY = 25;
 /** Mounts the route on `app`. */
 export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { store, config, log } = deps;
-  const write = (r: JobRecord) =>
-    store.put(jobKey(r.id), new TextEncoder().encode(JSON.stringify(r, null, 2) + "\n"), {
-      contentType: "application/json",
-    });
+  const write = (r: JobRecord) => writeJob(store, r);
 
   app.post("/internal/jobs/run", async (c) => {
     const d = config.dispatch;
@@ -53,8 +50,8 @@ export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     }
     const ticket = c.get("ticket");
     let record = await readJob(store, id);
-    // Unknown or finished (a duplicate delivery): nothing to run, and nothing to retry.
-    if (record === null || record.status === "succeeded" || record.status === "failed") {
+    // Unknown, finished (a duplicate delivery) or canceled: nothing to run, and nothing to retry.
+    if (record === null || isFinal(record.status)) {
       ticket.release();
       return c.json({ job: record }, 200);
     }
