@@ -33,6 +33,8 @@ import { ApiError } from "../errors.ts";
 export const JOB_ID = /^job_[a-z2-7]{20}$/;
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+/** The same characters in code-unit order, so that encoded times sort as numbers. */
+const SORTED = "234567abcdefghijklmnopqrstuvwxyz";
 
 /** The states of a job; the last three are final. */
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
@@ -82,7 +84,7 @@ export function isFinal(status: JobStatus): boolean {
 export function newJobId(now: number = Date.now()): string {
   let time = "";
   for (let t = Math.floor(now), i = 0; i < 10; i++, t = Math.floor(t / 32)) {
-    time = ALPHABET[t % 32] + time;
+    time = SORTED[t % 32] + time;
   }
   const random = Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => ALPHABET[b & 31]);
   return "job_" + time + random.join("");

@@ -32,6 +32,7 @@ import {
   type JobRecord,
   listJobs,
   newJobId,
+  publicJob,
   readJob,
   writeJob,
 } from "./job_record.ts";
@@ -197,7 +198,7 @@ export class JobRunner {
       if (webhook) {
         const payload = {
           type: `job.${record.status}`,
-          job: record,
+          job: publicJob(record),
           ...(manifest ? { manifest } : {}),
         };
         const r = await deliverWebhook(webhook, payload, {
