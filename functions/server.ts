@@ -127,15 +127,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }, app.fetch);
   const addr = await listening;
   deps.log("info", "listening", { host: addr.hostname, port: addr.port, store: deps.store.url });
-  void sweepTempFiles(deps.store, config.leaseMs).then((paths) => {
-    if (paths.length > 0) deps.log("info", "removed stray temp files", { count: paths.length });
-  });
+  // Temp files of a killed predecessor: those older than a lease now, the rest one lease later
+  // (younger ones may belong to another instance's write in flight).
+  const sweep = () =>
+    void sweepTempFiles(deps.store, config.leaseMs).then((paths) => {
+      if (paths.length > 0) deps.log("info", "removed stray temp files", { count: paths.length });
+    }, (e) => deps.log("warn", "temp file sweep failed", { error: String(e) }));
+  sweep();
+  const sweepAgain = setTimeout(sweep, config.leaseMs + 100);
+  Deno.unrefTimer(sweepAgain);
   if (warmUp) void deps.readiness.start();
   let stopped: Promise<void> | null = null;
   const shutdown = () =>
     stopped ??= (async () => {
       deps.log("info", "shutting down", { graceMs: config.shutdownGraceMs });
       deps.readiness.stop();
+      clearTimeout(sweepAgain);
       const timer = setTimeout(() => stopping.abort(), config.shutdownGraceMs);
       await Promise.all([server.shutdown(), deps.jobs.shutdown(config.shutdownGraceMs)]);
       clearTimeout(timer);
