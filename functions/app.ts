@@ -19,7 +19,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Engine } from "../core/engine/engine.ts";
+import type { EngineApi } from "../core/engine/worker_engine.ts";
 import { type Config, parseConfig } from "./config.ts";
 import type { AppDeps, AppEnv, Log, ModelInfo } from "./env.ts";
 import { defaultHook, errorHandler, notFound } from "./errors.ts";
@@ -47,7 +47,7 @@ import { samplesCreate } from "./routes/samples_create.ts";
 
 /** What {@linkcode createApp} needs; everything but the engine has a default. */
 export interface AppOptions {
-  engine: Engine;
+  engine: EngineApi;
   config?: Config;
   log?: Log;
   queue?: WorkQueue;

@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   DD_FETCH_TIMEOUT_MS: int(1, 10_000),
   DD_SHUTDOWN_GRACE_MS: int(0, 25_000),
   DD_LEASE_MS: int(100, 60_000),
+  DD_MODEL_WORKER: z.enum(["", "0", "1", "false", "true", "no", "yes"]).default("")
+    .transform((v) => !(v === "0" || v === "false" || v === "no")),
   DD_JOB_DISPATCH: z.preprocess(
     unsetEmpty,
     z.enum(["inprocess", "cloudtasks", "knative"]).default("inprocess"),
@@ -165,6 +167,11 @@ export interface Config {
    * freed once it has run out.
    */
   leaseMs: number;
+  /**
+   * Run model work (ONNX Runtime) in a Web Worker, off the HTTP thread (default on;
+   * `DD_MODEL_WORKER=0` runs it on the main thread).
+   */
+  modelWorker: boolean;
   /** Where async training jobs run. */
   dispatch: JobDispatchConfig;
 }
@@ -262,6 +269,7 @@ function settings(e: z.infer<typeof EnvSchema>): Omit<Config, "dispatch"> {
     fetchTimeoutMs: e.DD_FETCH_TIMEOUT_MS,
     shutdownGraceMs: e.DD_SHUTDOWN_GRACE_MS,
     leaseMs: e.DD_LEASE_MS,
+    modelWorker: e.DD_MODEL_WORKER,
   };
 }
 

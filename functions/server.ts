@@ -21,6 +21,7 @@
  */
 import { resolve } from "node:path";
 import { Engine, type EngineOptions, type ResolvedModel } from "../core/engine/engine.ts";
+import { type EngineApi, WorkerEngine } from "../core/engine/worker_engine.ts";
 import { isPending, readModelsLock } from "../core/models/lock.ts";
 import { openMirror } from "../core/models/mirror.ts";
 import { ModelError } from "../core/models/model_error.ts";
@@ -45,8 +46,11 @@ export interface RunningServer {
 /** Options of {@linkcode startServer}. */
 export interface StartOptions extends Partial<Omit<AppOptions, "engine" | "shutdownSignal">> {
   config: Config;
-  /** An engine to serve (default: one over `config.store` and `config.modelDir`). */
-  engine?: Engine;
+  /**
+   * An engine to serve (default: one over `config.store` and `config.modelDir`, its model work
+   * in a worker unless `config.modelWorker` is false).
+   */
+  engine?: EngineApi;
   /** Start loading the default model at once (default true). */
   warmUp?: boolean;
 }
@@ -99,6 +103,17 @@ export async function engineFromConfig(config: Config): Promise<Engine> {
   return new Engine(options);
 }
 
+/** The engine `deno task serve` runs: model work in functions/engine_worker.ts by default. */
+export async function servedEngine(config: Config): Promise<EngineApi> {
+  const local = await engineFromConfig(config);
+  if (!config.modelWorker) return local;
+  return new WorkerEngine({
+    workerUrl: new URL("./engine_worker.ts", import.meta.url),
+    init: config,
+    local,
+  });
+}
+
 /**
  * Starts serving.
  *
@@ -107,7 +122,7 @@ export async function engineFromConfig(config: Config): Promise<Engine> {
  */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, warmUp = true, ...rest } = options;
-  const engine = options.engine ?? await engineFromConfig(config);
+  const engine = options.engine ?? await servedEngine(config);
   const stopping = new AbortController();
   const models = rest.models ?? (options.engine ? undefined : () => offeredModels(config));
   const deps = resolveDeps({
