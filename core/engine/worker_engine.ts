@@ -12,6 +12,9 @@
  *   step (it reads the flag at every progress report), and the call
  *   rejects with the signal's reason once the worker has stopped (so a queue slot is freed only
  *   when the model is free).
+ * - A worker still busy `abortGraceMs` after an abort (setting up a training: loading the
+ *   model, building its graph) is terminated when no other call runs in it; the next call
+ *   starts a new worker, which loads the model again.
  * - If the worker dies, every pending call rejects and the next call starts a new worker.
  *
  * @example
@@ -59,6 +62,11 @@ export interface WorkerEngineOptions {
   init: unknown;
   /** An engine over the same store, for the store reads (no model is loaded by them). */
   local: Engine;
+  /**
+   * After an abort, how long the worker may take to stop by itself (it checks at every step)
+   * before it is terminated and replaced, when no other call is running in it (default 500).
+   */
+  abortGraceMs?: number;
 }
 
 interface Pending {
@@ -66,6 +74,8 @@ interface Pending {
   reject: (e: unknown) => void;
   onProgress?: (...args: never[]) => void;
   onCheckpoint?: (c: TrainCheckpoint) => Promise<void> | void;
+  /** Whether the caller aborted the call. */
+  aborted: () => boolean;
 }
 
 /** An engine whose model work runs in a Web Worker. */
@@ -150,6 +160,8 @@ export class WorkerEngine implements EngineApi {
       const onAbort = () => {
         Atomics.store(abortFlag, 0, 1);
         worker.postMessage({ type: "abort", id } satisfies ToWorker);
+        const timer = setTimeout(() => this.#stopIfAllAborted(id), this.wo.abortGraceMs ?? 500);
+        Deno.unrefTimer(timer);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       const settle = (f: () => void) => {
@@ -163,6 +175,7 @@ export class WorkerEngine implements EngineApi {
         reject: (e) => settle(() => reject(signal?.aborted ? signal.reason : e)),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
         ...(hooks.onCheckpoint ? { onCheckpoint: hooks.onCheckpoint } : {}),
+        aborted: () => signal?.aborted ?? false,
       });
       const checkpoints = hooks.onCheckpoint !== undefined;
       worker.postMessage({ type: "call", id, op, args, checkpoints, abortFlag } satisfies ToWorker);
@@ -200,6 +213,18 @@ export class WorkerEngine implements EngineApi {
           () => worker.postMessage({ type: "ack", id: m.id } satisfies ToWorker),
           (e) => worker.postMessage({ type: "ack", id: m.id, error: toWire(e) } satisfies ToWorker),
         );
+    }
+  }
+
+  /**
+   * A call aborted a while ago is still running (a model load or a graph build, which have no
+   * steps to stop at): when every call in the worker was aborted, the worker is terminated
+   * (each call rejects with its signal's reason) and the next call starts a new one.
+   */
+  #stopIfAllAborted(id: number): void {
+    if (!this.#pending.has(id)) return;
+    if ([...this.#pending.values()].every((p) => p.aborted())) {
+      this.#stop(new Error("the model worker was stopped"));
     }
   }
 

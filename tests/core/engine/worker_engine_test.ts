@@ -83,3 +83,19 @@ Deno.test("WorkerEngine: an aborted signal stops training at its next step; noth
     assert.equal(m.lossCurve.length, 3);
   });
 });
+
+Deno.test("WorkerEngine: a worker busy setting up an aborted training is replaced; the next call works", async () => {
+  await withWorkerEngine(async (engine) => {
+    const ctl = new AbortController();
+    const reason = new Error("client gone");
+    // Aborted while the worker loads the model and builds the graph (no step yet).
+    const run = engine.train({ images, options: { ...TINY, steps: 5000 } }, {
+      signal: ctl.signal,
+      onProgress: () => assert.fail("no step should run"),
+    });
+    setTimeout(() => ctl.abort(reason), 1);
+    await assert.rejects(run, (e) => e === reason);
+    const m = await engine.train({ images, options: TINY });
+    assert.equal(m.lossCurve.length, 3);
+  });
+});
