@@ -1,9 +1,13 @@
 /**
- * `deno task serve`: the API on `HOST:PORT` with a store at `DD_STORE` (a folder, `file://`
- * or `s3://` URL) and the default model loaded in the background (`/readyz` turns 200 when it
- * is). SIGTERM / SIGINT shut down gracefully: not ready, no new connections, in-flight
- * requests and jobs get `DD_SHUTDOWN_GRACE_MS` to finish, then are cancelled (jobs recorded
- * as failed), then the model sessions are released.
+ * `deno task serve`: the API on `HOST:PORT` (127.0.0.1 unless API keys are set or
+ * `DD_ALLOW_UNAUTHENTICATED_PUBLIC=1`) with a store at `DD_STORE` (a folder, `file://` or
+ * `s3://` URL) and the default model loaded in the background (`/readyz` turns 200 when it
+ * is). Model work runs in a Web Worker (functions/engine_worker.ts; `DD_MODEL_WORKER=0` keeps
+ * it on this thread), so health probes, cancellations and signals are answered during a
+ * training. SIGTERM / SIGINT shut down gracefully: not ready, no new connections, in-flight
+ * requests and jobs get `DD_SHUTDOWN_GRACE_MS` to finish, then are cancelled at their next
+ * step (jobs recorded as failed), then the worker is stopped. At start-up (and one lease
+ * later) a folder store's stray temp files are removed (functions/lib/recovery.ts).
  *
  * Models come from models.lock (core/models/registry.ts: verified, fetched from the Hub on
  * first use); the ones offered are its pinned diffusers entries. `DD_MODEL_DIR` serves a local
