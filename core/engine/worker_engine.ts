@@ -20,7 +20,7 @@
  * @example
  * ```ts ignore
  * const engine = new WorkerEngine({
- *   workerUrl: new URL("./my_worker.ts", import.meta.url), // calls serveEngine(...)
+ *   workerUrl: workerModule, // a module URL; the module calls serveEngine(...)
  *   init: config,
  *   local: new Engine(options), // store reads
  * });

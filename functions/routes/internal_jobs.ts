@@ -20,7 +20,15 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import { INTERNAL_SIGNATURE_HEADER, verifyInternal } from "../lib/job_dispatch.ts";
 import { loadCheckpoint, loadJobInput, saveCheckpoint } from "../lib/job_store.ts";
-import { isFinal, JOB_ID, type JobRecord, readJob, writeJob } from "../lib/job_record.ts";
+import {
+  cancelKey,
+  isFinal,
+  JOB_ID,
+  type JobRecord,
+  readJob,
+  writeJob,
+} from "../lib/job_record.ts";
+import { JobCanceled } from "../lib/jobs.ts";
 import { deliverWebhook } from "../lib/webhook.ts";
 
 /** Steps between checkpoints of a dispatched job whose options do not say. */
@@ -72,9 +80,13 @@ export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       });
       return c.json({ job: record }, 200);
     }
+    // A cancellation (POST /v1/jobs/{id}/cancel on any instance) is a marker in the store,
+    // looked for with each progress update.
+    const cancel = new AbortController();
     const signal = AbortSignal.any([
       AbortSignal.timeout(config.requestTimeoutMs),
       deps.shutdownSignal,
+      cancel.signal,
     ]);
     const resume = await loadCheckpoint(store, id);
     const options: Partial<TrainOptions> = {
@@ -98,11 +110,20 @@ export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
               last = performance.now();
               const progress = { step: p.step, steps: p.steps, loss: p.loss };
               void update({ progress: { ...progress, etaSeconds: p.etaSeconds } }).catch(() => {});
+              void store.exists(cancelKey(id as string)).then((asked) => {
+                if (asked) cancel.abort(new JobCanceled());
+              }, () => {});
             },
           },
         );
       }, signal);
     } catch (e) {
+      if (signal.reason instanceof JobCanceled) {
+        await update({ status: "canceled" });
+        await store.delete(cancelKey(id)).catch(() => {});
+        await notify(deps, record!, input.webhook);
+        return c.json({ job: record }, 200);
+      }
       const { error, body } = errorResponse(e, signal);
       if (error.status >= 500 || signal.aborted) {
         await update({ status: "queued", error: body.error });
