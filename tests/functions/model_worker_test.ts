@@ -49,6 +49,14 @@ Deno.test({
     assert.equal((await server.status).code, 0);
     const exitMs = performance.now() - t;
     assert.ok(exitMs < 5000, `exit ${Math.round(exitMs)} ms after SIGTERM`);
+    // Drained: the job is recorded as failed by the shutdown, nothing partial is stored.
+    const rec = JSON.parse(await Deno.readTextFile(`${store}/jobs/${job.id}.json`));
+    assert.equal(rec.status, "failed");
+    assert.equal(rec.error.code, "shutting_down");
+    const dists = await Array.fromAsync(Deno.readDir(store)).then(
+      (es) => es.filter((e) => e.name === "distributions"),
+    );
+    assert.deepEqual(dists, [], "no partial artifact");
     console.log(`worst /healthz ${Math.round(worst)} ms; SIGTERM to exit ${Math.round(exitMs)} ms`);
   } finally {
     try {
