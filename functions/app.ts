@@ -3,9 +3,10 @@
  *
  * 1. request id (every response carries `X-Request-Id`), access log;
  * 2. API keys (Bearer; `/healthz`, `/readyz`, `/openapi.json`, `/docs` open);
- * 3. body limits (`maxBodyBytes` for training, `maxJsonBytes` for other POSTs), before parsing;
- * 4. deadline (timeout, client disconnect, shutdown) for everything under /v1;
- * 5. the work queue for the model routes (429 + Retry-After when full);
+ * 3. the work queue for the model routes (429 + Retry-After when full), before a byte of the
+ *    body is read: a full server refuses a slow or large upload at once;
+ * 4. body limits (`maxBodyBytes` for training, `maxJsonBytes` for other POSTs), before parsing;
+ * 5. deadline (timeout, client disconnect, shutdown) for everything under /v1;
  *
  * then one file per route, one onError, one validation hook and a JSON 404.
  *
@@ -18,7 +19,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Engine } from "../core/engine/engine.ts";
+import type { EngineApi } from "../core/engine/worker_engine.ts";
 import { type Config, parseConfig } from "./config.ts";
 import type { AppDeps, AppEnv, Log, ModelInfo } from "./env.ts";
 import { defaultHook, errorHandler, notFound } from "./errors.ts";
@@ -36,7 +37,9 @@ import { distributionsGet } from "./routes/distributions_get.ts";
 import { distributionsList } from "./routes/distributions_list.ts";
 import { embeddingsCreate } from "./routes/embeddings_create.ts";
 import { health } from "./routes/health.ts";
+import { jobsCancel } from "./routes/jobs_cancel.ts";
 import { jobsGet } from "./routes/jobs_get.ts";
+import { jobsList } from "./routes/jobs_list.ts";
 import { modelsList } from "./routes/models_list.ts";
 import { openapi } from "./routes/openapi.ts";
 import { internalJobs } from "./routes/internal_jobs.ts";
@@ -44,7 +47,7 @@ import { samplesCreate } from "./routes/samples_create.ts";
 
 /** What {@linkcode createApp} needs; everything but the engine has a default. */
 export interface AppOptions {
-  engine: Engine;
+  engine: EngineApi;
   config?: Config;
   log?: Log;
   queue?: WorkQueue;
@@ -87,6 +90,7 @@ export function resolveDeps(o: AppOptions): AppDeps {
       net,
       webhookSecret: config.webhookSecret,
       timeoutMs: config.jobTimeoutMs,
+      leaseMs: config.leaseMs,
       ...(o.webhookBackoffMs ? { webhookBackoffMs: o.webhookBackoffMs } : {}),
     }),
     readiness: o.readiness ?? new Readiness(() => o.engine.model()),
@@ -126,6 +130,11 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   // /internal/jobs/run is signed with DD_INTERNAL_SECRET instead (routes/internal_jobs.ts).
   const open = ["/healthz", "/readyz", "/openapi.json", "/docs", "/internal/jobs/run"];
   app.use(auth({ keys: config.apiKeys, open }));
+  app.on(
+    "POST",
+    ["/v1/distributions", "/v1/samples", "/v1/embeddings", "/internal/jobs/run"],
+    queue(deps.queue),
+  );
   app.on("POST", "/v1/distributions", bodyLimit({ maxBytes: config.limits.maxBodyBytes }));
   app.on(
     "POST",
@@ -134,11 +143,6 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   );
   app.use("/v1/*", timeout({ ms: config.requestTimeoutMs, shutdown: deps.shutdownSignal }));
   app.on("POST", "/internal/jobs/run", bodyLimit({ maxBytes: 4096 }));
-  app.on(
-    "POST",
-    ["/v1/distributions", "/v1/samples", "/v1/embeddings", "/internal/jobs/run"],
-    queue(deps.queue),
-  );
 
   health(app, deps);
   modelsList(app, deps);
@@ -146,7 +150,9 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   distributionsList(app, deps);
   distributionsGet(app, deps);
   distributionsDelete(app, deps);
+  jobsList(app, deps);
   jobsGet(app, deps);
+  jobsCancel(app, deps);
   samplesCreate(app, deps);
   embeddingsCreate(app, deps);
   internalJobs(app, deps);

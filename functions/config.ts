@@ -24,7 +24,8 @@ const MiB = 1024 * 1024;
 /** The environment variables read, with their defaults. */
 const EnvSchema = z.object({
   PORT: z.preprocess(unsetEmpty, z.coerce.number().int().min(0).max(65535).default(8000)),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  HOST: z.preprocess(unsetEmpty, z.string().min(1).optional()),
+  DD_ALLOW_UNAUTHENTICATED_PUBLIC: flag,
   DD_STORE: z.string().min(1).default("./.data"),
   DD_API_KEYS: z.string().default("").transform((s) =>
     s.split(",").map((k) => k.trim()).filter((k) => k.length > 0)
@@ -57,6 +58,9 @@ const EnvSchema = z.object({
   DD_JOB_TIMEOUT_MS: int(1, 2 * 3600_000),
   DD_FETCH_TIMEOUT_MS: int(1, 10_000),
   DD_SHUTDOWN_GRACE_MS: int(0, 25_000),
+  DD_LEASE_MS: int(100, 60_000),
+  DD_MODEL_WORKER: z.enum(["", "0", "1", "false", "true", "no", "yes"]).default("")
+    .transform((v) => !(v === "0" || v === "false" || v === "no")),
   DD_JOB_DISPATCH: z.preprocess(
     unsetEmpty,
     z.enum(["inprocess", "cloudtasks", "knative"]).default("inprocess"),
@@ -129,6 +133,10 @@ export interface Limits {
 /** The parsed configuration. */
 export interface Config {
   port: number;
+  /**
+   * Listening address: `HOST`, else 127.0.0.1, or 0.0.0.0 when API keys are set or
+   * `DD_ALLOW_UNAUTHENTICATED_PUBLIC=1` (see {@linkcode bindHost}).
+   */
   host: string;
   /** Store URL or path (`./.data`, `file:///dir`, `s3://bucket/prefix`). */
   store: string;
@@ -159,6 +167,17 @@ export interface Config {
   jobTimeoutMs: number;
   fetchTimeoutMs: number;
   shutdownGraceMs: number;
+  /**
+   * Lease of a running job or Idempotency-Key record, in ms: renewed every third of it while
+   * the work runs; when the instance dies, the job is reported lost (`worker_lost`) and the key
+   * freed once it has run out.
+   */
+  leaseMs: number;
+  /**
+   * Run model work (ONNX Runtime) in a Web Worker, off the HTTP thread (default on;
+   * `DD_MODEL_WORKER=0` runs it on the main thread).
+   */
+  modelWorker: boolean;
   /** Where async training jobs run. */
   dispatch: JobDispatchConfig;
 }
@@ -226,7 +245,7 @@ function dispatchConfig(
 function settings(e: z.infer<typeof EnvSchema>): Omit<Config, "dispatch"> {
   return {
     port: e.PORT,
-    host: e.HOST,
+    host: bindHost(e.HOST, e.DD_API_KEYS.length > 0, e.DD_ALLOW_UNAUTHENTICATED_PUBLIC),
     store: e.DD_STORE,
     apiKeys: e.DD_API_KEYS,
     webhookSecret: e.DD_WEBHOOK_SECRET,
@@ -256,7 +275,43 @@ function settings(e: z.infer<typeof EnvSchema>): Omit<Config, "dispatch"> {
     jobTimeoutMs: e.DD_JOB_TIMEOUT_MS,
     fetchTimeoutMs: e.DD_FETCH_TIMEOUT_MS,
     shutdownGraceMs: e.DD_SHUTDOWN_GRACE_MS,
+    leaseMs: e.DD_LEASE_MS,
+    modelWorker: e.DD_MODEL_WORKER,
   };
+}
+
+/** Loopback addresses: reachable only from this machine. */
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i;
+
+/**
+ * The listening address. Without API keys the server answers anyone who can reach it, so it
+ * binds to loopback unless told otherwise: `HOST` unset gives 127.0.0.1, or 0.0.0.0 when keys
+ * are set or `allowPublic` (`DD_ALLOW_UNAUTHENTICATED_PUBLIC=1`, for a platform that
+ * authenticates in front of the service); a non-loopback `HOST` without either is refused.
+ *
+ * @param host `HOST`, if set.
+ * @param hasKeys Whether `DD_API_KEYS` names any key.
+ * @param allowPublic `DD_ALLOW_UNAUTHENTICATED_PUBLIC`.
+ * @returns The address to bind.
+ * @throws {Error} For a public `HOST` with neither keys nor `allowPublic`.
+ *
+ * @example
+ * ```ts
+ * import { bindHost } from "./config.ts";
+ * console.assert(bindHost(undefined, false, false) === "127.0.0.1");
+ * console.assert(bindHost(undefined, true, false) === "0.0.0.0");
+ * ```
+ */
+export function bindHost(host: string | undefined, hasKeys: boolean, allowPublic: boolean): string {
+  if (host === undefined) return hasKeys || allowPublic ? "0.0.0.0" : "127.0.0.1";
+  if (!LOOPBACK.test(host) && !hasKeys && !allowPublic) {
+    throw new Error(
+      `invalid configuration: HOST=${host} would serve without authentication; ` +
+        "set DD_API_KEYS, or DD_ALLOW_UNAUTHENTICATED_PUBLIC=1 when something in front " +
+        "authenticates",
+    );
+  }
+  return host;
 }
 
 /** The names of the environment variables {@linkcode parseConfig} reads. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Engine } from "../core/engine/engine.ts";
+import type { EngineApi } from "../core/engine/worker_engine.ts";
 import type { Store } from "../core/store/store.ts";
 import type { Config } from "./config.ts";
 import type { JobRunner } from "./lib/jobs.ts";
@@ -36,7 +36,7 @@ export interface ModelInfo {
 
 /** Everything a route may use. */
 export interface AppDeps {
-  engine: Engine;
+  engine: EngineApi;
   store: Store;
   config: Config;
   queue: WorkQueue;

@@ -1,9 +1,13 @@
 /**
- * `deno task serve`: the API on `HOST:PORT` with a store at `DD_STORE` (a folder, `file://`
- * or `s3://` URL) and the default model loaded in the background (`/readyz` turns 200 when it
- * is). SIGTERM / SIGINT shut down gracefully: not ready, no new connections, in-flight
- * requests and jobs get `DD_SHUTDOWN_GRACE_MS` to finish, then are cancelled (jobs recorded
- * as failed), then the model sessions are released.
+ * `deno task serve`: the API on `HOST:PORT` (127.0.0.1 unless API keys are set or
+ * `DD_ALLOW_UNAUTHENTICATED_PUBLIC=1`) with a store at `DD_STORE` (a folder, `file://` or
+ * `s3://` URL) and the default model loaded in the background (`/readyz` turns 200 when it
+ * is). Model work runs in a Web Worker (functions/engine_worker.ts; `DD_MODEL_WORKER=0` keeps
+ * it on this thread), so health probes, cancellations and signals are answered during a
+ * training. SIGTERM / SIGINT shut down gracefully: not ready, no new connections, in-flight
+ * requests and jobs get `DD_SHUTDOWN_GRACE_MS` to finish, then are cancelled at their next
+ * step (jobs recorded as failed), then the worker is stopped. At start-up (and one lease
+ * later) a folder store's stray temp files are removed (functions/lib/recovery.ts).
  *
  * Models come from models.lock (core/models/registry.ts: verified, fetched from the Hub on
  * first use); the ones offered are its pinned diffusers entries. `DD_MODEL_DIR` serves a local
@@ -21,6 +25,7 @@
  */
 import { resolve } from "node:path";
 import { Engine, type EngineOptions, type ResolvedModel } from "../core/engine/engine.ts";
+import { type EngineApi, WorkerEngine } from "../core/engine/worker_engine.ts";
 import { isPending, readModelsLock } from "../core/models/lock.ts";
 import { openMirror } from "../core/models/mirror.ts";
 import { ModelError } from "../core/models/model_error.ts";
@@ -28,6 +33,7 @@ import { DEFAULT_LOCK_PATH, resolveModel as resolveLocked } from "../core/models
 import { openStore } from "../core/store/open.ts";
 import { type AppOptions, createApp, resolveDeps } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
+import { sweepTempFiles } from "./lib/recovery.ts";
 import type { AppDeps, ModelInfo } from "./env.ts";
 
 /** A running server. */
@@ -44,8 +50,11 @@ export interface RunningServer {
 /** Options of {@linkcode startServer}. */
 export interface StartOptions extends Partial<Omit<AppOptions, "engine" | "shutdownSignal">> {
   config: Config;
-  /** An engine to serve (default: one over `config.store` and `config.modelDir`). */
-  engine?: Engine;
+  /**
+   * An engine to serve (default: one over `config.store` and `config.modelDir`, its model work
+   * in a worker unless `config.modelWorker` is false).
+   */
+  engine?: EngineApi;
   /** Start loading the default model at once (default true). */
   warmUp?: boolean;
 }
@@ -98,6 +107,17 @@ export async function engineFromConfig(config: Config): Promise<Engine> {
   return new Engine(options);
 }
 
+/** The engine `deno task serve` runs: model work in functions/engine_worker.ts by default. */
+export async function servedEngine(config: Config): Promise<EngineApi> {
+  const local = await engineFromConfig(config);
+  if (!config.modelWorker) return local;
+  return new WorkerEngine({
+    workerUrl: new URL("./engine_worker.ts", import.meta.url),
+    init: config,
+    local,
+  });
+}
+
 /**
  * Starts serving.
  *
@@ -106,7 +126,7 @@ export async function engineFromConfig(config: Config): Promise<Engine> {
  */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, warmUp = true, ...rest } = options;
-  const engine = options.engine ?? await engineFromConfig(config);
+  const engine = options.engine ?? await servedEngine(config);
   const stopping = new AbortController();
   const models = rest.models ?? (options.engine ? undefined : () => offeredModels(config));
   const deps = resolveDeps({
@@ -126,12 +146,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }, app.fetch);
   const addr = await listening;
   deps.log("info", "listening", { host: addr.hostname, port: addr.port, store: deps.store.url });
+  // Temp files of a killed predecessor: those older than a lease now, the rest one lease later
+  // (younger ones may belong to another instance's write in flight).
+  const sweep = () =>
+    void sweepTempFiles(deps.store, config.leaseMs).then((paths) => {
+      if (paths.length > 0) deps.log("info", "removed stray temp files", { count: paths.length });
+    }, (e) => deps.log("warn", "temp file sweep failed", { error: String(e) }));
+  sweep();
+  const sweepAgain = setTimeout(sweep, config.leaseMs + 100);
+  Deno.unrefTimer(sweepAgain);
   if (warmUp) void deps.readiness.start();
   let stopped: Promise<void> | null = null;
   const shutdown = () =>
     stopped ??= (async () => {
       deps.log("info", "shutting down", { graceMs: config.shutdownGraceMs });
       deps.readiness.stop();
+      clearTimeout(sweepAgain);
       const timer = setTimeout(() => stopping.abort(), config.shutdownGraceMs);
       await Promise.all([server.shutdown(), deps.jobs.shutdown(config.shutdownGraceMs)]);
       clearTimeout(timer);

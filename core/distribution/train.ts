@@ -199,7 +199,7 @@ function diverged(step: number, what: string): DistributionInputError {
 /**
  * Learns a prompt distribution from reference images.
  * @throws DistributionInputError (kind "options") for invalid options, template or
- *   initWords; Error "training cancelled" on abort.
+ *   initWords; the signal's reason when `hooks.signal` aborts (checked before every step).
  */
 export async function trainDistribution(
   inputs: TrainInputs,
@@ -326,7 +326,7 @@ export async function trainDistribution(
   let evalAfter = NaN;
   try {
     for (let step = start; step < o.steps; step++) {
-      if (hooks.signal?.aborted) throw new Error("training cancelled");
+      hooks.signal?.throwIfAborted();
       if (best && (step % o.bestPromptRefresh === 0 || stale)) {
         stale = false;
         const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);

@@ -227,6 +227,8 @@ export class Engine {
     } catch (e) {
       throw asClientError(e);
     }
+    // Cancelled after the last step: nothing is saved.
+    hooks.signal?.throwIfAborted();
     const { maxLength: L, hiddenSize: d } = model.runtime.graphs.info;
     const o = result.options;
     const tensors: DistributionTensors = {

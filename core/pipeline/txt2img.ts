@@ -79,7 +79,7 @@ export async function txt2img(
     // 3. Denoising loop: scale, predict, guide, step.
     let state = scheduler.initialState(plan);
     for (let k = 0; k < plan.timesteps.length; k++) {
-      if (opts.signal?.aborted) throw new Error("generation cancelled");
+      opts.signal?.throwIfAborted();
       const input = scheduler.scaleModelInput(plan, x, k);
       const pred = await rt.unet(
         guided ? concat([input, input]) : input,

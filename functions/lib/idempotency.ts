@@ -2,8 +2,15 @@
  * `Idempotency-Key` for POST /v1/distributions: the first successful result (status and
  * body) is stored under `idempotency/<sha256(key)>.json` and replayed to a retry with the same
  * key and the same request; a retry with another request is refused (422), and a duplicate
- * arriving while the first is still running gets 409. A failed request leaves no record, so
- * its retry runs again.
+ * arriving while the first is still running gets 409 (`Retry-After`: when its lease ends). A
+ * failed request leaves no record, so its retry runs again.
+ *
+ * A running request's record is `pending` with a lease (`expiresAt`) that the request renews
+ * every third of the lease while it runs. When the instance dies mid-request (kill -9), the
+ * lease runs out and the next request with the key takes the record over: a killed request
+ * blocks its key for at most one lease (`DD_LEASE_MS`, default 60 s), not for the request
+ * timeout. An async job's record (202) is released by the job when its instance dies
+ * (functions/lib/job_record.ts).
  * Within one instance the check is atomic; across instances sharing a store it is
  * check-then-write (the store has no conditional put), so two instances racing on one key
  * within milliseconds could both run.
@@ -27,6 +34,8 @@ const RecordSchema = z.object({
   state: z.enum(["pending", "done"]),
   fingerprint: z.string(),
   createdAt: z.string(),
+  /** Until when a pending record holds the key (absent in records of older versions). */
+  expiresAt: z.string().optional(),
   response: z.object({
     status: z.number().int(),
     body: z.unknown(),
@@ -37,7 +46,13 @@ const RecordSchema = z.object({
 /** The outcome of {@linkcode Idempotency.begin}. */
 export type Begin =
   | { kind: "replay"; response: StoredResponse }
-  | { kind: "new"; finish: (r: StoredResponse) => Promise<void>; abandon: () => Promise<void> };
+  | {
+    kind: "new";
+    /** The record's store key (an async job keeps it, to release it if the job is lost). */
+    storeKey: string;
+    finish: (r: StoredResponse) => Promise<void>;
+    abandon: () => Promise<void>;
+  };
 
 async function sha256Hex(text: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -55,9 +70,10 @@ export class Idempotency {
 
   /**
    * @param store Where records live.
-   * @param staleMs A pending record older than this is taken over (its instance died).
+   * @param leaseMs A pending record not renewed for this long is taken over (its instance
+   * died); renewed every third of it.
    */
-  constructor(private readonly store: Store, private readonly staleMs: number) {}
+  constructor(private readonly store: Store, private readonly leaseMs: number) {}
 
   /**
    * Starts a request under `key`.
@@ -74,6 +90,13 @@ export class Idempotency {
     const storeKey = `idempotency/${await sha256Hex(key)}.json`;
     if (this.#inflight.has(storeKey)) throw inProgress();
     this.#inflight.add(storeKey);
+    const createdAt = new Date().toISOString();
+    const pending = () => ({
+      state: "pending" as const,
+      fingerprint,
+      createdAt,
+      expiresAt: new Date(Date.now() + this.leaseMs).toISOString(),
+    });
     try {
       const raw = await this.store.get(storeKey);
       const found = raw === null
@@ -90,19 +113,29 @@ export class Idempotency {
         this.#inflight.delete(storeKey);
         return { kind: "replay", response: found.response };
       }
-      if (found && Date.now() - Date.parse(found.createdAt) < this.staleMs) throw inProgress();
-      await this.#put(storeKey, {
-        state: "pending",
-        fingerprint,
-        createdAt: new Date().toISOString(),
-      });
+      if (found) {
+        const until = Date.parse(found.expiresAt ?? found.createdAt) +
+          (found.expiresAt ? 0 : this.leaseMs);
+        if (until > Date.now()) throw inProgress(Math.ceil((until - Date.now()) / 1000));
+      }
+      await this.#put(storeKey, pending());
     } catch (e) {
       this.#inflight.delete(storeKey);
       throw e;
     }
+    let ended = false;
+    const renew = setInterval(() => {
+      if (!ended) void this.#put(storeKey, pending()).catch(() => {});
+    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    const end = () => {
+      ended = true;
+      clearInterval(renew);
+    };
     return {
       kind: "new",
+      storeKey,
       finish: async (response) => {
+        end();
         try {
           if (keep(response.status)) {
             await this.#put(storeKey, {
@@ -119,6 +152,7 @@ export class Idempotency {
         }
       },
       abandon: async () => {
+        end();
         try {
           await this.store.delete(storeKey);
         } finally {
@@ -134,11 +168,12 @@ export class Idempotency {
   }
 }
 
-function inProgress(): ApiError {
+function inProgress(retryAfter = 1): ApiError {
   return new ApiError(
     409,
     "idempotency_in_progress",
     "a request with this Idempotency-Key is running",
+    Math.max(1, retryAfter),
   );
 }
 

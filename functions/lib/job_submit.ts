@@ -11,7 +11,7 @@ import type { Store } from "../../core/store/store.ts";
 import { ApiError } from "../errors.ts";
 import type { JobDispatcher } from "./job_dispatch.ts";
 import { saveJobInput } from "./job_store.ts";
-import { jobKey, type JobRecord } from "./jobs.ts";
+import { type JobRecord, newJobId, writeJob } from "./job_record.ts";
 
 /** What the training request asked for. */
 export interface DispatchedInput {
@@ -36,9 +36,7 @@ export async function submitDispatched(
   input: DispatchedInput,
   webhook?: string,
 ): Promise<JobRecord> {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  const id = "job_" +
-    Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => alphabet[b & 31]).join("");
+  const id = newJobId();
   const now = new Date().toISOString();
   const record: JobRecord = {
     id,
@@ -47,10 +45,7 @@ export async function submitDispatched(
     updatedAt: now,
     ...(webhook ? { webhook: { status: "pending" as const, attempts: 0 } } : {}),
   };
-  const put = (r: JobRecord) =>
-    store.put(jobKey(r.id), new TextEncoder().encode(JSON.stringify(r, null, 2) + "\n"), {
-      contentType: "application/json",
-    });
+  const put = (r: JobRecord) => writeJob(store, r);
   await saveJobInput(store, id, { ...input, ...(webhook ? { webhook } : {}) });
   await put(record);
   try {

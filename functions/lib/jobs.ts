@@ -1,71 +1,67 @@
 /**
- * Asynchronous training jobs. A job is a record in the store at `jobs/<id>.json`, so any
- * instance can answer `GET /v1/jobs/{id}`; the instance that accepted it runs it through the
- * work queue, updates the record (queued → running → succeeded | failed, with throttled
- * progress), then POSTs the signed webhook if one was given. On shutdown, jobs still running
- * after the grace period are cancelled and recorded as failed (`shutting_down`), never lost.
+ * Asynchronous training jobs run in this instance. A job is a record in the store
+ * (functions/lib/job_record.ts), so any instance can answer for it; the instance that accepted
+ * it runs it through the work queue and updates the record: queued → running → succeeded |
+ * failed | canceled, with throttled progress, then POSTs the signed webhook if one was given.
+ *
+ * - **Lease.** While a job is queued or running here its record carries a lease
+ *   (`leaseMs`, renewed every `leaseMs / 3`). If this process dies (kill -9), the lease runs
+ *   out and whoever reads the job next reports it `failed` with `worker_lost` and releases its
+ *   Idempotency-Key record (so a retry with the same key trains again). Jobs are not
+ *   re-queued: their input lives only in the dead process.
+ * - **Cancel.** {@linkcode JobRunner.cancel} aborts the job's signal with a
+ *   {@linkcode JobCanceled} reason; training stops before its next step
+ *   (`signal.throwIfAborted()`), nothing is saved, and the job ends `canceled`. A job running
+ *   on another instance is asked through a marker that its heartbeat reads.
+ * - **Shutdown.** Jobs still running after the grace period are aborted and recorded as
+ *   `failed` (`shutting_down`), never lost.
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
 import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
 import type { TrainProgress } from "../../core/distribution/train.ts";
 import type { Store } from "../../core/store/store.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import type { Log } from "../env.ts";
 import type { Ticket } from "../middleware/queue/index.ts";
+import {
+  cancelKey,
+  expireLease,
+  isFinal,
+  type JobPage,
+  type JobRecord,
+  listJobs,
+  newJobId,
+  publicJob,
+  readJob,
+  writeJob,
+} from "./job_record.ts";
 import { deliverWebhook } from "./webhook.ts";
 import type { NetOptions } from "./url_guard.ts";
 
-/** Job ids: `job_` and 20 lowercase base32 characters. */
-export const JOB_ID = /^job_[a-z2-7]{20}$/;
-
-/** A job record as stored and served. */
-export const JobSchema = z.object({
-  id: z.string().regex(JOB_ID),
-  status: z.enum(["queued", "running", "succeeded", "failed"]),
-  manifestId: z.string().optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  progress: z.object({
-    step: z.number(),
-    steps: z.number(),
-    loss: z.number(),
-    etaSeconds: z.number(),
-  }).optional(),
-  webhook: z.object({
-    status: z.enum(["pending", "delivered", "failed"]),
-    attempts: z.number().int(),
-  }).optional(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-}).openapi("Job");
-
-/** A job record. */
-export type JobRecord = z.infer<typeof JobSchema>;
-
-/** The store key of a job. */
-export function jobKey(id: string): string {
-  return `jobs/${id}.json`;
-}
-
-/**
- * Reads a job record.
- *
- * @returns The record, or null when there is none.
- */
-export async function readJob(store: Store, id: string): Promise<JobRecord | null> {
-  const bytes = await store.get(jobKey(id));
-  if (bytes === null) return null;
-  const parsed = JobSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
-  if (!parsed.success) throw new ApiError(500, "corrupt", `job ${id}: record does not parse`);
-  return parsed.data;
-}
+export {
+  JOB_ID,
+  jobKey,
+  type JobRecord,
+  JobSchema,
+  newJobId,
+  publicJob,
+  readJob,
+} from "./job_record.ts";
 
 /** What {@linkcode JobRunner.submit} runs. */
 export type JobWork = (
   signal: AbortSignal,
   onProgress: (p: TrainProgress) => void,
 ) => Promise<Manifest>;
+
+/** The abort reason of a job canceled by a client. */
+export class JobCanceled extends Error {
+  constructor() {
+    super("the job was canceled");
+    this.name = "JobCanceled";
+  }
+}
 
 /** Settings of a {@linkcode JobRunner}. */
 export interface JobRunnerOptions {
@@ -74,20 +70,49 @@ export interface JobRunnerOptions {
   net: NetOptions;
   webhookSecret: string;
   timeoutMs: number;
+  /** Lease of a job on this instance, in ms (default 60 000); renewed every third of it. */
+  leaseMs?: number;
   /** Webhook retry waits (default [1000, 4000]). */
   webhookBackoffMs?: readonly number[];
 }
 
+/** What {@linkcode JobRunner.cancel} found. */
+export interface CancelResult {
+  record: JobRecord;
+  /** True when the job ended as canceled; false while the cancellation is pending. */
+  final: boolean;
+}
+
+interface Running {
+  ctl: AbortController;
+  done: Promise<void>;
+  /** Renews the lease (and checks for a cancellation marker). */
+  heartbeat: () => Promise<void>;
+}
+
+/** How long {@linkcode JobRunner.cancel} waits for a job of this instance to stop. */
+const CANCEL_WAIT_MS = 10_000;
+
 /** Runs jobs in the background and keeps their records. */
 export class JobRunner {
-  #running = new Map<string, { ctl: AbortController; done: Promise<void> }>();
+  /** This instance, as named in the leases it holds. */
+  readonly instanceId: string = crypto.randomUUID();
+  readonly leaseMs: number;
+  #running = new Map<string, Running>();
   #closed = false;
 
-  constructor(private readonly opts: JobRunnerOptions) {}
+  constructor(private readonly opts: JobRunnerOptions) {
+    this.leaseMs = opts.leaseMs ?? 60_000;
+  }
 
   /** Whether shutdown has begun (no new jobs). */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Jobs queued or running in this instance. */
+  get active(): number {
+    return this.#running.size;
   }
 
   /**
@@ -96,9 +121,15 @@ export class JobRunner {
    * @param ticket The request's queue place (the job runs when it gets a slot).
    * @param work The training, given a signal and a progress callback.
    * @param webhook A URL to notify on completion or failure.
+   * @param idempotency The store key of the Idempotency-Key record that created the job.
    * @returns The queued record (already stored).
    */
-  async submit(ticket: Ticket, work: JobWork, webhook?: string): Promise<JobRecord> {
+  async submit(
+    ticket: Ticket,
+    work: JobWork,
+    webhook?: string,
+    idempotency?: string,
+  ): Promise<JobRecord> {
     if (this.#closed) throw new ApiError(503, "shutting_down", "the server is shutting down", 5);
     const now = new Date().toISOString();
     let record: JobRecord = {
@@ -107,8 +138,10 @@ export class JobRunner {
       createdAt: now,
       updatedAt: now,
       ...(webhook ? { webhook: { status: "pending" as const, attempts: 0 } } : {}),
+      lease: this.#lease(),
+      ...(idempotency ? { idempotency } : {}),
     };
-    await this.#write(record);
+    await writeJob(this.opts.store, record);
     const first = record;
     const ctl = new AbortController();
     const timer = setTimeout(
@@ -116,15 +149,25 @@ export class JobRunner {
         ctl.abort(new ApiError(504, "timeout", `job took longer than ${this.opts.timeoutMs} ms`)),
       this.opts.timeoutMs,
     );
+    // Writes in order: a late progress update or heartbeat never overwrites the final status.
     let chain = Promise.resolve();
     const update = (patch: Partial<JobRecord>) => {
       record = { ...record, ...patch, updatedAt: new Date().toISOString() };
       const snapshot = record;
-      chain = chain.then(() => this.#write(snapshot)).catch((e) =>
+      chain = chain.then(() => writeJob(this.opts.store, snapshot)).catch((e) =>
         this.opts.log("error", "job record write failed", { job: snapshot.id, error: String(e) })
       );
       return chain;
     };
+    const heartbeat = async () => {
+      if (isFinal(record.status) || ctl.signal.aborted) return;
+      if (await this.opts.store.exists(cancelKey(first.id)).catch(() => false)) {
+        ctl.abort(new JobCanceled());
+        return;
+      }
+      await update({ lease: this.#lease() });
+    };
+    const beat = setInterval(() => void heartbeat(), Math.max(10, Math.floor(this.leaseMs / 3)));
     let lastProgress = 0;
     const onProgress = (p: TrainProgress) => {
       if (performance.now() - lastProgress < 1000 && p.step < p.steps) return;
@@ -136,17 +179,26 @@ export class JobRunner {
     let manifest: Manifest | undefined;
     const done = ticket.run(async () => {
       ctl.signal.throwIfAborted();
-      await update({ status: "running" });
+      await update({ status: "running", lease: this.#lease() });
       manifest = await work(ctl.signal, onProgress);
     }, ctl.signal).then(
-      () => update({ status: "succeeded", manifestId: manifest!.id }),
-      (e) => update({ status: "failed", error: errorResponse(e, ctl.signal).body.error }),
+      () => update({ status: "succeeded", manifestId: manifest!.id, lease: undefined }),
+      (e) =>
+        ctl.signal.reason instanceof JobCanceled
+          ? update({ status: "canceled", lease: undefined })
+          : update({
+            status: "failed",
+            error: errorResponse(e, ctl.signal).body.error,
+            lease: undefined,
+          }),
     ).then(async () => {
       clearTimeout(timer);
+      clearInterval(beat);
+      await this.opts.store.delete(cancelKey(first.id)).catch(() => {});
       if (webhook) {
         const payload = {
           type: `job.${record.status}`,
-          job: record,
+          job: publicJob(record),
           ...(manifest ? { manifest } : {}),
         };
         const r = await deliverWebhook(webhook, payload, {
@@ -165,8 +217,66 @@ export class JobRunner {
         });
       }
     }).finally(() => this.#running.delete(first.id));
-    this.#running.set(first.id, { ctl, done });
+    this.#running.set(first.id, { ctl, done, heartbeat });
     return first;
+  }
+
+  /**
+   * A job's record as it stands: a job whose lease expired (its instance died) is reported
+   * `failed` (`worker_lost`), and the record updated.
+   *
+   * @returns The record, or null when there is none.
+   */
+  async get(id: string): Promise<JobRecord | null> {
+    const record = await readJob(this.opts.store, id);
+    if (record === null || this.#running.has(id)) return record;
+    return await expireLease(this.opts.store, record);
+  }
+
+  /** Job records in creation order (see listJobs in job_record.ts). */
+  list(opts: { limit: number; after?: string }): Promise<JobPage> {
+    return listJobs(this.opts.store, {
+      ...opts,
+      onCorrupt: (id) => this.opts.log("warn", "job record does not parse", { job: id }),
+    });
+  }
+
+  /**
+   * Cancels a job. A job of this instance is aborted at once and waited for (up to 10 s); a
+   * job of another instance gets a cancellation marker its heartbeat reads.
+   *
+   * @returns What was found, or null when there is no such job. A job already finished is
+   * returned as it is, with `final: true`.
+   */
+  async cancel(id: string): Promise<CancelResult | null> {
+    const here = this.#running.get(id);
+    if (here) {
+      here.ctl.abort(new JobCanceled());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([here.done, new Promise((r) => (timer = setTimeout(r, CANCEL_WAIT_MS)))]);
+      clearTimeout(timer);
+      const record = (await readJob(this.opts.store, id))!;
+      return { record, final: isFinal(record.status) };
+    }
+    const record = await this.get(id);
+    if (record === null || isFinal(record.status)) return record && { record, final: true };
+    if (record.lease === undefined && record.status === "queued") {
+      // A dispatched job not yet started: nothing runs it, so it ends here.
+      const canceled: JobRecord = {
+        ...record,
+        status: "canceled",
+        updatedAt: new Date().toISOString(),
+      };
+      await writeJob(this.opts.store, canceled);
+      return { record: canceled, final: true };
+    }
+    await this.opts.store.put(cancelKey(id), new TextEncoder().encode("{}\n"));
+    return { record, final: false };
+  }
+
+  /** Renews the lease of every job of this instance now (tests). */
+  async heartbeat(): Promise<void> {
+    await Promise.all([...this.#running.values()].map((j) => j.heartbeat()));
   }
 
   /** Resolves when no job is in flight (tests). */
@@ -178,7 +288,7 @@ export class JobRunner {
 
   /**
    * Stops taking jobs, lets running ones finish for `graceMs`, then cancels the rest; each
-   * cancelled job is recorded as failed.
+   * cancelled job is recorded as failed (`shutting_down`).
    */
   async shutdown(graceMs: number): Promise<void> {
     this.#closed = true;
@@ -191,14 +301,7 @@ export class JobRunner {
     await this.idle();
   }
 
-  async #write(record: JobRecord): Promise<void> {
-    const bytes = new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n");
-    await this.opts.store.put(jobKey(record.id), bytes, { contentType: "application/json" });
+  #lease(): { owner: string; expiresAt: string } {
+    return { owner: this.instanceId, expiresAt: new Date(Date.now() + this.leaseMs).toISOString() };
   }
-}
-
-function newJobId(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  const bytes = crypto.getRandomValues(new Uint8Array(20));
-  return "job_" + Array.from(bytes, (b) => alphabet[b & 31]).join("");
 }

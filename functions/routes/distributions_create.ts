@@ -18,7 +18,7 @@ import { ApiError, errorResponse, errorResponses } from "../errors.ts";
 import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotency.ts";
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
-import { JobSchema } from "../lib/jobs.ts";
+import { JOB_ID, JobSchema, publicJob } from "../lib/job_record.ts";
 import { checkTrainBudget } from "../lib/memory_budget.ts";
 import { ManifestSchema } from "../lib/schemas.ts";
 import { multipartComplete } from "../middleware/multipart/index.ts";
@@ -70,7 +70,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       ...errorResponses,
     },
   });
-  const idempotency = new Idempotency(deps.store, deps.config.requestTimeoutMs + 60_000);
+  const idempotency = new Idempotency(deps.store, deps.config.leaseMs);
   const dispatcher = dispatcherFromConfig(deps.config);
 
   app.openapi(route, async (c) => {
@@ -101,16 +101,21 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       : "sync";
 
     const key = c.req.header("idempotency-key");
-    const idem = key === undefined ? null : await idempotency.begin(
-      key,
-      await fingerprint({
-        model: req.model ?? null,
-        options: req.options,
-        webhook: req.webhook ?? null,
-        images: await Promise.all(req.images.map((i) => ("url" in i ? i.url : sha256Hex(i.bytes)))),
-      }),
-    );
-    if (idem?.kind === "replay") return replay(c, idem.response, mode === "sse");
+    const print = key === undefined ? "" : await fingerprint({
+      model: req.model ?? null,
+      options: req.options,
+      webhook: req.webhook ?? null,
+      images: await Promise.all(req.images.map((i) => ("url" in i ? i.url : sha256Hex(i.bytes)))),
+    });
+    let idem = key === undefined ? null : await idempotency.begin(key, print);
+    if (idem?.kind === "replay") {
+      // An accepted job is replayed as it stands now; a job lost with its instance has
+      // released the key (functions/lib/job_record.ts), so the request runs again.
+      const now = await currentJob(deps, idem.response);
+      if (now !== "lost") return replay(c, now ?? idem.response, mode === "sse");
+      idem = await idempotency.begin(key!, print);
+      if (idem.kind === "replay") return replay(c, idem.response, mode === "sse");
+    }
 
     const deadline = c.get("deadline");
     const ticket = c.get("ticket");
@@ -129,10 +134,11 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
             ticket,
             (signal, onProgress) => deps.engine.train(input, { signal, onProgress }),
             req.webhook,
+            idem?.kind === "new" ? idem.storeKey : undefined,
           );
         const location = `/v1/jobs/${job.id}`;
-        await finish({ status: 202, body: job, location });
-        return c.json(job, 202, { Location: location });
+        await finish({ status: 202, body: publicJob(job), location });
+        return c.json(publicJob(job), 202, { Location: location });
       }
       if (mode === "sse") return stream(c, deps, input, finish, abandon);
       const manifest = await ticket.run(
@@ -201,6 +207,22 @@ function stream(
       done();
     }
   });
+}
+
+/**
+ * The current state of the job a stored 202 answer names: the stored answer with the job's
+ * record now, "lost" when the job's instance died, or null when the answer is not a job.
+ */
+async function currentJob(
+  deps: AppDeps,
+  r: StoredResponse,
+): Promise<StoredResponse | "lost" | null> {
+  const id = r.status === 202 ? r.location?.split("/").pop() : undefined;
+  if (id === undefined || !JOB_ID.test(id)) return null;
+  const job = await deps.jobs.get(id);
+  if (job === null) return null;
+  if (job.status === "failed" && job.error?.code === "worker_lost") return "lost";
+  return { ...r, body: publicJob(job) };
 }
 
 /** Answers a retry with the stored first answer. */

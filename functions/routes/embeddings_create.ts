@@ -34,7 +34,7 @@ export function embeddingsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
   app.openapi(route, async (c) => {
     const req = toSampleRequest(c.req.valid("json"));
     const { signal } = c.get("deadline");
-    const bytes = await c.get("ticket").run(() => deps.engine.embeddings(req), signal);
+    const bytes = await c.get("ticket").run(() => deps.engine.embeddings(req, { signal }), signal);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       "Content-Type": "application/octet-stream",
       "Content-Disposition": 'attachment; filename="embeddings.safetensors"',

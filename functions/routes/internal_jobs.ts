@@ -20,7 +20,15 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import { INTERNAL_SIGNATURE_HEADER, verifyInternal } from "../lib/job_dispatch.ts";
 import { loadCheckpoint, loadJobInput, saveCheckpoint } from "../lib/job_store.ts";
-import { JOB_ID, jobKey, type JobRecord, readJob } from "../lib/jobs.ts";
+import {
+  cancelKey,
+  isFinal,
+  JOB_ID,
+  type JobRecord,
+  readJob,
+  writeJob,
+} from "../lib/job_record.ts";
+import { JobCanceled } from "../lib/jobs.ts";
 import { deliverWebhook } from "../lib/webhook.ts";
 
 /** Steps between checkpoints of a dispatched job whose options do not say. */
@@ -29,10 +37,7 @@ export const DEFAULT_CHECKPOINT_EVERY = 25;
 /** Mounts the route on `app`. */
 export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { store, config, log } = deps;
-  const write = (r: JobRecord) =>
-    store.put(jobKey(r.id), new TextEncoder().encode(JSON.stringify(r, null, 2) + "\n"), {
-      contentType: "application/json",
-    });
+  const write = (r: JobRecord) => writeJob(store, r);
 
   app.post("/internal/jobs/run", async (c) => {
     const d = config.dispatch;
@@ -53,8 +58,8 @@ export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     }
     const ticket = c.get("ticket");
     let record = await readJob(store, id);
-    // Unknown or finished (a duplicate delivery): nothing to run, and nothing to retry.
-    if (record === null || record.status === "succeeded" || record.status === "failed") {
+    // Unknown, finished (a duplicate delivery) or canceled: nothing to run, and nothing to retry.
+    if (record === null || isFinal(record.status)) {
       ticket.release();
       return c.json({ job: record }, 200);
     }
@@ -75,9 +80,13 @@ export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       });
       return c.json({ job: record }, 200);
     }
+    // A cancellation (POST /v1/jobs/{id}/cancel on any instance) is a marker in the store,
+    // looked for with each progress update.
+    const cancel = new AbortController();
     const signal = AbortSignal.any([
       AbortSignal.timeout(config.requestTimeoutMs),
       deps.shutdownSignal,
+      cancel.signal,
     ]);
     const resume = await loadCheckpoint(store, id);
     const options: Partial<TrainOptions> = {
@@ -101,11 +110,20 @@ export function internalJobs(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
               last = performance.now();
               const progress = { step: p.step, steps: p.steps, loss: p.loss };
               void update({ progress: { ...progress, etaSeconds: p.etaSeconds } }).catch(() => {});
+              void store.exists(cancelKey(id as string)).then((asked) => {
+                if (asked) cancel.abort(new JobCanceled());
+              }, () => {});
             },
           },
         );
       }, signal);
     } catch (e) {
+      if (signal.reason instanceof JobCanceled) {
+        await update({ status: "canceled" });
+        await store.delete(cancelKey(id)).catch(() => {});
+        await notify(deps, record!, input.webhook);
+        return c.json({ job: record }, 200);
+      }
       const { error, body } = errorResponse(e, signal);
       if (error.status >= 500 || signal.aborted) {
         await update({ status: "queued", error: body.error });

@@ -1,17 +1,19 @@
 /**
  * GET /v1/jobs/{id}: an asynchronous training job's record (from the store, so any
- * instance answers).
+ * instance answers). A job whose instance died (its lease expired) is reported `failed` with
+ * code `worker_lost`.
  *
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponses } from "../errors.ts";
-import { JOB_ID, JobSchema, readJob } from "../lib/jobs.ts";
+import { JOB_ID, JobSchema, publicJob } from "../lib/job_record.ts";
 
-const Params = z.object({
+/** The `{id}` path parameter of the job routes. */
+export const JobParams = z.object({
   id: z.string().regex(JOB_ID, "expected job_ and 20 of a-z 2-7")
-    .openapi({ param: { name: "id", in: "path" } }),
+    .openapi({ param: { name: "id", in: "path" }, example: "job_aaaaaaaaaaaaaaaaaaaa" }),
 });
 
 /** Mounts the route on `app`. */
@@ -20,7 +22,7 @@ export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     method: "get",
     path: "/v1/jobs/{id}",
     summary: "A training job",
-    request: { params: Params },
+    request: { params: JobParams },
     responses: {
       200: { description: "The job", content: { "application/json": { schema: JobSchema } } },
       ...errorResponses,
@@ -28,8 +30,8 @@ export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   });
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const job = await readJob(deps.store, id);
+    const job = await deps.jobs.get(id);
     if (job === null) throw new ApiError(404, "not_found", `job ${id} not found`);
-    return c.json(job, 200);
+    return c.json(publicJob(job), 200);
   });
 }

@@ -39,7 +39,9 @@ Deno.test("GET /openapi.json describes every route; /docs points at it", async (
       "/v1/distributions",
       "/v1/distributions/{id}",
       "/v1/embeddings",
+      "/v1/jobs",
       "/v1/jobs/{id}",
+      "/v1/jobs/{id}/cancel",
       "/v1/models",
       "/v1/samples",
     ]);
@@ -96,6 +98,37 @@ Deno.test("model routes answer 429 with Retry-After when the queue is full", asy
     assert.equal((await res.json()).error.code, "queue_full");
     held.release();
     assert.equal((await app.request("/v1/distributions")).status, 200, "reads do not queue");
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("a full queue answers 429 before reading a byte of the body", async () => {
+  const queue = new WorkQueue({ concurrency: 1, maxWaiting: 0 });
+  const { app, close } = await makeApp({}, { queue });
+  try {
+    const held = queue.tryReserve()!;
+    // A slow upload: 40 chunks of 64 KiB, 25 ms apart.
+    let pulls = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        if (++pulls > 40) return ctl.close();
+        await new Promise((r) => setTimeout(r, 25));
+        ctl.enqueue(new Uint8Array(64 * 1024));
+      },
+    }, { highWaterMark: 0 });
+    for (const path of ["/v1/distributions", "/v1/samples"]) {
+      const res = await app.request(path, {
+        method: "POST",
+        body,
+        headers: { "Content-Type": "application/json" },
+        duplex: "half",
+      } as RequestInit);
+      assert.equal(res.status, 429, path);
+      assert.equal((await res.json()).error.code, "queue_full");
+      assert.equal(pulls, 0, `${path}: the body was read before the 429`);
+    }
+    held.release();
   } finally {
     await close();
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ENV_NAMES, parseConfig } from "../../functions/config.ts";
+import { bindHost, ENV_NAMES, parseConfig } from "../../functions/config.ts";
 
 Deno.test("parseConfig() has the documented defaults", () => {
   const c = parseConfig({});
@@ -38,4 +38,22 @@ Deno.test("parseConfig() names a bad variable and never echoes its value", () =>
   assert.throws(() => parseConfig({ PORT: "http" }), /PORT/);
   assert.throws(() => parseConfig({ DD_ALLOW_PRIVATE_URLS: "maybe" }), /DD_ALLOW_PRIVATE_URLS/);
   assert.ok(ENV_NAMES.includes("DD_WEBHOOK_SECRET"));
+});
+
+Deno.test("parseConfig() binds to loopback unless API keys or DD_ALLOW_UNAUTHENTICATED_PUBLIC say otherwise", () => {
+  assert.equal(parseConfig({}).host, "127.0.0.1");
+  assert.equal(parseConfig({ DD_API_KEYS: "k" }).host, "0.0.0.0");
+  assert.equal(parseConfig({ DD_ALLOW_UNAUTHENTICATED_PUBLIC: "1" }).host, "0.0.0.0");
+  assert.equal(parseConfig({ HOST: "127.0.0.2" }).host, "127.0.0.2");
+  assert.equal(parseConfig({ HOST: "::1" }).host, "::1");
+  assert.equal(parseConfig({ HOST: "0.0.0.0", DD_API_KEYS: "k" }).host, "0.0.0.0");
+  assert.equal(
+    parseConfig({ HOST: "0.0.0.0", DD_ALLOW_UNAUTHENTICATED_PUBLIC: "yes" }).host,
+    "0.0.0.0",
+  );
+  assert.throws(
+    () => parseConfig({ HOST: "0.0.0.0" }),
+    /HOST=0\.0\.0\.0 would serve without authentication; set DD_API_KEYS/,
+  );
+  assert.throws(() => bindHost("192.168.1.5", false, false), /DD_ALLOW_UNAUTHENTICATED_PUBLIC/);
 });

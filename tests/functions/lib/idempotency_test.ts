@@ -71,3 +71,30 @@ Deno.test("fingerprint() ignores key order", async () => {
   );
   assert.notEqual(await fingerprint({ a: 1 }), await fingerprint({ a: 2 }));
 });
+
+Deno.test("Idempotency: a pending record is renewed while its request runs and taken over once its lease runs out", async () => {
+  await withStore(async (store) => {
+    const running = new Idempotency(store, 120);
+    const first = await running.begin("k", "fp");
+    assert.equal(first.kind, "new");
+    const other = new Idempotency(store, 120);
+    // The running request renews its lease: still refused after more than one lease.
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      await other.begin("k", "fp");
+      assert.fail("expected 409");
+    } catch (e) {
+      assert.ok(e instanceof ApiError && e.status === 409);
+      assert.ok(e.retryAfter !== undefined && e.retryAfter <= 1, `Retry-After ${e.retryAfter}`);
+    }
+    // kill -9: the record stays, nothing renews it.
+    const key = (await store.list("idempotency/"))[0]!;
+    const frozen = (await store.get(key))!;
+    if (first.kind === "new") await first.abandon();
+    await store.put(key, frozen);
+    await new Promise((r) => setTimeout(r, 150));
+    const taken = await other.begin("k", "fp");
+    assert.equal(taken.kind, "new");
+    if (taken.kind === "new") await taken.abandon();
+  });
+});

@@ -82,3 +82,118 @@ Deno.test("JobRunner.shutdown() cancels running and queued jobs and records them
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Work that runs until its signal aborts, then rejects with the reason. */
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<Manifest>((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason));
+  });
+
+async function withStore(f: (store: FsStore) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await f(new FsStore(dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("JobRunner.cancel() stops a running job and a queued one; both end canceled", async () => {
+  await withStore(async (store) => {
+    const jobs = runner(store, []);
+    const q = new WorkQueue({ concurrency: 1, maxWaiting: 1 });
+    const a = await jobs.submit(q.tryReserve()!, untilAborted);
+    const b = await jobs.submit(q.tryReserve()!, untilAborted);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await readJob(store, a.id))?.status, "running");
+    assert.equal((await readJob(store, b.id))?.status, "queued");
+    for (const id of [b.id, a.id]) {
+      const r = await jobs.cancel(id);
+      assert.equal(r?.final, true, id);
+      assert.equal(r?.record.status, "canceled", id);
+      assert.equal(r?.record.lease, undefined, id);
+    }
+    assert.equal(q.reserved, 0);
+    // Finished: cancel reports it as it is.
+    assert.deepEqual((await jobs.cancel(a.id))?.final, true);
+    assert.equal(await jobs.cancel("job_aaaaaaaaaaaaaaaaaaaa"), null);
+  });
+});
+
+Deno.test("JobRunner: a job running on another instance is canceled through its heartbeat", async () => {
+  await withStore(async (store) => {
+    const owner = runner(store, []);
+    const other = runner(store, []);
+    const job = await owner.submit(new WorkQueue().tryReserve()!, untilAborted);
+    await new Promise((r) => setTimeout(r, 20));
+    const asked = await other.cancel(job.id);
+    assert.equal(asked?.final, false);
+    assert.equal(asked?.record.status, "running");
+    await owner.heartbeat();
+    await owner.idle();
+    assert.equal((await readJob(store, job.id))?.status, "canceled");
+    assert.equal(await store.exists(`jobs/${job.id}/cancel.json`), false);
+  });
+});
+
+Deno.test("JobRunner: the heartbeat renews the lease; an expired lease reads as worker_lost and frees the key", async () => {
+  await withStore(async (store) => {
+    const dead = new JobRunner({
+      store,
+      log: () => {},
+      net: { allowPrivate: true, timeoutMs: 1000 },
+      webhookSecret: "",
+      timeoutMs: 60_000,
+      leaseMs: 150,
+    });
+    const idem = "idempotency/abc.json";
+    await store.put(idem, new TextEncoder().encode("{}"));
+    const job = await dead.submit(new WorkQueue().tryReserve()!, untilAborted, undefined, idem);
+    await new Promise((r) => setTimeout(r, 20));
+    const first = (await readJob(store, job.id))!.lease!;
+    assert.equal(first.owner, dead.instanceId);
+    await new Promise((r) => setTimeout(r, 5));
+    await dead.heartbeat();
+    const renewed = (await readJob(store, job.id))!.lease!;
+    assert.ok(Date.parse(renewed.expiresAt) > Date.parse(first.expiresAt));
+    // Another instance sees the job alive while the lease holds, lost once it has run out.
+    const reader = runner(store, []);
+    assert.equal((await reader.get(job.id))?.status, "running");
+    // Simulate kill -9: the record stays as the dead process left it.
+    const frozen = (await readJob(store, job.id))!;
+    await dead.shutdown(0);
+    await store.put(`jobs/${job.id}.json`, new TextEncoder().encode(JSON.stringify(frozen)));
+    await store.put(idem, new TextEncoder().encode("{}"));
+    await new Promise((r) => setTimeout(r, 200));
+    const lost = await reader.get(job.id);
+    assert.equal(lost?.status, "failed");
+    assert.equal(lost?.error?.code, "worker_lost");
+    assert.equal(lost?.lease, undefined);
+    assert.equal(await store.exists(idem), false);
+    assert.equal((await readJob(store, job.id))?.status, "failed");
+  });
+});
+
+Deno.test("JobRunner.list() pages job records in creation order and skips corrupt ones", async () => {
+  await withStore(async (store) => {
+    const jobs = runner(store, []);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const j = await jobs.submit(new WorkQueue().tryReserve()!, () => Promise.reject(new Error()));
+      ids.push(j.id);
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await jobs.idle();
+    await store.put(`jobs/${ids[2]}/input.json`, new TextEncoder().encode("{}"));
+    await store.put("jobs/job_zzzzzzzzzzzzzzzzzzzz.json", new TextEncoder().encode("{not json"));
+    assert.deepEqual([...ids].sort(), ids, "ids sort by creation time");
+    const p1 = await jobs.list({ limit: 2 });
+    assert.deepEqual(p1.items.map((j) => j.id), ids.slice(0, 2));
+    assert.equal(p1.next, ids[1]);
+    const p2 = await jobs.list({ limit: 2, after: p1.next! });
+    assert.deepEqual(p2.items.map((j) => j.id), ids.slice(2, 4));
+    const p3 = await jobs.list({ limit: 2, after: p2.next! });
+    assert.deepEqual(p3.items.map((j) => j.id), ids.slice(4));
+    assert.equal(p3.next, null);
+  });
+});

@@ -78,7 +78,7 @@ Deno.test("a server whose default model is pending is not ready and says why", a
   try {
     const url = `http://127.0.0.1:${running.addr.port}/readyz`;
     let body: { error: { message: string } } | null = null;
-    for (let i = 0; i < 50 && !running.deps.readiness.status().failed; i++) {
+    for (let i = 0; i < 1000 && !running.deps.readiness.status().failed; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (let i = 0; i < 2; i++) {

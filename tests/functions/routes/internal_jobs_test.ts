@@ -289,3 +289,64 @@ Deno.test("parseConfig(): a dispatch kind without its settings is refused, namin
   assert.throws(() => parseConfig({ DD_CLOUD_TASKS_QUEUE: "q" }), /DD_CLOUD_TASKS_QUEUE/);
   assert.deepEqual(parseConfig({}).dispatch, { kind: "inprocess" });
 });
+
+Deno.test("a dispatched job is canceled: queued ones at once, running ones at their next progress update", async () => {
+  const side = standIn();
+  const { engine, store, close } = await makeEngine();
+  try {
+    const config = testConfig({
+      DD_JOB_DISPATCH: "knative",
+      DD_INTERNAL_SECRET: SECRET,
+      DD_EVENTING_BROKER_URL: `${side.base}/broker`,
+    });
+    const app = createApp(resolveDeps({ engine, config, log: silent }));
+    const submit = async () => {
+      const r = await app.request("/v1/distributions", {
+        method: "POST",
+        headers: { "content-type": "application/json", prefer: "respond-async" },
+        body: JSON.stringify({
+          images: pngs(2).map((i) => ({ base64: b64(i) })),
+          options: { ...OPTIONS, steps: 3000, checkpointEvery: 1000 },
+        }),
+      });
+      return (await r.json()).id as string;
+    };
+    const deliver = (ev: Delivery) =>
+      app.request(ev.path, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "ce-ddsignature": ev.headers["ce-ddsignature"]!,
+        },
+        body: ev.body as Uint8Array<ArrayBuffer>,
+      });
+    // Queued (not delivered yet): canceled at once; a later delivery runs nothing.
+    const queued = await submit();
+    const c1 = await app.request(`/v1/jobs/${queued}/cancel`, { method: "POST" });
+    assert.equal(c1.status, 200);
+    assert.equal((await c1.json()).status, "canceled");
+    const late = await deliver(side.got.events[0]!);
+    assert.equal(late.status, 200);
+    assert.equal((await readJob(store, queued))!.status, "canceled");
+
+    // Running: the cancel is a marker the run picks up.
+    const running = await submit();
+    const run = deliver(side.got.events[1]!);
+    for (let i = 0; (await readJob(store, running))?.progress === undefined; i++) {
+      assert.ok(i < 3000, "the job never reported progress");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const c2 = await app.request(`/v1/jobs/${running}/cancel`, { method: "POST" });
+    assert.equal(c2.status, 202);
+    await c2.body?.cancel();
+    const res = await run;
+    assert.equal(res.status, 200);
+    const rec = (await readJob(store, running))!;
+    assert.equal(rec.status, "canceled");
+    assert.ok(rec.progress!.step < 3000);
+    assert.deepEqual(await store.list("distributions/"), []);
+  } finally {
+    await side.server.shutdown();
+    await close();
+  }
+});
