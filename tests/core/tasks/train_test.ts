@@ -95,7 +95,10 @@ Deno.test("train --help lists every training option with its default", async () 
     assert.ok(r.stdout.includes(flag), flag);
   }
   // The embedded model's own defaults and quick settings are named.
-  assert.match(r.stdout, /dd-world-tiny's own defaults: --k 16 --m 4 --s 2 --batch-size 4 --steps 200/);
+  assert.match(
+    r.stdout,
+    /dd-world-tiny's own defaults: --k 16 --m 4 --s 2 --batch-size 4 --steps 200/,
+  );
   assert.match(r.stdout, /Quick settings:/);
 });
 
