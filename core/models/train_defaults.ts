@@ -74,8 +74,12 @@ export function parseTrainDefaults(json: unknown, where = "_dd_train_defaults"):
     const i = known.error.issues[0]!;
     throw new Error(`${where}.options${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`);
   }
+  // zod fills the schema's defaults in even under partial(): keep only the keys given.
+  const given = Object.fromEntries(
+    Object.entries(known.data).filter(([k]) => Object.hasOwn(raw, k)),
+  ) as Partial<TrainOptions>;
   return {
-    options: known.data as Partial<TrainOptions>,
+    options: given,
     ...(r.data.seconds_per_step !== undefined ? { secondsPerStep: r.data.seconds_per_step } : {}),
     ...(r.data.measured_on !== undefined ? { measuredOn: r.data.measured_on } : {}),
     ...(r.data.domain ? { domain: r.data.domain } : {}),
