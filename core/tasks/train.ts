@@ -197,8 +197,9 @@ const ABOUT = "Learns a prompt distribution (DreamDistribution) from reference i
   "the summary, the expected duration, progress and warnings go to stderr.\n\n" +
   "Defaults: a model's model_index.json may name its own (_dd_train_defaults), which replace\n" +
   "the paper's shown below; flags replace both." + embeddedDefaults() + "\n" +
-  "Quick settings: --steps 50 for a first look; --k 8 --s 1 halves a step's time; the\n" +
-  "paper's Stable Diffusion settings are --k 32 --s 4 --steps 1500 --lr 1e-3.";
+  "Quick settings: --steps 50 for a first look; --s 1 sends half the images of --s 2\n" +
+  "through the UNet per step; the paper's Stable Diffusion settings are --k 32 --s 4\n" +
+  "--steps 1500 --lr 1e-3.";
 
 /** The training options given on the command line (absent flags keep the defaults). */
 export function trainOptionsFromArgs(values: Values): Partial<TrainOptions> {
