@@ -114,3 +114,32 @@ Deno.test("model:train writes a work folder (pinned model byte-identical); --pro
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("model:train --resume on an empty work folder continues from a copy of the pinned model", async () => {
+  const before = await digest(PINNED);
+  const tmp = await Deno.makeTempDir();
+  try {
+    const work = join(tmp, "work");
+    const r = await runTaskFile("model_train.ts", [
+      "--out",
+      work,
+      "--resume",
+      "--steps",
+      "1",
+      "--batch",
+      "2",
+      "--save-every",
+      "1",
+      "--state",
+      join(tmp, "state"),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^model:train: starting from a copy of dd-world-tiny \(\d+ files\)/m);
+    const log = JSON.parse(await Deno.readTextFile(join(work, "training_log.json")));
+    const pinnedLog = JSON.parse(await Deno.readTextFile(join(PINNED, "training_log.json")));
+    assert.equal(log.steps, pinnedLog.steps + 1);
+    assert.deepEqual(await digest(PINNED), before);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
