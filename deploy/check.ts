@@ -16,10 +16,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import type { Engine } from "../core/engine/engine.ts";
 import { openStore } from "../core/store/open.ts";
+import { defineTask, runMain, str, type TaskMain } from "../core/tasks/_cli.ts";
 import { createApp } from "../functions/app.ts";
 import { ENV_NAMES, parseConfig } from "../functions/config.ts";
 import * as P from "./_parse.ts";
@@ -256,24 +256,36 @@ export async function checkDeploy(options: CheckOptions = {}): Promise<string[]>
   return problems;
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      deploy: { type: "string" },
-      dockerignore: { type: "string" },
-      lock: { type: "string" },
+/** `deno task deploy:check` as a task: exit code 0 when deploy/ matches the code, else 1. */
+export const main: TaskMain = defineTask({
+  usage: "usage: deno task deploy:check [--deploy DIR] [--dockerignore FILE] [--lock FILE]",
+  about: "Checks deploy/ (Dockerfile, .dockerignore, the service manifests, the README) against\n" +
+    "the code. Prints `deploy:check: OK (...)` or one line per problem and exits 1.",
+  options: {
+    deploy: { type: "string", arg: "DIR", default: "deploy", help: "the deploy folder to check" },
+    dockerignore: {
+      type: "string",
+      arg: "FILE",
+      default: ".dockerignore",
+      help: "the .dockerignore to check",
     },
-  });
-  const problems = await checkDeploy({
-    ...(values.deploy ? { deploy: values.deploy } : {}),
-    ...(values.lock ? { lockPath: values.lock } : {}),
-    ...(values.dockerignore ? { dockerignore: values.dockerignore } : {}),
-  });
-  if (problems.length === 0) {
-    console.log(`deploy:check: OK (Dockerfile, .dockerignore, ${MANIFESTS.join(", ")}, README)`);
-  } else {
-    for (const p of problems) console.log(`deploy:check: ${p}`);
-  }
-  Deno.exit(problems.length === 0 ? 0 : 1);
-}
+    lock: { type: "string", arg: "FILE", default: "models.lock", help: "the models.lock" },
+  },
+  run: async ({ values, io }) => {
+    const deploy = str(values, "deploy"), lock = str(values, "lock");
+    const dockerignore = str(values, "dockerignore");
+    const problems = await checkDeploy({
+      ...(deploy ? { deploy } : {}),
+      ...(lock ? { lockPath: lock } : {}),
+      ...(dockerignore ? { dockerignore } : {}),
+    });
+    if (problems.length === 0) {
+      io.out(`deploy:check: OK (Dockerfile, .dockerignore, ${MANIFESTS.join(", ")}, README)`);
+    } else {
+      for (const p of problems) io.out(`deploy:check: ${p}`);
+    }
+    return problems.length === 0 ? 0 : 1;
+  },
+});
+
+if (import.meta.main) await runMain(main);

@@ -22,7 +22,6 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Engine, type LoadedModel } from "../core/engine/engine.ts";
 import { encodePng } from "../core/images/encode.ts";
 import { resolveModel } from "../core/models/registry.ts";
@@ -30,11 +29,11 @@ import type { ExecutionProvider } from "../core/onnx/runtime.ts";
 import { txt2img } from "../core/pipeline/txt2img.ts";
 import { createScheduler } from "../core/schedulers/create_scheduler.ts";
 import { FsStore } from "../core/store/fs_store.ts";
+import { defineTask, num, runMain, str, type TaskMain } from "../core/tasks/_cli.ts";
 import { caption, CONCEPTS } from "../core/world/mod.ts";
 
-const USAGE =
-  `usage: deno task deploy:gpu-smoke [--model NAME] [--prompt TEXT] [--providers cuda,cpu]
-  [--steps 25] [--train-steps 20] [--seed 0]`;
+const USAGE = "usage: deno task deploy:gpu-smoke [--model NAME] [--prompt TEXT] " +
+  "[--providers cuda,cpu]\n         [--steps 25] [--train-steps 20] [--seed 0]";
 
 /** What one provider's run produced. */
 interface Run {
@@ -128,23 +127,38 @@ async function runOn(
  * @param args Command-line arguments.
  * @returns The exit code: 0 after the report, 1 on a bad argument or a failed run.
  */
-export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: "string", default: "dd-world-tiny" },
-      prompt: { type: "string" },
-      providers: { type: "string", default: "cuda,cpu" },
-      steps: { type: "string", default: "25" },
-      "train-steps": { type: "string", default: "20" },
-      seed: { type: "string", default: "0" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+export const main: TaskMain = defineTask({
+  usage: USAGE,
+  about: "Runs the same seeded txt2img and training steps on two execution providers and\n" +
+    "reports timings and the largest differences (pixels, mu, loss).",
+  errorPrefix: "gpu-smoke",
+  options: {
+    model: { type: "string", arg: "NAME", default: "dd-world-tiny", help: "model" },
+    prompt: { type: "string", arg: "TEXT", help: "prompt (default: a world caption)" },
+    providers: { type: "string", arg: "A,B", default: "cuda,cpu", help: "two of cuda, cpu" },
+    steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
+    "train-steps": { type: "string", arg: "N", default: "20", help: "training steps" },
+    seed: { type: "string", arg: "N", default: "0", help: "seed" },
+  },
+  run: ({ values: v }) =>
+    smoke({
+      model: str(v, "model") ?? "dd-world-tiny",
+      prompt: str(v, "prompt"),
+      providers: str(v, "providers") ?? "cuda,cpu",
+      steps: num(v, "steps", 25, { integer: true, min: 1 }),
+      trainSteps: num(v, "train-steps", 20, { integer: true, min: 1 }),
+      seed: num(v, "seed", 0, { integer: true, min: 0 }),
+    }),
+});
+
+async function smoke(values: {
+  model: string;
+  prompt: string | undefined;
+  providers: string;
+  steps: number;
+  trainSteps: number;
+  seed: number;
+}): Promise<number> {
   const providers = values.providers.split(",") as ExecutionProvider[];
   if (providers.length !== 2 || providers.some((p) => p !== "cuda" && p !== "cpu")) {
     console.error(`gpu-smoke: --providers must be two of cuda, cpu (got ${values.providers})`);
@@ -153,9 +167,9 @@ export async function main(args: string[]): Promise<number> {
   const o = {
     model: values.model,
     prompt: values.prompt ?? caption(CONCEPTS["warm-shapes-dark"].referenceScenes(0, 1)[0]!),
-    steps: Number(values.steps),
-    trainSteps: Number(values["train-steps"]),
-    seed: Number(values.seed),
+    steps: values.steps,
+    trainSteps: values.trainSteps,
+    seed: values.seed,
   };
   const dir = await Deno.makeTempDir({ prefix: "dd-gpu-smoke-" });
   const runs: Run[] = [];
@@ -190,4 +204,4 @@ export async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

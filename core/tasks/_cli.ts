@@ -1,7 +1,12 @@
 /**
- * What every deno task shares: a declarative option table that drives both `parseArgs`
- * (node:util, strict) and `--help`, strict number parsing, and `runTask`, which turns any
- * error into one `error: ...` line on stderr and exit code 1.
+ * The task kernel: what every deno task shares. {@linkcode defineTask} turns a usage line, an
+ * option table and a `run` body into `main(args, io)`: the table drives both `parseArgs`
+ * (node:util, strict) and `--help` (added to every task), output goes through an injectable
+ * {@linkcode TaskIo} (so tests call `main` in-process), and any error becomes one
+ * `error: ...` line on stderr with exit code 1. {@linkcode runMain} is the process entry: it
+ * moves to the caller's working directory (`INIT_CWD`, set by `deno task`, which itself runs
+ * in the deno.json folder) so relative paths mean what the caller meant, then exits with
+ * `main`'s code. Also strict number parsing and option readers.
  *
  * @module
  */
@@ -15,6 +20,8 @@ export interface OptionSpec {
   /** Placeholder after the flag in --help, e.g. `N` or `DIR`. */
   arg?: string;
   short?: string;
+  /** A string option that may repeat (values collected in order). */
+  multiple?: boolean;
   help: string;
 }
 
@@ -22,7 +29,7 @@ export interface OptionSpec {
 export type OptionTable = Record<string, OptionSpec>;
 
 /** Parsed values: strings for string options, booleans for flags. */
-export type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** An error in how the task was called (shown as one line, exit code 1). */
 export class UsageError extends Error {
@@ -46,9 +53,16 @@ export function parseOptions(
   table: OptionTable,
   allowPositionals = false,
 ): { values: Values; positionals: string[] } {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
   for (const [name, spec] of Object.entries(table)) {
-    options[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+    options[name] = {
+      type: spec.type,
+      ...(spec.short ? { short: spec.short } : {}),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
   }
   try {
     const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
@@ -185,13 +199,18 @@ export function choice<T extends string>(
  * Runs a task body: its result is the exit code; any error prints `error: <first line>`
  * on stderr and gives 1 (130 when interrupted).
  */
-export async function runTask(body: () => Promise<number>): Promise<number> {
+export async function runTask(
+  body: () => Promise<number>,
+  err: (line: string) => void = console.error,
+  prefix = "error",
+): Promise<number> {
   try {
     return await body();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    console.error(`error: ${msg.split("\n")[0]}`);
-    return /cancelled$/.test(msg) ? 130 : 1;
+    err(`${prefix}: ${msg.split("\n")[0]}`);
+    const aborted = e instanceof Error && e.name === "AbortError";
+    return aborted || /cancelled$/.test(msg) ? 130 : 1;
   }
 }
 
@@ -227,4 +246,137 @@ export async function isDirectory(path: string): Promise<boolean> {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
+}
+
+/** Where a task writes and what it reads from its process (tests pass their own). */
+export interface TaskIo {
+  /** One line of the task's result (default: stdout). */
+  out?: (line: string) => void;
+  /** One line of logs, warnings or the error (default: stderr). */
+  err?: (line: string) => void;
+  /** Raw text for progress bars (default: stderr, unbuffered). */
+  progress?: (text: string) => void;
+  /** Whether progress may redraw in place (default: whether stderr is a terminal). */
+  tty?: boolean;
+  /** Environment (default: the process's). */
+  env?: Record<string, string>;
+}
+
+/** A {@linkcode TaskIo} with every field filled. */
+export type FullTaskIo = Required<TaskIo>;
+
+const encoder = new TextEncoder();
+
+/** The process's own streams and environment. */
+export function processIo(): FullTaskIo {
+  return {
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+    progress: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+    tty: Deno.stderr.isTerminal(),
+    env: Deno.env.toObject(),
+  };
+}
+
+/** What a task body receives. */
+export interface TaskContext {
+  values: Values;
+  positionals: string[];
+  io: FullTaskIo;
+}
+
+/** A task: its --help text and options, and its body. */
+export interface TaskDefinition {
+  /** `usage: deno task NAME ...` (one or more lines). */
+  usage: string;
+  /** What the task does, shown under the usage line. */
+  about: string;
+  /** Options; `--help, -h` is added. */
+  options: OptionTable;
+  /** Whether bare arguments are allowed (they arrive in `positionals`). */
+  positionals?: boolean;
+  /** Prefix of the one-line error (default `error`). */
+  errorPrefix?: string;
+  /** The body: returns the exit code; throws for one `error: ...` line and code 1. */
+  run(ctx: TaskContext): Promise<number>;
+}
+
+/** A task's entry point: arguments (and optionally its io) in, exit code out. */
+export type TaskMain = (args: string[], io?: TaskIo) => Promise<number>;
+
+const HELP_OPTION: OptionSpec = { type: "boolean", short: "h", help: "show this help" };
+
+/** The full --help text of a task definition. */
+export function taskHelp(def: Pick<TaskDefinition, "usage" | "about" | "options">): string {
+  return helpText(def.usage, def.about, { ...def.options, help: HELP_OPTION });
+}
+
+/**
+ * Makes a task's `main`: parses `args` against the option table, answers `--help` with the
+ * usage and exit code 0, then runs the body; any error is one line on stderr and code 1
+ * (130 when cancelled).
+ * @example
+ * ```ts
+ * import { defineTask } from "./_cli.ts";
+ * const main = defineTask({
+ *   usage: "usage: deno task hello [--name NAME]",
+ *   about: "Greets.",
+ *   options: { name: { type: "string", arg: "NAME", help: "who" } },
+ *   run: ({ values, io }) => {
+ *     io.out(`hello ${values.name ?? "world"}`);
+ *     return Promise.resolve(0);
+ *   },
+ * });
+ * const lines: string[] = [];
+ * console.assert(await main(["--name", "x"], { out: (l) => lines.push(l) }) === 0);
+ * console.assert(lines[0] === "hello x");
+ * ```
+ */
+export function defineTask(def: TaskDefinition): TaskMain {
+  const table = { ...def.options, help: HELP_OPTION };
+  return (args, io = {}) => {
+    const full: FullTaskIo = { ...processIo(), ...io };
+    if (io.progress && io.tty === undefined) full.tty = false;
+    return runTask(
+      async () => {
+        const { values, positionals } = parseOptions(args, table, def.positionals ?? false);
+        if (values.help) {
+          full.out(taskHelp(def).trimEnd());
+          return 0;
+        }
+        return await def.run({ values, positionals, io: full });
+      },
+      full.err,
+      def.errorPrefix,
+    );
+  };
+}
+
+/**
+ * The directory a task was called from: `INIT_CWD` (set by `deno task`, which runs tasks in
+ * the deno.json folder), else the current directory.
+ */
+export function callerCwd(env: Record<string, string | undefined> = Deno.env.toObject()): string {
+  const init = env.INIT_CWD;
+  return init !== undefined && init !== "" ? init : Deno.cwd();
+}
+
+/**
+ * Runs `main` as the process: relative paths resolve against the caller's directory
+ * ({@linkcode callerCwd}), and the exit code is `main`'s.
+ * @example
+ * ```ts ignore
+ * if (import.meta.main) await runMain(main);
+ * ```
+ */
+export async function runMain(main: TaskMain): Promise<never> {
+  const cwd = callerCwd();
+  if (cwd !== Deno.cwd()) Deno.chdir(cwd);
+  Deno.exit(await main(Deno.args));
+}
+
+/** A repeated string option's values ([] when absent). */
+export function list(values: Values, name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
 }

@@ -10,7 +10,6 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Engine } from "../engine/engine.ts";
 import { encodePng } from "../images/encode.ts";
 import { drawText, textWidth } from "../images/chart.ts";
@@ -18,6 +17,7 @@ import { makeGrid } from "../images/grid.ts";
 import type { RgbImage } from "../images/types.ts";
 import { FsStore } from "../store/fs_store.ts";
 import { CONCEPTS } from "../world/mod.ts";
+import { defineTask, num, runMain, str, type TaskMain } from "./_cli.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
@@ -56,25 +56,48 @@ function upscale(img: RgbImage, f: number): RgbImage {
 }
 
 /** Runs the demo; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      out: { type: "string", default: "demo.png" },
-      model: { type: "string" },
-      steps: { type: "string", default: "150" },
-      scale: { type: "string", default: "3" },
-      seed: { type: "string", default: "0" },
+export const main: TaskMain = defineTask({
+  usage: "usage: deno task demo [--out FILE.png] [--model NAME|DIR] [--steps N] [--scale N] " +
+    "[--seed N]",
+  about: "Learns prompt distributions from procedural references (core/world) and writes one\n" +
+    "labelled grid PNG: references, samples at gamma 0/1/2, Textual Inversion, a text-edited\n" +
+    "template and a 50/50 mix with a second concept.",
+  options: {
+    out: { type: "string", arg: "FILE.png", default: "demo.png", help: "grid PNG to write" },
+    model: {
+      type: "string",
+      arg: "NAME|DIR",
+      default: DEFAULT_MODEL,
+      help: "model name or diffusers checkpoint dir",
     },
-  });
-  const t0 = performance.now();
-  const model = { name: values.model ?? DEFAULT_MODEL };
-  try {
-    await resolveModel(model.name);
-  } catch (e) {
-    console.error(`error: model ${model.name}: ${(e as Error).message.split("\n")[0]}`);
-    return 1;
-  }
+    steps: { type: "string", arg: "N", default: "150", help: "training steps per distribution" },
+    scale: { type: "string", arg: "N", default: "3", help: "nearest-neighbour enlargement" },
+    seed: { type: "string", arg: "N", default: "0", help: "seed of references and sampling" },
+  },
+  run: async ({ values: v, io }) => {
+    const values = {
+      out: str(v, "out") ?? "demo.png",
+      seed: num(v, "seed", 0, { integer: true, min: 0 }),
+      steps: num(v, "steps", 150, { integer: true, min: 1 }),
+      scale: num(v, "scale", 3, { integer: true, min: 1, max: 16 }),
+    };
+    const t0 = performance.now();
+    const model = { name: str(v, "model") ?? DEFAULT_MODEL };
+    try {
+      await resolveModel(model.name);
+    } catch (e) {
+      throw new Error(`model ${model.name}: ${(e as Error).message.split("\n")[0]}`);
+    }
+    return await demo(values, model, t0, io);
+  },
+});
+
+async function demo(
+  values: { out: string; seed: number; steps: number; scale: number },
+  model: { name: string },
+  t0: number,
+  io: { out: (line: string) => void; progress: (text: string) => void; tty: boolean },
+): Promise<number> {
   const storeDir = await Deno.makeTempDir({ prefix: "dd-demo-" });
   const engine = new Engine({
     store: new FsStore(storeDir),
@@ -83,8 +106,7 @@ export async function main(args: string[]): Promise<number> {
     cacheDir: join(storeDir, "cache"),
   });
   try {
-    const seed = Number(values.seed);
-    const steps = Number(values.steps);
+    const { seed, steps } = values;
     const encode = (c: keyof typeof CONCEPTS) =>
       CONCEPTS[c].referenceImages(seed, 12).map((r, i) => ({
         bytes: encodePng(r.image),
@@ -93,7 +115,12 @@ export async function main(args: string[]): Promise<number> {
     const main = CONCEPTS["warm-shapes-dark"], other = CONCEPTS["cool-squares"];
     // The product's default method (see the README's evaluation), at demo sizes.
     const options = { K: 8, M: 2, S: 2, batchSize: 4, steps, lr: 5e-3, seed };
-    const bar = new ProgressBar({ total: steps * 3, label: "train" });
+    const bar = new ProgressBar({
+      total: steps * 3,
+      label: "train",
+      write: io.progress,
+      tty: io.tty,
+    });
     let done = 0;
     const onProgress = (p: { loss: number }) => bar.update(++done, { loss: p.loss });
     const a = await engine.train({ images: encode(main.name as keyof typeof CONCEPTS), options }, {
@@ -138,21 +165,18 @@ export async function main(args: string[]): Promise<number> {
     );
     await Deno.writeFile(
       values.out,
-      encodePng(upscale(grid, Math.max(1, Math.floor(Number(values.scale))))),
+      encodePng(upscale(grid, values.scale)),
     );
-    console.log(
+    io.out(
       `wrote ${values.out}: rows = references (${main.name}), gamma 0, gamma 1, gamma 2, ` +
         `Textual Inversion, template "two {}", 50/50 mix with ${other.name}; model ${model.name}; ` +
         `${((performance.now() - t0) / 1000).toFixed(0)} s`,
     );
     return 0;
-  } catch (e) {
-    console.error(`error: ${(e as Error).message.split("\n")[0]}`);
-    return 1;
   } finally {
     await engine.close();
     await Deno.remove(storeDir, { recursive: true });
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

@@ -42,7 +42,6 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Engine, type LoadedModel } from "../engine/engine.ts";
 import { encodePng } from "../images/encode.ts";
 import { makeGrid } from "../images/grid.ts";
@@ -72,6 +71,7 @@ import {
   shortCaption,
   supportCoverage,
 } from "../world/mod.ts";
+import { defineTask, type OptionTable, runMain, type TaskMain, UsageError } from "./_cli.ts";
 import { resolveModel } from "./_models.ts";
 
 const DEV_CONCEPTS = ["warm-shapes-dark", "cool-squares", "pairs-bottom", "small-white-anything"];
@@ -172,70 +172,122 @@ async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await Deno.rename(tmp, path);
 }
 
+const OPTIONS: OptionTable = {
+  model: { type: "string", arg: "NAME|DIR", default: "dd-world-tiny", help: "model" },
+  seeds: { type: "string", arg: "0,1,...", default: "0,1,2,3,4,5", help: "seeds" },
+  concepts: {
+    type: "string",
+    arg: "a,b",
+    help: "built-in concepts (default: the development set)",
+  },
+  "concepts-file": {
+    type: "string",
+    arg: "F",
+    help: 'a JSON array of {"name", "description", "constraints"} instead',
+  },
+  out: {
+    type: "string",
+    arg: "DIR",
+    default: "eval",
+    help: "results, cache and trained distributions",
+  },
+  json: { type: "string", arg: "FILE", help: "also write the results as JSON" },
+  shard: {
+    type: "string",
+    arg: "i/n",
+    default: "0/1",
+    help: "this process takes every n-th (concept, seed) pair from i",
+  },
+  rows: { type: "string", arg: "a,b", help: "only these rows (default: all)" },
+  report: { type: "boolean", help: "only aggregate what is cached" },
+  threads: {
+    type: "string",
+    arg: "N",
+    default: "0",
+    help: "ONNX Runtime intra-op threads (0: its default)",
+  },
+  n: { type: "string", arg: "N", default: "200", help: "images per row (shrinks the protocol)" },
+  "sweep-n": { type: "string", arg: "N", default: "100", help: "images per gamma-sweep cell" },
+  steps: { type: "string", arg: "N", default: "10", help: "denoising steps" },
+  "train-steps": { type: "string", arg: "N", default: "200", help: "training steps" },
+  k: { type: "string", arg: "N", default: "16", help: "prompts K of the distributions" },
+};
+
 /** Runs the evaluation; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: "string", default: "dd-world-tiny" },
-        seeds: { type: "string", default: "0,1,2,3,4,5" },
-        concepts: { type: "string" },
-        "concepts-file": { type: "string" },
-        out: { type: "string", default: "eval" },
-        json: { type: "string" },
-        shard: { type: "string", default: "0/1" },
-        rows: { type: "string" },
-        report: { type: "boolean", default: false },
-        threads: { type: "string", default: "0" },
-        n: { type: "string" },
-        "sweep-n": { type: "string" },
-        steps: { type: "string" },
-        "train-steps": { type: "string" },
-        k: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    return 1;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+export const main: TaskMain = defineTask({
+  usage: "usage: deno task eval [options]",
+  about: "Protocol v2 of the method's evaluation on the shape world (see core/tasks/eval.ts).\n" +
+    "--n, --sweep-n, --steps, --train-steps and --k shrink the protocol's sizes for quick\n" +
+    "looks; such a report says it is not the protocol.",
+  options: OPTIONS,
+  run: ({ values: v, io }) => {
+    const s = (k: string, d: string) => (typeof v[k] === "string" ? v[k] as string : d);
+    const opt = (k: string) => (typeof v[k] === "string" ? v[k] as string : undefined);
+    return evaluate({
+      model: s("model", "dd-world-tiny"),
+      seeds: s("seeds", "0,1,2,3,4,5"),
+      concepts: opt("concepts"),
+      "concepts-file": opt("concepts-file"),
+      out: s("out", "eval"),
+      json: opt("json"),
+      shard: s("shard", "0/1"),
+      rows: opt("rows"),
+      report: v.report === true,
+      threads: s("threads", "0"),
+      n: opt("n"),
+      "sweep-n": opt("sweep-n"),
+      steps: opt("steps"),
+      "train-steps": opt("train-steps"),
+      k: opt("k"),
+    }, io.out);
+  },
+});
+
+interface EvalArgs {
+  model: string;
+  seeds: string;
+  concepts: string | undefined;
+  "concepts-file": string | undefined;
+  out: string;
+  json: string | undefined;
+  shard: string;
+  rows: string | undefined;
+  report: boolean;
+  threads: string;
+  n: string | undefined;
+  "sweep-n": string | undefined;
+  steps: string | undefined;
+  "train-steps": string | undefined;
+  k: string | undefined;
+}
+
+async function evaluate(values: EvalArgs, out: (line: string) => void): Promise<number> {
   let concepts: Concept[];
   try {
     concepts = await chooseConcepts(values.concepts, values["concepts-file"]);
   } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    return 1;
+    throw new UsageError((e as Error).message);
   }
   const seeds = values.seeds.split(",").map(Number);
   const [shard, shards] = values.shard.split("/").map(Number) as [number, number];
   if (seeds.some((s) => !Number.isInteger(s) || s < 0) || !(shards >= 1 && shard < shards)) {
-    console.error("error: --seeds must be non-negative integers and --shard i/n with 0 <= i < n");
-    return 1;
+    throw new UsageError("--seeds must be non-negative integers and --shard i/n with 0 <= i < n");
   }
   const sizes = { ...PROTOCOL };
   for (const [flag, key] of SIZE_FLAGS) {
-    const v = (values as Record<string, string | boolean | undefined>)[flag];
-    if (typeof v !== "string" && v !== undefined) continue;
-    if (v === undefined) continue;
+    const v = (values as unknown as Record<string, string | boolean | undefined>)[flag];
+    if (typeof v !== "string") continue;
     if (!/^\d+$/.test(v) || Number(v) < (key === "k" ? 2 : 1)) {
-      console.error(`error: --${flag} must be a positive integer${key === "k" ? " >= 2" : ""}`);
-      return 1;
+      throw new UsageError(`--${flag} must be a positive integer${key === "k" ? " >= 2" : ""}`);
     }
     sizes[key] = Number(v);
   }
   const wanted = values.rows?.split(",");
   const unknown = wanted?.filter((w) => !ROWS.some((r) => r.name === w)) ?? [];
   if (unknown.length > 0) {
-    console.error(
-      `error: unknown --rows ${unknown.join(", ")}; known: ${ROWS.map((r) => r.name).join(", ")}`,
+    throw new UsageError(
+      `unknown --rows ${unknown.join(", ")}; known: ${ROWS.map((r) => r.name).join(", ")}`,
     );
-    return 1;
   }
   const rows = wanted ? ROWS.filter((r) => wanted.includes(r.name)) : ROWS;
   const t0 = performance.now();
@@ -272,30 +324,13 @@ export async function main(args: string[]): Promise<number> {
     await Deno.writeTextFile(join(values.out, "eval.md"), report.markdown);
     await Deno.writeFile(join(values.out, "gamma_sweep.png"), encodePng(report.chart));
     if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(report.json, null, 2));
-    console.log(report.markdown);
+    out(report.markdown);
     console.error(`eval: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
     return 0;
-  } catch (e) {
-    console.error(`error: ${(e as Error).message.split("\n")[0]}`);
-    return 1;
   } finally {
     await engine.close();
   }
 }
-
-const USAGE = `usage: deno task eval [options]
-  --seeds 0,1,...       seeds (default 0-5)
-  --concepts a,b        built-in concepts (default: the development set)
-  --concepts-file F     a JSON array of {"name", "description", "constraints"} instead
-  --out DIR             results, cache and trained distributions (default eval)
-  --json FILE           also write the results as JSON
-  --shard i/n           this process takes every n-th (concept, seed) pair from i
-  --rows a,b            only these rows (default: all)
-  --report              only aggregate what is cached
-  --threads N           ONNX Runtime intra-op threads (0: its default)
-  --n, --sweep-n, --steps, --train-steps, --k
-                        shrink the protocol's sizes (200, 100, 10, 200, 16) for quick looks;
-                        such a report says it is not the protocol`;
 
 async function chooseConcepts(names?: string, file?: string): Promise<Concept[]> {
   if (file !== undefined) {
@@ -620,4 +655,4 @@ function conceptMarkdown(
   return out;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

@@ -10,33 +10,33 @@
  */
 import { dirname } from "node:path";
 import { Engine } from "../engine/engine.ts";
-import { helpText, type OptionTable, parseOptions, required, runTask, UsageError } from "./_cli.ts";
+import {
+  defineTask,
+  type OptionTable,
+  required,
+  runMain,
+  type TaskMain,
+  UsageError,
+} from "./_cli.ts";
 import { FEATURE_OPTIONS, featureRequest, openSelection, parseSelection } from "./_dist_args.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
 
 const OPTIONS: OptionTable = {
   ...FEATURE_OPTIONS,
   out: { type: "string", arg: "FILE.safetensors", help: "output file, required" },
-  help: { type: "boolean", short: "h", help: "show this help" },
 };
 
 const USAGE = "usage: deno task export-embeddings (--dist ID|PATH | --mix ID:W,ID:W)\n" +
   "         --out FILE.safetensors [options]";
-const HELP = helpText(
-  USAGE,
-  "Writes sampled text features c~ [n, L, d] and the unconditional features uncond [1, L, d]\n" +
-    "as float32 safetensors.",
-  OPTIONS,
-);
 
 /** Runs the task on `args`; returns the exit code. */
-export function main(args: string[]): Promise<number> {
-  return runTask(async () => {
-    const { values } = parseOptions(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+export const main: TaskMain = defineTask({
+  usage: USAGE,
+  about:
+    "Writes sampled text features c~ [n, L, d] and the unconditional features uncond [1, L, d]\n" +
+    "as float32 safetensors.",
+  options: OPTIONS,
+  run: async ({ values, io }) => {
     const selection = parseSelection(values);
     const req = { ...featureRequest(values), mixMode: selection.mixMode, steps: 1, guidance: 1 };
     const out = required(values, "out");
@@ -53,14 +53,14 @@ export function main(args: string[]): Promise<number> {
       const tmp = `${out}.tmp-${crypto.randomUUID()}`;
       await Deno.writeFile(tmp, bytes);
       await Deno.rename(tmp, out);
-      console.log(
+      io.out(
         `wrote ${out}: c_tilde [${req.n}, ${L}, ${d}], uncond [1, ${L}, ${d}] (${bytes.length} bytes)`,
       );
       return 0;
     } finally {
       await engine.close();
     }
-  });
-}
+  },
+});
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

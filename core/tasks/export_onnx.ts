@@ -8,7 +8,15 @@
  * @module
  */
 import { writeOnnxFolder } from "../export/onnx_folder_writer.ts";
-import { helpText, num, type OptionTable, parseOptions, required, runTask, str } from "./_cli.ts";
+import {
+  defineTask,
+  num,
+  type OptionTable,
+  required,
+  runMain,
+  str,
+  type TaskMain,
+} from "./_cli.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
@@ -28,29 +36,21 @@ const OPTIONS: OptionTable = {
     help: "latent side the graphs are built for",
   },
   force: { type: "boolean", help: "replace a non-empty --out folder" },
-  help: { type: "boolean", short: "h", help: "show this help" },
 };
 
 const USAGE = "usage: deno task export-onnx --out DIR [--model NAME|DIR] [options]";
-const HELP = helpText(
-  USAGE,
-  "Writes the graphs core builds from a diffusers checkpoint as an ONNX export folder\n" +
-    "(optimum layout), weights copied byte for byte into one weights.bin per component.",
-  OPTIONS,
-);
 
 function megabytes(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(0)} kB`;
 }
 
 /** Runs the task on `args`; returns the exit code. */
-export function main(args: string[]): Promise<number> {
-  return runTask(async () => {
-    const { values } = parseOptions(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+export const main: TaskMain = defineTask({
+  usage: USAGE,
+  about: "Writes the graphs core builds from a diffusers checkpoint as an ONNX export folder\n" +
+    "(optimum layout), weights copied byte for byte into one weights.bin per component.",
+  options: OPTIONS,
+  run: async ({ values, io }) => {
     const out = required(values, "out");
     const latentSize = str(values, "latent-size") === undefined
       ? undefined
@@ -66,7 +66,13 @@ export function main(args: string[]): Promise<number> {
       ...(variant ? { variant } : {}),
       ...(latentSize ? { latentSize } : {}),
       onProgress: (done, total) => {
-        bar ??= new ProgressBar({ total, label: "export", start: t0 });
+        bar ??= new ProgressBar({
+          total,
+          label: "export",
+          start: t0,
+          write: io.progress,
+          tty: io.tty,
+        });
         bar.update(done);
       },
     }).finally(() => bar?.finish());
@@ -74,9 +80,9 @@ export function main(args: string[]): Promise<number> {
       `${c.folder} (${c.models.join(", ")}, ${megabytes(c.weightBytes)})`
     );
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    console.log(`wrote ${out}: ${parts.join("; ")} in ${secs}s`);
+    io.out(`wrote ${out}: ${parts.join("; ")} in ${secs}s`);
     return 0;
-  });
-}
+  },
+});
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

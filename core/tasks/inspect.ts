@@ -11,23 +11,24 @@
 import type { Manifest } from "../artifacts/distribution_artifact.ts";
 import { readTokenTable } from "../distribution/template.ts";
 import { Engine } from "../engine/engine.ts";
-import { helpText, num, type OptionTable, parseOptions, runTask, str, UsageError } from "./_cli.ts";
+import {
+  defineTask,
+  num,
+  type OptionTable,
+  runMain,
+  str,
+  type TaskMain,
+  UsageError,
+} from "./_cli.ts";
 import { openSelection } from "./_dist_args.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
 
 const OPTIONS: OptionTable = {
   store: { type: "string", arg: "STORE_URL", default: "./.data", help: "store of the id" },
   top: { type: "string", arg: "N", default: "5", help: "nearest tokens listed per vector" },
-  help: { type: "boolean", short: "h", help: "show this help" },
 };
 
 const USAGE = "usage: deno task inspect ID|PATH [--store STORE_URL] [--top N]";
-const HELP = helpText(
-  USAGE,
-  "Prints a distribution's manifest, its loss curve, and the vocabulary tokens nearest (cosine)\n" +
-    "to each learned vector.",
-  OPTIONS,
-);
 
 const BARS = "▁▂▃▄▅▆▇█";
 
@@ -122,13 +123,14 @@ export function describeManifest(m: Manifest, storeUrl: string): string[] {
 }
 
 /** Runs the task on `args`; returns the exit code. */
-export function main(args: string[]): Promise<number> {
-  return runTask(async () => {
-    const { values, positionals } = parseOptions(args, OPTIONS, true);
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+export const main: TaskMain = defineTask({
+  usage: USAGE,
+  about:
+    "Prints a distribution's manifest, its loss curve, and the vocabulary tokens nearest (cosine)\n" +
+    "to each learned vector.",
+  options: OPTIONS,
+  positionals: true,
+  run: async ({ values, positionals, io }) => {
     if (positionals.length !== 1) {
       throw new UsageError(`expected one distribution ID or PATH (see --help)`);
     }
@@ -141,13 +143,13 @@ export function main(args: string[]): Promise<number> {
     const engine = new Engine({ store, resolveModel, defaultModel: DEFAULT_MODEL, cacheDir: null });
     try {
       const { manifest: m, tensors } = await engine.get(distributions[0]!.id);
-      for (const line of describeManifest(m, store.url)) console.log(line);
+      for (const line of describeManifest(m, store.url)) io.out(line);
       const model = await engine.model(m.model.name);
       const table = await readTokenTable(model.runtime.graphs);
       if (table.length % m.d !== 0) {
         throw new Error(`token table does not have rows of d=${m.d}`);
       }
-      console.log(`nearest tokens (cosine similarity, top ${top}):`);
+      io.out(`nearest tokens (cosine similarity, top ${top}):`);
       for (let k = 0; k < m.K; k++) {
         for (let j = 0; j < m.M; j++) {
           const at = (k * m.M + j) * m.d;
@@ -155,14 +157,14 @@ export function main(args: string[]): Promise<number> {
           const near = nearestTokens(table, m.d, v, top).map(({ id, similarity }) =>
             `${model.tokenizer.idToToken(id) ?? `#${id}`} ${similarity.toFixed(3)}`
           );
-          console.log(`  prompt ${k} vector ${j}: ${near.join(", ")}`);
+          io.out(`  prompt ${k} vector ${j}: ${near.join(", ")}`);
         }
       }
       return 0;
     } finally {
       await engine.close();
     }
-  });
-}
+  },
+});
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

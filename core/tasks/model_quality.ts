@@ -12,7 +12,6 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { encodePng } from "../images/encode.ts";
 import { makeGrid } from "../images/grid.ts";
 import { fromTensor } from "../images/tensor.ts";
@@ -24,25 +23,67 @@ import { Rng } from "../random.ts";
 import { createScheduler, parseSchedulerConfig, SchedulerKind } from "../schedulers/mod.ts";
 import { ClipTokenizer } from "../tokenizer/clip.ts";
 import { analyse, caption, sampleScene, type Scene } from "../world/mod.ts";
+import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ATTRS = ["kind", "colour", "size", "count", "position", "background"] as const;
 
+const DEFAULT_DIR = join(ROOT, "core/models/embedded/dd-world-tiny");
+
 /** Runs the check; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: "string", default: join(ROOT, "core/models/embedded/dd-world-tiny") },
-      n: { type: "string", default: "200" },
-      steps: { type: "string", default: "25" },
-      guidance: { type: "string" },
-      "guidance-rescale": { type: "string" },
-      scheduler: { type: "string" },
-      seed: { type: "string", default: "1" },
-      grid: { type: "string" },
+export const main: TaskMain = defineTask({
+  usage: "usage: deno task model:quality [--model DIR] [--n N] [--steps N] [--guidance X]\n" +
+    "         [--guidance-rescale X] [--scheduler NAME] [--seed N] [--grid FILE.png]",
+  about: "Generates one image per caption for n scenes of the shape world, analyses each image\n" +
+    "and reports how often the captioned attributes are recovered (issue 5's quality check).",
+  options: {
+    model: {
+      type: "string",
+      arg: "DIR",
+      default: "core/models/embedded/dd-world-tiny",
+      help: "diffusers checkpoint dir",
     },
-  });
+    n: { type: "string", arg: "N", default: "200", help: "captions (one image each)" },
+    steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
+    guidance: { type: "string", arg: "X", help: "guidance scale (default: the model's)" },
+    "guidance-rescale": {
+      type: "string",
+      arg: "X",
+      help: "guidance_rescale in [0, 1] (default: the model's)",
+    },
+    scheduler: {
+      type: "string",
+      arg: "NAME",
+      help: `${Object.values(SchedulerKind).join(", ")} (default: the model's, else ddim)`,
+    },
+    seed: { type: "string", arg: "N", default: "1", help: "seed of scenes and sampling" },
+    grid: { type: "string", arg: "FILE.png", help: "also write a grid of the first 32 images" },
+  },
+  run: ({ values: v, io }) =>
+    quality({
+      model: str(v, "model") ?? DEFAULT_DIR,
+      n: str(v, "n") ?? "200",
+      steps: str(v, "steps") ?? "25",
+      guidance: str(v, "guidance"),
+      "guidance-rescale": str(v, "guidance-rescale"),
+      scheduler: str(v, "scheduler"),
+      seed: str(v, "seed") ?? "1",
+      grid: str(v, "grid"),
+    }, io.out),
+});
+
+interface QualityArgs {
+  model: string;
+  n: string;
+  steps: string;
+  guidance: string | undefined;
+  "guidance-rescale": string | undefined;
+  scheduler: string | undefined;
+  seed: string;
+  grid: string | undefined;
+}
+
+async function quality(values: QualityArgs, out: (line: string) => void): Promise<number> {
   const int = (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : NaN);
   const n = int(values.n), seed = int(values.seed), steps = int(values.steps);
   const defaults = await readSamplerDefaults(values.model).catch(() => null);
@@ -61,10 +102,7 @@ export async function main(args: string[]): Promise<number> {
     !Object.values(SchedulerKind).includes(kind) &&
     `--scheduler must be one of ${Object.values(SchedulerKind).join(", ")}`,
   ].find((m) => typeof m === "string");
-  if (bad) {
-    console.error(`error: ${bad}`);
-    return 1;
-  }
+  if (bad) throw new UsageError(bad);
   const graphs = await loadDiffusersCheckpoint(values.model);
   const guidance = values.guidance !== undefined
     ? Number(values.guidance)
@@ -105,7 +143,7 @@ export async function main(args: string[]): Promise<number> {
     if (ATTRS.every((a) => got[a] === want[a])) all++;
   });
   const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
-  console.log(
+  out(
     `${n} captions, ${steps} ${kind} steps, guidance ${guidance} (rescale ${rescale}): kind and colour ` +
       `recovered in ${pct(kindColour)} of images; every attribute in ${pct(all)}; ` +
       ATTRS.map((a) => `${a} ${pct(hits[a])}`).join(", "),
@@ -120,4 +158,4 @@ export async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

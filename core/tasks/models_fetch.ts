@@ -9,30 +9,14 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import type { FetchProgress } from "../models/hub.ts";
 import type { ModelFormat } from "../models/lock.ts";
 import { DEFAULT_LOCK_PATH, resolveModel } from "../models/registry.ts";
 import { hubOptionsFromEnv } from "../models/hub.ts";
 import { mirrorFromEnv } from "../models/mirror.ts";
+import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 
-const USAGE =
-  `usage: deno task models:fetch NAME [--allow-unlocked] [--format diffusers|onnx] [--lock FILE]
-
-Fetches NAME's files into the Hugging Face cache and verifies each against models.lock.
-NAME is a models.lock name; with --allow-unlocked also org/name[@revision] or a folder.
-Environment: HF_ENDPOINT (hub URL), HF_TOKEN, HF_HOME or HF_HUB_CACHE, HF_HUB_OFFLINE,
-DD_MODEL_MIRROR (s3://bucket/prefix or a folder, tried before the Hub).`;
-
-/** Where the task writes and reads its settings (tests replace them). */
-export interface TaskIo {
-  /** Environment for the Hub options (default: the process's). */
-  env?: Record<string, string>;
-  /** A line of progress or result (default: stdout). */
-  out?: (line: string) => void;
-  /** The one-line error (default: stderr). */
-  err?: (line: string) => void;
-}
+export type { TaskIo } from "./_cli.ts";
 
 /**
  * Runs the task.
@@ -45,36 +29,35 @@ export interface TaskIo {
  * Deno.exit(await main(["tiny-sd2-fixture"]));
  * ```
  */
-export async function main(args: string[], io: TaskIo = {}): Promise<number> {
-  const out = io.out ?? console.log;
-  const err = io.err ?? console.error;
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        "allow-unlocked": { type: "boolean" },
-        format: { type: "string" },
-        lock: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      out(USAGE);
-      return 0;
-    }
-    if (positionals.length !== 1) throw new Error("expected one model NAME (see --help)");
-    const format = values.format ?? "diffusers";
+export const main: TaskMain = defineTask({
+  usage:
+    "usage: deno task models:fetch NAME [--allow-unlocked] [--format diffusers|onnx] [--lock FILE]",
+  about:
+    "Fetches NAME's files into the Hugging Face cache and verifies each against models.lock.\n" +
+    "NAME is a models.lock name; with --allow-unlocked also org/name[@revision] or a folder.\n" +
+    "Environment: HF_ENDPOINT (hub URL), HF_TOKEN, HF_HOME or HF_HUB_CACHE, HF_HUB_OFFLINE,\n" +
+    "DD_MODEL_MIRROR (s3://bucket/prefix or a folder, tried before the Hub).",
+  positionals: true,
+  errorPrefix: "models:fetch",
+  options: {
+    "allow-unlocked": { type: "boolean", help: "also names and folders not in models.lock" },
+    format: { type: "string", arg: "diffusers|onnx", default: "diffusers", help: "file set" },
+    lock: { type: "string", arg: "FILE", default: "models.lock", help: "the models.lock" },
+  },
+  run: async ({ values, positionals, io }) => {
+    const { out } = io;
+    if (positionals.length !== 1) throw new UsageError("expected one model NAME (see --help)");
+    const format = str(values, "format") ?? "diffusers";
     if (format !== "diffusers" && format !== "onnx") {
-      throw new Error(`--format must be diffusers or onnx, not ${format}`);
+      throw new UsageError(`--format must be diffusers or onnx, not ${format}`);
     }
     const name = positionals[0]!;
     const started = Date.now();
     const model = await resolveModel(name, {
-      ...hubOptionsFromEnv(io.env ?? Deno.env.toObject()),
-      mirror: mirrorFromEnv(io.env ?? Deno.env.toObject()),
-      lockPath: values.lock ?? DEFAULT_LOCK_PATH,
-      allowUnlocked: values["allow-unlocked"] ?? false,
+      ...hubOptionsFromEnv(io.env),
+      mirror: mirrorFromEnv(io.env),
+      lockPath: str(values, "lock") ?? DEFAULT_LOCK_PATH,
+      allowUnlocked: values["allow-unlocked"] === true,
       format: format satisfies ModelFormat,
       onProgress: (p) => {
         if (p.status !== "downloading") out(progressLine(p));
@@ -84,11 +67,8 @@ export async function main(args: string[], io: TaskIo = {}): Promise<number> {
     const pin = model.locked ? "verified against models.lock" : "NOT pinned in models.lock";
     out(`${name}: ${model.dir} (${model.format}, revision ${model.revision}; ${pin}; ${secs}s)`);
     return 0;
-  } catch (e) {
-    err(`models:fetch: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
-    return 1;
-  }
-}
+  },
+});
 
 /** `[3/12] unet/config.json  1.6 kB  cached` */
 export function progressLine(p: FetchProgress): string {
@@ -111,5 +91,5 @@ if (import.meta.main) {
   // @huggingface/hub logs "Downloading <file> to <blob>.incomplete" with console.debug; the
   // task prints its own line per file.
   console.debug = () => {};
-  Deno.exit(await main(Deno.args));
+  await runMain(main);
 }

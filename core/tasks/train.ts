@@ -2,10 +2,13 @@
  * `deno task train --model NAME --images DIR --out STORE_URL [options]`
  *
  * Learns a prompt distribution from the reference images in DIR and saves it in the store.
- * Every training option of TrainOptionsSchema has a flag (kebab-case). Arguments, images and
- * options are checked before any work; nothing is written to the store unless training
- * succeeds. Prints the distribution id, store URL, final loss and time on stdout; progress
- * goes to stderr.
+ * Every training option of TrainOptionsSchema has a flag (kebab-case); absent flags take the
+ * model's own training defaults (`_dd_train_defaults` in its model_index.json, see
+ * core/models/train_defaults.ts), then the paper's. Arguments, images and options are checked
+ * before any work; nothing is written to the store unless training succeeds. Before training
+ * it prints the expected duration, and a warning when the references look outside the
+ * model's domain. Prints only the distribution id on stdout (`ID=$(deno task train ...)`);
+ * the summary, progress and logs go to stderr.
  *
  * @module
  */
@@ -17,22 +20,28 @@ import {
   validateTrainOptions,
 } from "../distribution/train_options.ts";
 import { Engine, type ImageInput } from "../engine/engine.ts";
+import {
+  domainReport,
+  expectedSeconds,
+  readTrainDefaults,
+  type TrainDefaults,
+} from "../models/train_defaults.ts";
 import { openStore } from "../store/open.ts";
 import {
-  helpText,
+  defineTask,
   type OptionTable,
   parseNumber,
-  parseOptions,
   required,
-  runTask,
+  runMain,
   str,
+  type TaskMain,
   UsageError,
   type Values,
   withInterrupt,
 } from "./_cli.ts";
 import { readCheckpoint, writeCheckpoint } from "./_checkpoint.ts";
 import { DEFAULT_MODEL, modelName, resolveModel } from "./_models.ts";
-import { ProgressBar } from "./_progress.ts";
+import { formatDuration, ProgressBar } from "./_progress.ts";
 
 type Kind = "int" | "float" | "string" | "bool" | "float-or-off" | readonly string[];
 
@@ -164,23 +173,40 @@ const OPTIONS: OptionTable = {
       return [flag, arg ? { ...spec, arg } : spec];
     }),
   ),
-  help: { type: "boolean", short: "h", help: "show this help" },
 };
 
 const USAGE = "usage: deno task train --images DIR [--model NAME|DIR] [--out STORE_URL] [options]";
-const HELP = helpText(
-  USAGE,
-  "Learns a prompt distribution (DreamDistribution) from reference images and saves it in the\n" +
-    "store. Prints the distribution id on stdout; progress goes to stderr.",
-  OPTIONS,
-);
+
+/** The embedded model's training defaults, for --help (none when unreadable). */
+function embeddedDefaults(): string {
+  try {
+    const dir = new URL(`../models/embedded/${DEFAULT_MODEL}/`, import.meta.url).pathname;
+    const index = JSON.parse(Deno.readTextFileSync(`${dir}model_index.json`));
+    const d = index._dd_train_defaults as { options?: Record<string, unknown> } | undefined;
+    const opts = Object.entries(d?.options ?? {}).map(([k, v]) =>
+      `--${k.replaceAll("_", "-").toLowerCase()} ${v}`
+    );
+    return opts.length ? `\n${DEFAULT_MODEL}'s own defaults: ${opts.join(" ")}.` : "";
+  } catch {
+    return "";
+  }
+}
+
+const ABOUT = "Learns a prompt distribution (DreamDistribution) from reference images and saves\n" +
+  "it in the store. Prints only the distribution id on stdout (ID=$(deno task train ...));\n" +
+  "the summary, the expected duration, progress and warnings go to stderr.\n\n" +
+  "Defaults: a model's model_index.json may name its own (_dd_train_defaults), which replace\n" +
+  "the paper's shown below; flags replace both." + embeddedDefaults() + "\n" +
+  "Quick settings: --steps 50 for a first look; --s 1 sends half the images of --s 2\n" +
+  "through the UNet per step; the paper's Stable Diffusion settings are --k 32 --s 4\n" +
+  "--steps 1500 --lr 1e-3.";
 
 /** The training options given on the command line (absent flags keep the defaults). */
 export function trainOptionsFromArgs(values: Values): Partial<TrainOptions> {
   const out: Record<string, unknown> = {};
   for (const [flag, f] of Object.entries(TRAIN_FLAGS)) {
     const v = values[flag];
-    if (v === undefined) continue;
+    if (v === undefined || Array.isArray(v)) continue;
     if (typeof v === "boolean") {
       out[f.key] = v;
       continue;
@@ -237,17 +263,41 @@ export async function readImageDir(dir: string): Promise<ImageInput[]> {
   }));
 }
 
+/** What the model's defaults, duration figure and domain say about this run (stderr lines). */
+function preamble(
+  model: string,
+  defaults: TrainDefaults,
+  valid: TrainOptions,
+  pixels: { width: number; height: number; data: Uint8Array }[],
+): string[] {
+  const lines = [
+    `train: ${pixels.length} images, ${valid.mode} K=${valid.K} M=${valid.M} S=${valid.S} ` +
+    `batch ${valid.batchSize}, ${valid.steps} steps, lr ${valid.lr} on ${model}`,
+  ];
+  const secs = expectedSeconds(defaults, valid);
+  lines.push(
+    secs === undefined
+      ? `train: ${model} gives no step time; the progress line shows the ETA after the first step`
+      : `train: expected duration about ${formatDuration(secs)} (${model}: ` +
+        `${defaults.secondsPerStep} s/step at its defaults on ${defaults.measuredOn ?? "?"}; ` +
+        "more on a busy machine, plus a one-time graph build on the first run)",
+  );
+  const warning = defaults.domain ? domainReport(pixels, defaults.domain, model) : null;
+  if (warning) lines.push(warning);
+  return lines;
+}
+
 /** Runs the task on `args`; returns the exit code. */
-export function main(args: string[]): Promise<number> {
-  return runTask(async () => {
-    const { values } = parseOptions(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+export const main: TaskMain = defineTask({
+  usage: USAGE,
+  about: ABOUT,
+  options: OPTIONS,
+  run: async ({ values, io }) => {
     const imagesDir = required(values, "images");
-    const options = trainOptionsFromArgs(values);
+    const flags = trainOptionsFromArgs(values);
     const model = await modelName(str(values, "model") ?? DEFAULT_MODEL);
+    const defaults = await readTrainDefaults((await resolveModel(model)).dir);
+    const options = { ...defaults.options, ...flags };
     const images = await readImageDir(imagesDir);
     let valid: TrainOptions;
     try {
@@ -264,12 +314,14 @@ export function main(args: string[]): Promise<number> {
     const engine = new Engine({ store, resolveModel, defaultModel: DEFAULT_MODEL, cacheDir });
     const t0 = performance.now();
     try {
-      await engine.decodeImages(images);
-      console.error(
-        `train: ${images.length} images, ${valid.mode} K=${valid.K} M=${valid.M} S=${valid.S} ` +
-          `batch ${valid.batchSize}, ${valid.steps} steps on ${model}`,
-      );
-      const bar = new ProgressBar({ total: valid.steps, label: "train" });
+      const pixels = await engine.decodeImages(images);
+      for (const line of preamble(model, defaults, valid, pixels)) io.err(line);
+      const bar = new ProgressBar({
+        total: valid.steps,
+        label: "train",
+        write: io.progress,
+        tty: io.tty,
+      });
       const manifest = await withInterrupt((signal) =>
         engine.train({ model, images, options }, {
           signal,
@@ -283,15 +335,16 @@ export function main(args: string[]): Promise<number> {
       );
       const loss = manifest.lossCurve.at(-1);
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
-      console.log(
+      io.err(
         `${manifest.id} in ${store.url}: final loss ${loss?.toFixed(4) ?? "n/a"}, ` +
           `${manifest.lossCurve.length} steps, ${secs}s`,
       );
+      io.out(manifest.id);
       return 0;
     } finally {
       await engine.close();
     }
-  });
-}
+  },
+});
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runMain(main);

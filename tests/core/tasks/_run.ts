@@ -1,6 +1,10 @@
-/** Shared helpers of the task tests: running a task as a subprocess, reference images on disk. */
+/**
+ * Shared helpers of the task tests: running a task in-process (`main(args, io)`) or, for the
+ * real exit-code path, as a subprocess; reference images on disk.
+ */
 import { join } from "node:path";
 import { encodePng } from "../../../core/images/encode.ts";
+import type { TaskMain } from "../../../core/tasks/_cli.ts";
 import { discImages } from "../../helpers/tiny_model.ts";
 
 const TASKS = new URL("../../../core/tasks/", import.meta.url).pathname;
@@ -13,20 +17,50 @@ export interface TaskResult {
 }
 
 /**
- * Runs core/tasks/`file` with `args` in a fresh Deno process (`-q`: without Deno's own
- * diagnostics, such as npm bin set-up warnings; no colours; the train-graph
- * cache in `env.DD_CACHE_DIR` when given).
+ * Runs core/tasks/`file`'s `main(args)` in this process, with its output captured: `stdout`
+ * holds the result lines, `stderr` the log lines and progress text in the order written.
+ * `env` is set in the process environment for the run (and given as the task's io.env), then
+ * restored.
  */
 export async function runTaskFile(
   file: string,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<TaskResult> {
+  const { main } = await import(join(TASKS, file)) as { main: TaskMain };
+  let stdout = "", stderr = "";
+  const saved = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  try {
+    const code = await main(args, {
+      out: (line) => (stdout += `${line}\n`),
+      err: (line) => (stderr += `${line}\n`),
+      progress: (text) => (stderr += text),
+      tty: false,
+      env: { ...Deno.env.toObject(), ...env },
+    });
+    return { code, stdout, stderr };
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
+}
+
+/**
+ * Runs core/tasks/`file` with `args` in a fresh Deno process (`-q`: without Deno's own
+ * diagnostics, such as npm bin set-up warnings; no colours), for the real exit-code path.
+ */
+export async function spawnTaskFile(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<TaskResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-q", "-A", join(TASKS, file), ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1", ...env },
+    ...(cwd ? { cwd } : {}),
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -78,7 +112,7 @@ export async function trainTiny(
     ["--images", images, "--out", store, "--seed", "1", ...TINY, ...extra],
     { DD_CACHE_DIR: cache },
   );
-  const id = /^(dd_[a-z0-9]+) /.exec(r.stdout)?.[1];
+  const id = /^(dd_[a-z0-9]+)\n$/.exec(r.stdout)?.[1];
   if (r.code !== 0 || !id) throw new Error(`train failed (${r.code}): ${r.stderr}`);
   return { store, id, cache };
 }

@@ -6,19 +6,12 @@ import { loadModel, saveModel } from "../../../core/onnx/model.ts";
 import { Session } from "../../../core/onnx/runtime.ts";
 import { DType } from "../../../core/onnx/types.ts";
 import { FIXTURES, host, type JsonArray, readJson, relL2 } from "../../helpers/fixtures.ts";
+import { runTaskFile, type TaskResult } from "./_run.ts";
 
-const CLI = new URL("../../../core/tasks/grad.ts", import.meta.url).pathname;
 const TEXT = `${FIXTURES}sd-tiny-torch/text_encoder/embeds.onnx`;
 
-async function grad(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function grad(...args: string[]): Promise<TaskResult> {
+  return runTaskFile("grad.ts", args);
 }
 
 /** The fixture text encoder with loss = sum(h * R), its weights moved to an external file. */

@@ -8,10 +8,11 @@ import { join } from "node:path";
 import { loadDistribution } from "../../../core/artifacts/distribution_artifact.ts";
 import { TrainOptionsSchema } from "../../../core/distribution/train_options.ts";
 import { FsStore } from "../../../core/store/fs_store.ts";
+import { encodePng } from "../../../core/images/encode.ts";
 import { ProgressBar } from "../../../core/tasks/_progress.ts";
-import { listTree, runTaskFile, TINY, trainTiny, writeDiscPngs } from "./_run.ts";
+import { listTree, runTaskFile, spawnTaskFile, TINY, trainTiny, writeDiscPngs } from "./_run.ts";
 
-Deno.test("train learns from a folder of PNGs into a store and prints the id, store URL, loss and time", async () => {
+Deno.test("train learns from a folder of PNGs into a store; only the id on stdout, the rest on stderr", async () => {
   const tmp = await Deno.makeTempDir();
   try {
     const images = await writeDiscPngs(tmp, 4);
@@ -22,12 +23,19 @@ Deno.test("train learns from a folder of PNGs into a store and prints the id, st
       { DD_CACHE_DIR: join(tmp, "cache") },
     );
     assert.equal(r.code, 0, r.stderr);
-    const m = /^(dd_[a-z0-9]+) in (file:\/\/\S+): final loss (\d+\.\d+), 3 steps, \d+\.\ds\n$/
-      .exec(r.stdout);
-    assert.ok(m, r.stdout);
+    const id = /^(dd_[a-z0-9]+)\n$/.exec(r.stdout)?.[1];
+    assert.ok(id, r.stdout);
+    const m = /^(dd_[a-z0-9]+) in (file:\/\/\S+): final loss (\d+\.\d+), 3 steps, \d+\.\ds$/m
+      .exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.equal(m[1], id);
     assert.equal(m[2], `file://${store}`);
+    // The expected duration comes before training, from the model's measured step time.
+    assert.match(r.stderr, /^train: expected duration about \d+s \(dd-world-tiny: [\d.]+ s\/step/m);
+    assert.ok(r.stderr.indexOf("expected duration") < r.stderr.indexOf("train ["));
+    assert.ok(!r.stderr.includes("warning"), "discs on dark blue are in the domain");
     // Not a terminal: one progress line per ~10%, ending with the full bar.
-    assert.match(r.stderr, /train \[##########\] 3\/3 loss \d\.\d{3} [\d.]+ it\/s ETA 0s\n$/);
+    assert.match(r.stderr, /train \[##########\] 3\/3 loss \d\.\d{3} [\d.]+ it\/s ETA 0s\n/);
     assert.ok(!r.stderr.includes("\r"));
     const { manifest, tensors } = await loadDistribution(new FsStore(store), m[1]!);
     assert.equal(manifest.model.name, "dd-world-tiny");
@@ -87,6 +95,12 @@ Deno.test("train --help lists every training option with its default", async () 
   for (const flag of ["--model", "--images", "--out", "--cache-dir", "--resume"]) {
     assert.ok(r.stdout.includes(flag), flag);
   }
+  // The embedded model's own defaults and quick settings are named.
+  assert.match(
+    r.stdout,
+    /dd-world-tiny's own defaults: --k 16 --m 4 --s 2 --batch-size 4 --steps 200/,
+  );
+  assert.match(r.stdout, /Quick settings:/);
 });
 
 Deno.test("train refuses bad arguments with one error line, exit code 1, and an unchanged store", async () => {
@@ -153,7 +167,7 @@ Deno.test("train --checkpoint-every then --resume continues the run bit for bit"
     assert.equal(JSON.parse(await Deno.readTextFile(ckpt)).step, 2);
     const resumed = await runTaskFile("train.ts", [...base, "--resume", ckpt], env);
     assert.equal(resumed.code, 0, resumed.stderr);
-    const id = (r: { stdout: string }) => r.stdout.split(" ")[0]!;
+    const id = (r: { stdout: string }) => r.stdout.trim();
     const s = new FsStore(store);
     const a = await loadDistribution(s, id(full)), b = await loadDistribution(s, id(resumed));
     assert.deepEqual(b.manifest.lossCurve, a.manifest.lossCurve);
@@ -162,6 +176,81 @@ Deno.test("train --checkpoint-every then --resume continues the run bit for bit"
     const other = await runTaskFile("train.ts", [...base, "--k", "4", "--resume", ckpt], env);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /^error: checkpoint .* was made with K=3, this run has 4\n$/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("train as a process: ID=$(deno task train ...) gets the id alone; a bad flag exits 1", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const images = await writeDiscPngs(tmp, 4);
+    const env = { DD_CACHE_DIR: join(tmp, "cache") };
+    const ok = await spawnTaskFile("train.ts", [
+      "--images",
+      images,
+      "--out",
+      join(tmp, "store"),
+      ...TINY,
+    ], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^dd_[a-z0-9]+\n$/);
+    assert.match(ok.stderr, /final loss/);
+    const bad = await spawnTaskFile("train.ts", ["--images", images, "--bogus"], env);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stdout, "");
+    assert.equal(bad.stderr, "error: unknown option --bogus (see --help)\n");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("train takes absent options from the model's _dd_train_defaults, flags win", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const images = await writeDiscPngs(tmp, 4), store = join(tmp, "store");
+    const r = await runTaskFile(
+      "train.ts",
+      ["--images", images, "--out", store, "--steps", "1", "--m", "1"],
+      { DD_CACHE_DIR: join(tmp, "cache") },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const { manifest } = await loadDistribution(new FsStore(store), r.stdout.trim());
+    // dd-world-tiny's defaults: K 16, S 2, batch 4, lr 5e-3 (steps and M from the flags).
+    assert.deepEqual(
+      [manifest.K, manifest.M, manifest.options.S, manifest.options.batchSize],
+      [16, 1, 2, 4],
+    );
+    assert.equal(manifest.options.lr, 0.005);
+    assert.match(r.stderr, /^train: 4 images, distribution K=16 M=1 S=2 batch 4, 1 steps/m);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("train warns on stderr when the references look outside the model's domain", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    // Green squares on white: dd-world-tiny knows only dark or grey backgrounds.
+    const dir = join(tmp, "white");
+    await Deno.mkdir(dir);
+    for (let i = 0; i < 4; i++) {
+      const data = new Uint8Array(32 * 32 * 3).fill(250);
+      for (let y = 8 + i; y < 20 + i; y++) {
+        for (let x = 8; x < 20; x++) data.set([40, 190, 60], (y * 32 + x) * 3);
+      }
+      await Deno.writeFile(join(dir, `w${i}.png`), encodePng({ width: 32, height: 32, data }));
+    }
+    const env = { DD_CACHE_DIR: join(tmp, "cache") };
+    const args = ["--out", join(tmp, "store"), ...TINY, "--steps", "1"];
+    const white = await runTaskFile("train.ts", ["--images", dir, ...args], env);
+    assert.equal(white.code, 0, white.stderr);
+    assert.match(
+      white.stderr,
+      /^warning: 4 of 4 references look outside dd-world-tiny's domain \(e\.g\. background rgb\(250,250,250\)/m,
+    );
+    // The warning comes before training starts (in-domain discs: none, see the first test).
+    assert.ok(white.stderr.indexOf("warning") < white.stderr.indexOf("train ["));
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

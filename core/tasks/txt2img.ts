@@ -1,0 +1,160 @@
+/**
+ * `deno task txt2img --prompt TEXT [--model NAME|DIR] [--negative TEXT] [--steps N]
+ *  [--guidance X] [--scheduler NAME] [--seed N] [--n N] --out DIR`
+ *
+ * Plain text-to-image with a model, no learned distribution: the prompt is tokenized and
+ * encoded, then core/pipeline/txt2img denoises `n` images (image i from seed `seed` and its
+ * index, as everywhere) and writes `image_000.png`, ... into DIR. Guidance, guidance_rescale
+ * and the scheduler default to the model's own (`_dd_sampler_defaults`), as in `sample`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Engine } from "../engine/engine.ts";
+import { encodePng } from "../images/encode.ts";
+import { fromTensor } from "../images/tensor.ts";
+import { txt2img } from "../pipeline/txt2img.ts";
+import { createScheduler, SchedulerKind } from "../schedulers/mod.ts";
+import { FsStore } from "../store/fs_store.ts";
+import {
+  choice,
+  defineTask,
+  num,
+  type OptionTable,
+  required,
+  runMain,
+  str,
+  type TaskMain,
+  withInterrupt,
+} from "./_cli.ts";
+import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { ProgressBar } from "./_progress.ts";
+
+const SCHEDULERS = Object.values(SchedulerKind);
+
+const OPTIONS: OptionTable = {
+  model: {
+    type: "string",
+    arg: "NAME|DIR",
+    default: DEFAULT_MODEL,
+    help: "model name or diffusers checkpoint dir",
+  },
+  prompt: { type: "string", arg: "TEXT", help: "the prompt, required" },
+  negative: { type: "string", arg: "TEXT", default: '""', help: "negative prompt" },
+  steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
+  guidance: {
+    type: "string",
+    arg: "X",
+    help: "classifier-free guidance scale (default: the model's; 7.5 for Stable Diffusion)",
+  },
+  "guidance-rescale": {
+    type: "string",
+    arg: "X",
+    help: "diffusers' guidance_rescale in [0, 1] (default: the model's; 0 for Stable Diffusion)",
+  },
+  scheduler: {
+    type: "string",
+    arg: "NAME",
+    help: `denoising scheduler: ${SCHEDULERS.join(", ")} (default: the model's; DDIM for SD)`,
+  },
+  seed: { type: "string", arg: "N", default: "0", help: "random seed" },
+  n: { type: "string", arg: "N", default: "1", help: "number of images" },
+  "batch-size": { type: "string", arg: "N", default: "4", help: "images denoised together" },
+  out: {
+    type: "string",
+    arg: "DIR",
+    help: "write image_000.png, image_001.png, ... here, required",
+  },
+};
+
+/** Runs the task on `args`; returns the exit code. */
+export const main: TaskMain = defineTask({
+  usage: "usage: deno task txt2img --prompt TEXT --out DIR [--model NAME|DIR] [--negative TEXT]\n" +
+    "         [--steps N] [--guidance X] [--scheduler NAME] [--seed N] [--n N]",
+  about: "Generates images from a text prompt with a model (no learned distribution).",
+  options: OPTIONS,
+  run: async ({ values, io }) => {
+    const prompt = required(values, "prompt");
+    const out = required(values, "out");
+    const steps = num(values, "steps", 25, { integer: true, min: 1, max: 1000 });
+    const n = num(values, "n", 1, { integer: true, min: 1, max: 1024 });
+    const seed = num(values, "seed", 0, { integer: true, min: 0 });
+    const batchSize = num(values, "batch-size", 4, { integer: true, min: 1, max: 64 });
+    const guidanceArg = str(values, "guidance") === undefined
+      ? undefined
+      : num(values, "guidance", 0, { min: 0 });
+    const rescaleArg = str(values, "guidance-rescale") === undefined
+      ? undefined
+      : num(values, "guidance-rescale", 0, { min: 0, max: 1 });
+    const schedulerArg = str(values, "scheduler") === undefined
+      ? undefined
+      : choice(values, "scheduler", SCHEDULERS, SchedulerKind.DDIM);
+    const name = str(values, "model") ?? DEFAULT_MODEL;
+    await resolveModel(name); // an unknown model fails before any work
+    const engine = new Engine({
+      // Only the model loader is used: nothing is read from or written to this store.
+      store: new FsStore(".data"),
+      resolveModel,
+      defaultModel: name,
+      cacheDir: null,
+    });
+    try {
+      const model = await engine.model(name);
+      const rt = model.runtime;
+      const L = rt.graphs.info.maxLength;
+      const kind = schedulerArg ?? model.defaultScheduler;
+      const scheduler = createScheduler(kind, model.schedulerConfig);
+      scheduler.setTimesteps(steps); // a bad step count fails before any model work
+      const ids = model.tokenizer.encodePadded(prompt, L);
+      const one = await rt.encodeIds(Int32Array.from(ids), 1);
+      const cond = new Float32Array(one.length * n);
+      for (let i = 0; i < n; i++) cond.set(one, i * one.length);
+      const negative = str(values, "negative") ?? "";
+      const uncond = await rt.encodeIds(
+        Int32Array.from(model.tokenizer.encodePadded(negative, L)),
+        1,
+      );
+      const guidance = guidanceArg ?? model.defaultGuidance;
+      const guidanceRescale = rescaleArg ?? model.defaultGuidanceRescale;
+      let bar: ProgressBar | undefined;
+      const start = performance.now();
+      const { pixels } = await withInterrupt((signal) =>
+        txt2img(rt, scheduler, cond, uncond, {
+          steps,
+          guidance,
+          guidanceRescale,
+          seed,
+          batchSize,
+          signal,
+          onProgress: (done, total) => {
+            bar ??= new ProgressBar({
+              total,
+              label: "txt2img",
+              start,
+              write: io.progress,
+              tty: io.tty,
+            });
+            bar.update(done);
+          },
+        }).finally(() => bar?.finish())
+      );
+      const side = rt.graphs.info.latentSize * rt.graphs.info.vaeScale, size = 3 * side * side;
+      await Deno.mkdir(out, { recursive: true });
+      for (let i = 0; i < n; i++) {
+        const img = fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side);
+        await Deno.writeFile(join(out, `image_${String(i).padStart(3, "0")}.png`), encodePng(img));
+      }
+      const last = `image_${String(n - 1).padStart(3, "0")}.png`;
+      io.out(
+        `wrote ${n} images to ${out} (image_000.png${n > 1 ? ` .. ${last}` : ""}): ` +
+          `${name}, ${steps} ${kind} steps, guidance ${guidance} (rescale ${guidanceRescale}), ` +
+          `seed ${seed}`,
+      );
+      return 0;
+    } finally {
+      await engine.close();
+    }
+  },
+});
+
+if (import.meta.main) await runMain(main);
