@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Engine } from "../core/engine/engine.ts";
 import { openStore } from "../core/store/open.ts";
-import { defineTask, runMain, str, type TaskMain } from "../core/tasks/_cli.ts";
+import { defineTask, runMain, str, type TaskMain } from "../core/tasks/mod.ts";
 import { createApp } from "../functions/app.ts";
 import { ENV_NAMES, parseConfig } from "../functions/config.ts";
 import * as P from "./_parse.ts";

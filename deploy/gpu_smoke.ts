@@ -29,7 +29,7 @@ import type { ExecutionProvider } from "../core/onnx/runtime.ts";
 import { txt2img } from "../core/pipeline/txt2img.ts";
 import { createScheduler } from "../core/schedulers/create_scheduler.ts";
 import { FsStore } from "../core/store/fs_store.ts";
-import { defineTask, num, runMain, str, type TaskMain } from "../core/tasks/_cli.ts";
+import { defineTask, num, runMain, str, type TaskMain } from "../core/tasks/mod.ts";
 import { caption, CONCEPTS } from "../core/world/mod.ts";
 
 const USAGE = "usage: deno task deploy:gpu-smoke [--model NAME] [--prompt TEXT] " +

@@ -50,6 +50,10 @@ export interface EngineApi {
   embeddings(req: EmbeddingsRequest, hooks?: { signal?: AbortSignal }): Promise<Uint8Array>;
   get(id: string): Promise<{ manifest: Manifest; tensors: DistributionTensors }>;
   list(opts?: { limit?: number; after?: string }): Promise<string[]>;
+  /** Estimated peak bytes of a training (budget.ts), from the options and model files. */
+  trainBudgetBytes: Engine["trainBudgetBytes"];
+  /** Estimated peak bytes of a sampling request (budget.ts). */
+  sampleBudgetBytes: Engine["sampleBudgetBytes"];
   delete(id: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -127,6 +131,15 @@ export class WorkerEngine implements EngineApi {
   /** @inheritdoc */
   list(opts?: { limit?: number; after?: string }): Promise<string[]> {
     return this.wo.local.list(opts);
+  }
+
+  /** Budgets read only config files: answered on the calling thread, before any model work. */
+  trainBudgetBytes(...args: Parameters<Engine["trainBudgetBytes"]>): Promise<number> {
+    return this.wo.local.trainBudgetBytes(...args);
+  }
+
+  sampleBudgetBytes(...args: Parameters<Engine["sampleBudgetBytes"]>): Promise<number> {
+    return this.wo.local.sampleBudgetBytes(...args);
   }
 
   /** @inheritdoc */

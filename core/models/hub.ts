@@ -16,7 +16,7 @@ import { downloadFileToCacheDir, HubApiError, listFiles, modelInfo } from "@hugg
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { selectModelFiles } from "./_model_files.ts";
+import { selectModelFiles } from "./model_files.ts";
 import {
   checkFile,
   describeMismatch,

@@ -13,7 +13,7 @@
  * @module
  */
 import { dirname, join, relative, resolve } from "node:path";
-import { selectModelFiles } from "../models/_model_files.ts";
+import { selectModelFiles } from "../models/model_files.ts";
 import { hubOptionsFromEnv, pinModel } from "../models/hub.ts";
 import {
   aboutOf,

@@ -4,7 +4,7 @@
  * Learns a prompt distribution from the reference images in DIR and saves it in the store.
  * Every training option of TrainOptionsSchema has a flag (kebab-case); absent flags take the
  * model's own training defaults (`_dd_train_defaults` in its model_index.json, see
- * core/models/train_defaults.ts), then the paper's. Arguments, images and options are checked
+ * core/distribution/train_defaults.ts), then the paper's. Arguments, images and options are checked
  * before any work; nothing is written to the store unless training succeeds. Before training
  * it prints the expected duration, and a warning when the references look outside the
  * model's domain. Prints only the distribution id on stdout (`ID=$(deno task train ...)`);
@@ -25,7 +25,7 @@ import {
   expectedSeconds,
   readTrainDefaults,
   type TrainDefaults,
-} from "../models/train_defaults.ts";
+} from "../distribution/train_defaults.ts";
 import { openStore } from "../store/open.ts";
 import {
   defineTask,

@@ -159,7 +159,7 @@ export const WORLD_MODEL_INDEX = {
     guidance_rescale: 0.7,
     scheduler: "euler_ancestral",
   },
-  // Training defaults read by core/models/train_defaults.ts. The paper's K 32, S 4, 1500
+  // Training defaults read by core/distribution/train_defaults.ts. The paper's K 32, S 4, 1500
   // steps take 25 minutes here; eval's protocol trainings (K 16, M 4, S 2, batch 4, 200 steps
   // at lr 5e-3) learn the world's concepts, and took 102 s (0.5 s/step) on 2 shared CPU
   // cores. The domain is the world's palette, for the out-of-domain warning.

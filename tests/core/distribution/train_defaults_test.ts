@@ -6,7 +6,7 @@ import {
   expectedSeconds,
   parseTrainDefaults,
   readTrainDefaults,
-} from "../../../core/models/train_defaults.ts";
+} from "../../../core/distribution/train_defaults.ts";
 import { validateTrainOptions } from "../../../core/distribution/train_options.ts";
 import { CONCEPTS } from "../../../core/world/mod.ts";
 

@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
+import { type TrainOptions, TrainOptionsSchema } from "./train_options.ts";
 
 const Rgb = z.tuple([z.number(), z.number(), z.number()]);
 

@@ -1,0 +1,105 @@
+/**
+ * The layer rules of README "Layers", enforced: every relative import between folders of
+ * core/, functions/ and deploy/ goes to a lower layer, and files named `_*.ts` are private to
+ * their folder. The table is read from the README, so the picture and the rule stay one.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, normalize } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Layer number of each folder (or top-level core file), from README's "Layers" table. */
+function readLayers(): Map<string, number> {
+  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
+  const section = readme.split(/^### Layers$/m)[1]?.split(/^##/m)[0];
+  assert.ok(section, 'README.md has no "### Layers" section');
+  const layers = new Map<string, number>();
+  for (const m of section.matchAll(/^\| (\d+) +\| ([^|]+)\|/gm)) {
+    for (const f of m[2]!.replace(/\(.*\)/, "").split(",")) {
+      layers.set(f.trim().replace(/`/g, ""), Number(m[1]));
+    }
+  }
+  assert.ok(layers.size > 10, "the Layers table lists the folders");
+  return layers;
+}
+
+/** The folder an import resolves into: core/<name> (or core/<file>.ts), functions, deploy. */
+function unit(path: string): string {
+  const parts = path.split("/");
+  return parts[0] === "core" ? `core/${parts[1]}` : parts[0]!;
+}
+
+function* sources(dir: string): Generator<string> {
+  for (const e of Deno.readDirSync(join(ROOT, dir))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory && e.name !== "node_modules" && e.name !== "embedded") yield* sources(p);
+    else if (e.isFile && p.endsWith(".ts")) yield p;
+  }
+}
+
+interface Edge {
+  from: string;
+  to: string;
+}
+
+function imports(): Edge[] {
+  const edges: Edge[] = [];
+  for (const dir of ["core", "functions", "deploy"]) {
+    for (const from of sources(dir)) {
+      const text = Deno.readTextFileSync(join(ROOT, from));
+      const statics = [
+        ...text.matchAll(
+          /(?:^|\n)\s*(?:import|export)\b[^'";]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g,
+        ),
+        ...text.matchAll(/(?:^|\n)\s*import\s*["'](\.{1,2}\/[^"']+)["']/g),
+      ];
+      for (const m of statics) edges.push({ from, to: normalize(join(dirname(from), m[1]!)) });
+      // Dynamic imports and Worker URLs count too.
+      for (const m of text.matchAll(/(?:import\(|new URL\()\s*["'](\.{1,2}\/[^"']+\.ts)["']/g)) {
+        edges.push({ from, to: normalize(join(dirname(from), m[1]!)) });
+      }
+    }
+  }
+  return edges;
+}
+
+/** Every broken rule, in words: upward or sideways imports, and private files used outside. */
+function violations(edges: Edge[], layers: Map<string, number>): string[] {
+  const bad: string[] = [];
+  for (const { from, to } of edges) {
+    if (to.split("/").at(-1)!.startsWith("_") && dirname(from) !== dirname(to)) {
+      bad.push(`${from} imports private ${to}`);
+    }
+    const [a, b] = [unit(from), unit(to)];
+    if (a === b) continue;
+    const [la, lb] = [layers.get(a), layers.get(b)];
+    if (la === undefined) bad.push(`${a} is not in the Layers table (${from})`);
+    else if (lb === undefined) bad.push(`${b} is not in the Layers table (imported by ${from})`);
+    else if (lb >= la) bad.push(`${from} (layer ${la}) imports ${to} (layer ${lb})`);
+  }
+  return bad;
+}
+
+Deno.test("layers: every import between folders goes down the README's Layers table", () => {
+  const edges = imports();
+  assert.ok(edges.length > 300, `only ${edges.length} imports found: the scan is broken`);
+  assert.deepEqual(violations(edges, readLayers()), []);
+});
+
+Deno.test("layers: the checker names upward, sideways, unknown and private imports", () => {
+  const layers = new Map([["core/onnx", 0], ["core/models", 1], ["core/world", 1]]);
+  const found = violations([
+    { from: "core/models/a.ts", to: "core/onnx/b.ts" }, // down: fine
+    { from: "core/onnx/b.ts", to: "core/models/a.ts" }, // up
+    { from: "core/models/a.ts", to: "core/world/c.ts" }, // sideways
+    { from: "core/models/a.ts", to: "core/onnx/_private.ts" }, // private
+    { from: "core/models/a.ts", to: "core/models/_own.ts" }, // private, own folder: fine
+    { from: "core/new/x.ts", to: "core/onnx/b.ts" }, // not in the table
+  ], layers);
+  assert.deepEqual(found, [
+    "core/onnx/b.ts (layer 0) imports core/models/a.ts (layer 1)",
+    "core/models/a.ts (layer 1) imports core/world/c.ts (layer 1)",
+    "core/models/a.ts imports private core/onnx/_private.ts",
+    "core/new is not in the Layers table (core/new/x.ts)",
+  ]);
+});
