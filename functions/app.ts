@@ -41,6 +41,7 @@ import { modelsList } from "./routes/models_list.ts";
 import { openapi } from "./routes/openapi.ts";
 import { internalJobs } from "./routes/internal_jobs.ts";
 import { samplesCreate } from "./routes/samples_create.ts";
+import { textualInversionGet } from "./routes/textual_inversion_get.ts";
 
 /** What {@linkcode createApp} needs; everything but the engine has a default. */
 export interface AppOptions {
@@ -146,6 +147,7 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   distributionsList(app, deps);
   distributionsGet(app, deps);
   distributionsDelete(app, deps);
+  textualInversionGet(app, deps);
   jobsGet(app, deps);
   samplesCreate(app, deps);
   embeddingsCreate(app, deps);

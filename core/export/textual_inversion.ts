@@ -70,7 +70,9 @@ export function selectPrompts(K: number, prompts?: readonly number[]): number[] 
   const seen = new Set<number>();
   for (const k of prompts) {
     if (!Number.isInteger(k) || k < 0 || k >= K) {
-      throw new RangeError(`prompt ${k} is out of range: this distribution has K = ${K} (0..${K - 1})`);
+      throw new RangeError(
+        `prompt ${k} is out of range: this distribution has K = ${K} (0..${K - 1})`,
+      );
     }
     if (seen.has(k)) throw new RangeError(`prompt ${k} is selected twice`);
     seen.add(k);

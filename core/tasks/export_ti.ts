@@ -37,7 +37,11 @@ const OPTIONS: OptionTable = {
     arg: "NAME",
     help: "trigger word and file name base: NAME-k00 ... (default: the distribution id)",
   },
-  out: { type: "string", arg: "DIR", help: "output folder (e.g. the tool's embeddings/), required" },
+  out: {
+    type: "string",
+    arg: "DIR",
+    help: "output folder (e.g. the tool's embeddings/), required",
+  },
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 

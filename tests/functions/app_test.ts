@@ -38,6 +38,7 @@ Deno.test("GET /openapi.json describes every route; /docs points at it", async (
       "/readyz",
       "/v1/distributions",
       "/v1/distributions/{id}",
+      "/v1/distributions/{id}/textual_inversion",
       "/v1/embeddings",
       "/v1/jobs/{id}",
       "/v1/models",

@@ -4,7 +4,10 @@
  * round-trip, names and selection checked.
  */
 import assert from "node:assert/strict";
-import type { DistributionTensors, Manifest } from "../../../core/artifacts/distribution_artifact.ts";
+import type {
+  DistributionTensors,
+  Manifest,
+} from "../../../core/artifacts/distribution_artifact.ts";
 import { float16Bits, readSafetensors } from "../../../core/artifacts/safetensors_write.ts";
 import { selectPrompts, textualInversionFiles } from "../../../core/export/textual_inversion.ts";
 
@@ -77,9 +80,16 @@ Deno.test("textualInversionFiles() writes F16 on request, a subset in the order 
     dtype: "float16",
     name: "my-style",
   });
-  assert.deepEqual(files.map((f) => f.fileName), ["my-style-k07.safetensors", "my-style-k02.safetensors"]);
+  assert.deepEqual(files.map((f) => f.fileName), [
+    "my-style-k07.safetensors",
+    "my-style-k02.safetensors",
+  ]);
   const { header, data } = split(files[0]!.bytes);
-  assert.deepEqual(header.emb_params, { dtype: "F16", shape: [M, d], data_offsets: [0, M * d * 2] });
+  assert.deepEqual(header.emb_params, {
+    dtype: "F16",
+    shape: [M, d],
+    data_offsets: [0, M * d * 2],
+  });
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let i = 0; i < M * d; i++) {
     assert.equal(view.getUint16(i * 2, true), float16Bits(tensors.ctx.data[7 * M * d + i]!));
@@ -113,7 +123,10 @@ Deno.test("selectPrompts() and textualInversionFiles() refuse bad selections and
   const { manifest, tensors } = fixture();
   assert.deepEqual(selectPrompts(3), [0, 1, 2]);
   assert.throws(() => selectPrompts(3, []), /no prompt/);
-  assert.throws(() => selectPrompts(3, [3]), /prompt 3 is out of range: this distribution has K = 3/);
+  assert.throws(
+    () => selectPrompts(3, [3]),
+    /prompt 3 is out of range: this distribution has K = 3/,
+  );
   assert.throws(() => selectPrompts(3, [-1]), /out of range/);
   assert.throws(() => selectPrompts(3, [1, 1]), /twice/);
   assert.throws(() => textualInversionFiles(manifest, tensors, { name: "../x" }), /name/);

@@ -60,7 +60,10 @@ Deno.test("export-ti writes one emb_params [M, d] file per prompt, paths on stdo
     const r = await run(["--dist", id, "--store", store, "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(listTree(out), [0, 1, 2].map((k) => `${id}-k${k}.safetensors`));
-    assert.deepEqual(r.stdout.split("\n"), [0, 1, 2].map((k) => join(out, `${id}-k${k}.safetensors`)));
+    assert.deepEqual(
+      r.stdout.split("\n"),
+      [0, 1, 2].map((k) => join(out, `${id}-k${k}.safetensors`)),
+    );
     assert.match(r.stderr, /wrote 3 of 3 prompts as emb_params \[2, 8\] \(float32/);
     const t = readSafetensors(await Deno.readFile(join(out, `${id}-k1.safetensors`))).tensors;
     assert.deepEqual([...t.keys()], ["emb_params"]);
@@ -85,7 +88,11 @@ Deno.test("export-ti writes one emb_params [M, d] file per prompt, paths on stdo
     const bytes = await Deno.readFile(join(sub, "discs-k2.safetensors"));
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-    assert.deepEqual(header.emb_params, { dtype: "F16", shape: [M, d], data_offsets: [0, M * d * 2] });
+    assert.deepEqual(header.emb_params, {
+      dtype: "F16",
+      shape: [M, d],
+      data_offsets: [0, M * d * 2],
+    });
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
