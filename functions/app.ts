@@ -57,6 +57,8 @@ export interface AppOptions {
   shutdownSignal?: AbortSignal;
   /** Webhook retry waits in ms (default [1000, 4000]). */
   webhookBackoffMs?: readonly number[];
+  /** Least ms between two `job.progress` webhooks of a job (default 10 000). */
+  webhookProgressMs?: number;
 }
 
 /** Writes one JSON line per event to stderr. */
@@ -89,6 +91,7 @@ export function resolveDeps(o: AppOptions): AppDeps {
       webhookSecret: config.webhookSecret,
       timeoutMs: config.jobTimeoutMs,
       ...(o.webhookBackoffMs ? { webhookBackoffMs: o.webhookBackoffMs } : {}),
+      ...(o.webhookProgressMs !== undefined ? { webhookProgressMs: o.webhookProgressMs } : {}),
     }),
     readiness: o.readiness ?? new Readiness(() => o.engine.model()),
     models: o.models ??

@@ -14,7 +14,7 @@ import type { Store } from "../../core/store/store.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import type { Log } from "../env.ts";
 import type { Ticket } from "../middleware/queue/index.ts";
-import { deliverWebhook } from "./webhook.ts";
+import { DEFAULT_WEBHOOK_EVENTS, deliverWebhook, type WebhookEvent } from "./webhook.ts";
 import type { NetOptions } from "./url_guard.ts";
 
 /** Job ids: `job_` and 20 lowercase base32 characters. */
@@ -76,6 +76,8 @@ export interface JobRunnerOptions {
   timeoutMs: number;
   /** Webhook retry waits (default [1000, 4000]). */
   webhookBackoffMs?: readonly number[];
+  /** Least time between two `job.progress` webhooks, in ms (default 10 000). */
+  webhookProgressMs?: number;
 }
 
 /** Runs jobs in the background and keeps their records. */
@@ -95,10 +97,18 @@ export class JobRunner {
    *
    * @param ticket The request's queue place (the job runs when it gets a slot).
    * @param work The training, given a signal and a progress callback.
-   * @param webhook A URL to notify on completion or failure.
+   * @param webhook A URL to notify.
+   * @param events What to notify (default the end only): `start` (`job.running`, once),
+   * `progress` (`job.progress`, throttled, one try each, skipped while one is in flight),
+   * `completed` (`job.succeeded` | `job.failed`, retried).
    * @returns The queued record (already stored).
    */
-  async submit(ticket: Ticket, work: JobWork, webhook?: string): Promise<JobRecord> {
+  async submit(
+    ticket: Ticket,
+    work: JobWork,
+    webhook?: string,
+    events: readonly WebhookEvent[] = DEFAULT_WEBHOOK_EVENTS,
+  ): Promise<JobRecord> {
     if (this.#closed) throw new ApiError(503, "shutting_down", "the server is shutting down", 5);
     const now = new Date().toISOString();
     let record: JobRecord = {
@@ -106,7 +116,9 @@ export class JobRunner {
       status: "queued",
       createdAt: now,
       updatedAt: now,
-      ...(webhook ? { webhook: { status: "pending" as const, attempts: 0 } } : {}),
+      ...(webhook && events.includes("completed")
+        ? { webhook: { status: "pending" as const, attempts: 0 } }
+        : {}),
     };
     await this.#write(record);
     const first = record;
@@ -125,27 +137,51 @@ export class JobRunner {
       );
       return chain;
     };
+    // start and progress webhooks: one try each, in order, never holding up the training.
+    let hooks = Promise.resolve(), hookBusy = false, lastHook = -Infinity;
+    const notify = (type: string) => {
+      if (!webhook) return;
+      const payload = { type, timestamp: new Date().toISOString(), job: record };
+      hookBusy = true;
+      hooks = hooks.then(() =>
+        deliverWebhook(webhook, payload, {
+          secret: this.opts.webhookSecret,
+          net: this.opts.net,
+          backoffMs: [],
+        })
+      ).then(() => void (hookBusy = false), () => void (hookBusy = false));
+    };
     let lastProgress = 0;
     const onProgress = (p: TrainProgress) => {
-      if (performance.now() - lastProgress < 1000 && p.step < p.steps) return;
-      lastProgress = performance.now();
-      void update({
-        progress: { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds },
-      });
+      const now = performance.now();
+      if (
+        events.includes("progress") && !hookBusy &&
+        now - lastHook >= (this.opts.webhookProgressMs ?? 10_000)
+      ) {
+        lastHook = now;
+        record = { ...record, progress: progressOf(p) };
+        notify("job.progress");
+      }
+      if (now - lastProgress < 1000 && p.step < p.steps) return;
+      lastProgress = now;
+      void update({ progress: progressOf(p) });
     };
     let manifest: Manifest | undefined;
     const done = ticket.run(async () => {
       ctl.signal.throwIfAborted();
       await update({ status: "running" });
+      if (events.includes("start")) notify("job.running");
       manifest = await work(ctl.signal, onProgress);
     }, ctl.signal).then(
       () => update({ status: "succeeded", manifestId: manifest!.id }),
       (e) => update({ status: "failed", error: errorResponse(e, ctl.signal).body.error }),
     ).then(async () => {
       clearTimeout(timer);
-      if (webhook) {
+      await hooks;
+      if (webhook && events.includes("completed")) {
         const payload = {
           type: `job.${record.status}`,
+          timestamp: new Date().toISOString(),
           job: record,
           ...(manifest ? { manifest } : {}),
         };
@@ -195,6 +231,10 @@ export class JobRunner {
     const bytes = new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n");
     await this.opts.store.put(jobKey(record.id), bytes, { contentType: "application/json" });
   }
+}
+
+function progressOf(p: TrainProgress): NonNullable<JobRecord["progress"]> {
+  return { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds };
 }
 
 function newJobId(): string {

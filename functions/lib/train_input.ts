@@ -18,6 +18,11 @@ import { ApiError, describeIssues, toApiError } from "../errors.ts";
 import { fromBase64 } from "./base64.ts";
 import { fetchBytes } from "./fetch_limited.ts";
 import { checkUrl, type NetOptions } from "./url_guard.ts";
+import { WEBHOOK_EVENTS, type WebhookEvent } from "./webhook.ts";
+
+const EVENTS_HELP =
+  "which webhooks to send: start (job.running), progress (job.progress, at most " +
+  "one per 10 s), completed (job.succeeded | job.failed); default completed";
 
 /** The training options accepted in a request: the core schema, partial, under limits. */
 export function optionsSchema(limits: Limits) {
@@ -46,6 +51,8 @@ export function trainBodySchemas(limits: Limits) {
     options: optionsSchema(limits).optional(),
     model: z.string().min(1).max(200).optional(),
     webhook: z.string().min(1).max(2048).optional(),
+    webhook_events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(3).optional()
+      .openapi({ description: EVENTS_HELP, example: ["start", "progress", "completed"] }),
   }).strict().openapi("TrainJsonRequest");
   const file = z.custom<File>((v) => v instanceof File, "expected a file")
     .openapi({ type: "string", format: "binary" });
@@ -56,6 +63,8 @@ export function trainBodySchemas(limits: Limits) {
       .openapi({ description: "training options as a JSON object" }),
     model: z.string().min(1).max(200).optional(),
     webhook: z.string().min(1).max(2048).optional(),
+    webhook_events: z.string().max(100).optional()
+      .openapi({ description: `comma-separated; ${EVENTS_HELP}`, example: "start,completed" }),
   }).openapi("TrainMultipartRequest");
   return { json, form };
 }
@@ -65,6 +74,8 @@ export interface TrainRequest {
   model?: string;
   options: Partial<TrainOptions>;
   webhook?: string;
+  /** The webhook's events (absent: completed only). */
+  webhookEvents?: WebhookEvent[];
   /** Uploaded bytes, or URLs still to fetch. */
   images: ({ bytes: Uint8Array; name: string } | { url: string; name: string })[];
 }
@@ -84,7 +95,13 @@ export function fromJson(body: TrainJson): TrainRequest {
     }
     return { bytes, name: `images[${i}]` };
   });
-  return { images, options: body.options ?? {}, model: body.model, webhook: body.webhook };
+  return {
+    images,
+    options: body.options ?? {},
+    model: body.model,
+    webhook: body.webhook,
+    ...(body.webhook_events ? { webhookEvents: [...new Set(body.webhook_events)] } : {}),
+  };
 }
 
 /** The multipart body as a {@linkcode TrainRequest} (the options field parsed). */
@@ -107,11 +124,33 @@ export async function fromForm(body: TrainForm, limits: Limits): Promise<TrainRe
     bytes: new Uint8Array(await f.arrayBuffer()),
     name: f.name ? `images[${i}] (${f.name.slice(0, 100)})` : `images[${i}]`,
   })));
-  return { images, options, model: body.model, webhook: body.webhook };
+  let webhookEvents: WebhookEvent[] | undefined;
+  if (body.webhook_events !== undefined) {
+    const names = body.webhook_events.split(",").map((e) => e.trim());
+    const bad = names.find((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
+    if (bad !== undefined) {
+      throw new ApiError(
+        400,
+        "validation_error",
+        `webhook_events: ${JSON.stringify(bad)} is not one of ${WEBHOOK_EVENTS.join(", ")}`,
+      );
+    }
+    webhookEvents = [...new Set(names as WebhookEvent[])];
+  }
+  return {
+    images,
+    options,
+    model: body.model,
+    webhook: body.webhook,
+    ...(webhookEvents ? { webhookEvents } : {}),
+  };
 }
 
 /** Checks the webhook and image URLs (addresses only, nothing fetched). */
 export async function checkUrls(req: TrainRequest, net: NetOptions, secret: string): Promise<void> {
+  if (req.webhookEvents !== undefined && req.webhook === undefined) {
+    throw new ApiError(400, "validation_error", "webhook_events: needs a webhook");
+  }
   if (req.webhook !== undefined) {
     if (secret === "") {
       throw new ApiError(

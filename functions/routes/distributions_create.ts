@@ -102,6 +102,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         model: req.model ?? null,
         options: req.options,
         webhook: req.webhook ?? null,
+        webhook_events: req.webhookEvents ?? null,
         images: await Promise.all(req.images.map((i) => ("url" in i ? i.url : sha256Hex(i.bytes)))),
       }),
     );
@@ -124,6 +125,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
             ticket,
             (signal, onProgress) => deps.engine.train(input, { signal, onProgress }),
             req.webhook,
+            req.webhookEvents,
           );
         const location = `/v1/jobs/${job.id}`;
         await finish({ status: 202, body: job, location });
