@@ -14,6 +14,7 @@ import type { Store } from "../../core/store/store.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import type { Log } from "../env.ts";
 import type { Ticket } from "../middleware/queue/index.ts";
+import { manifestView } from "./schemas.ts";
 import { DEFAULT_WEBHOOK_EVENTS, deliverWebhook, type WebhookEvent } from "./webhook.ts";
 import type { NetOptions } from "./url_guard.ts";
 
@@ -183,7 +184,7 @@ export class JobRunner {
           type: `job.${record.status}`,
           timestamp: new Date().toISOString(),
           job: record,
-          ...(manifest ? { manifest } : {}),
+          ...(manifest ? { manifest: manifestView(manifest) } : {}),
         };
         const r = await deliverWebhook(webhook, payload, {
           secret: this.opts.webhookSecret,

@@ -8,13 +8,13 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { TrainOptionsSchema } from "../../core/distribution/train_options.ts";
 import type { TrainOptions } from "../../core/distribution/train_options.ts";
 import type { ImageInput } from "../../core/engine/engine.ts";
 import { ImageError } from "../../core/images/image_error.ts";
 import { probeImage } from "../../core/images/probe.ts";
 import type { Limits } from "../config.ts";
 import { ApiError, describeIssues, toApiError } from "../errors.ts";
+import { optionsSchema, toCoreOptions } from "./api_options.ts";
 import { fromBase64 } from "./base64.ts";
 import { fetchBytes } from "./fetch_limited.ts";
 import { checkUrl, type NetOptions } from "./url_guard.ts";
@@ -23,21 +23,6 @@ import { WEBHOOK_EVENTS, type WebhookEvent } from "./webhook.ts";
 const EVENTS_HELP =
   "which webhooks to send: start (job.running), progress (job.progress, at most " +
   "one per 10 s), completed (job.succeeded | job.failed); default completed";
-
-/** The training options accepted in a request: the core schema, partial, under limits. */
-export function optionsSchema(limits: Limits) {
-  return TrainOptionsSchema.partial().superRefine((o, ctx) => {
-    const over = (key: "K" | "M" | "steps", max: number) => {
-      const v = o[key];
-      if (v !== undefined && v > max) {
-        ctx.addIssue({ code: "custom", path: [key], message: `at most ${max} on this server` });
-      }
-    };
-    over("K", limits.maxK);
-    over("M", limits.maxM);
-    over("steps", limits.maxTrainSteps);
-  }).openapi("TrainOptions");
-}
 
 /** Both body schemas of the route. */
 export function trainBodySchemas(limits: Limits) {
@@ -72,6 +57,7 @@ export function trainBodySchemas(limits: Limits) {
 /** A train request, parsed. */
 export interface TrainRequest {
   model?: string;
+  /** Under core's names. */
   options: Partial<TrainOptions>;
   webhook?: string;
   /** The webhook's events (absent: completed only). */
@@ -97,7 +83,7 @@ export function fromJson(body: TrainJson): TrainRequest {
   });
   return {
     images,
-    options: body.options ?? {},
+    options: toCoreOptions(body.options ?? {}),
     model: body.model,
     webhook: body.webhook,
     ...(body.webhook_events ? { webhookEvents: [...new Set(body.webhook_events)] } : {}),
@@ -118,7 +104,7 @@ export async function fromForm(body: TrainForm, limits: Limits): Promise<TrainRe
     if (!parsed.success) {
       throw new ApiError(400, "validation_error", `options.${describeIssues(parsed.error)}`);
     }
-    options = parsed.data;
+    options = toCoreOptions(parsed.data);
   }
   const images = await Promise.all(body.images.map(async (f, i) => ({
     bytes: new Uint8Array(await f.arrayBuffer()),

@@ -11,7 +11,6 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
 import { sha256Hex } from "../../core/images/hash.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse, errorResponses } from "../errors.ts";
@@ -19,7 +18,8 @@ import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotenc
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
 import { JobSchema } from "../lib/jobs.ts";
-import { ManifestSchema } from "../lib/schemas.ts";
+import { legacyOptionNames } from "../lib/api_options.ts";
+import { ManifestSchema, manifestView } from "../lib/schemas.ts";
 import {
   checkUrls,
   fromForm,
@@ -79,6 +79,14 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     const req: TrainRequest = multipart
       ? await fromForm(c.req.valid("form") as TrainForm, limits)
       : fromJson(c.req.valid("json") as TrainJson);
+    // Core's camelCase option names still work, deprecated (functions/lib/api_options.ts).
+    const legacy = legacyOptionNames(
+      multipart ? (c.req.valid("form") as TrainForm).options : (await c.req.json()).options,
+    );
+    if (legacy.length > 0) {
+      c.header("Deprecation", "true");
+      deps.log("warn", "deprecated option names", { requestId: c.get("requestId"), legacy });
+    }
 
     const models = await deps.models();
     if (req.model !== undefined && !models.some((m) => m.name === req.model)) {
@@ -137,8 +145,9 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         deadline.signal,
       );
       const location = `/v1/distributions/${manifest.id}`;
-      await finish({ status: 201, body: manifest, location });
-      return c.json(manifest, 201, { Location: location });
+      const body = manifestView(manifest);
+      await finish({ status: 201, body, location });
+      return c.json(body, 201, { Location: location });
     } catch (e) {
       await abandon();
       throw e;
@@ -177,11 +186,12 @@ function stream(
               step: p.step,
               steps: p.steps,
               loss: p.loss,
-              etaSeconds: p.etaSeconds,
+              eta_seconds: p.etaSeconds,
             }),
         }), signal);
-      await finish({ status: 201, body: manifest, location: `/v1/distributions/${manifest.id}` });
-      await send("done", { manifest });
+      const body = manifestView(manifest);
+      await finish({ status: 201, body, location: `/v1/distributions/${manifest.id}` });
+      await send("done", { manifest: body });
     } catch (e) {
       await abandon();
       const { error, body } = errorResponse(e, signal, c.get("requestId"));
@@ -206,7 +216,7 @@ function replay(c: Context<AppEnv>, r: StoredResponse, sse: boolean): Response {
   if (r.location) headers.Location = r.location;
   if (sse && r.status === 201) {
     return streamSSE(c, async (s) => {
-      await s.writeSSE({ event: "done", data: JSON.stringify({ manifest: r.body as Manifest }) });
+      await s.writeSSE({ event: "done", data: JSON.stringify({ manifest: r.body }) });
     });
   }
   return c.json(r.body as Record<string, unknown>, r.status as ContentfulStatusCode, headers);

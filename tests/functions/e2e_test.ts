@@ -126,7 +126,7 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
     const b = (events[3]!.data as { manifest: { id: string; references: unknown[] } }).manifest;
     assert.equal(b.references.length, 3);
     assert.deepEqual(Object.keys(events[0]!.data as object).sort(), [
-      "etaSeconds",
+      "eta_seconds",
       "loss",
       "step",
       "steps",
