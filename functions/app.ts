@@ -38,7 +38,7 @@ import { embeddingsCreate } from "./routes/embeddings_create.ts";
 import { health } from "./routes/health.ts";
 import { jobsGet } from "./routes/jobs_get.ts";
 import { modelsList } from "./routes/models_list.ts";
-import { openapi } from "./routes/openapi.ts";
+import { DOCS_ASSET_PATHS, openapi } from "./routes/openapi.ts";
 import { internalJobs } from "./routes/internal_jobs.ts";
 import { samplesCreate } from "./routes/samples_create.ts";
 import { textualInversionGet } from "./routes/textual_inversion_get.ts";
@@ -128,7 +128,14 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
     });
   });
   // /internal/jobs/run is signed with DD_INTERNAL_SECRET instead (routes/internal_jobs.ts).
-  const open = ["/healthz", "/readyz", "/openapi.json", "/docs", "/internal/jobs/run"];
+  const open = [
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    ...DOCS_ASSET_PATHS,
+    "/internal/jobs/run",
+  ];
   app.use(auth({ keys: config.apiKeys, open }));
   app.on("POST", "/v1/distributions", bodyLimit({ maxBytes: config.limits.maxBodyBytes }));
   app.on(

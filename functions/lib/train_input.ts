@@ -38,7 +38,14 @@ export function trainBodySchemas(limits: Limits) {
     webhook: z.string().min(1).max(2048).optional(),
     webhook_events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(3).optional()
       .openapi({ description: EVENTS_HELP, example: ["start", "progress", "completed"] }),
-  }).strict().openapi("TrainJsonRequest");
+  }).strict().openapi("TrainJsonRequest", {
+    example: {
+      images: [{ url: "https://example.com/ref0.png" }, { base64: "iVBORw0KGgo..." }],
+      options: { k: 8, m: 4, steps: 300, seed: 1 },
+      webhook: "https://example.com/hooks/dd",
+      webhook_events: ["start", "completed"],
+    },
+  });
   const file = z.custom<File>((v) => v instanceof File, "expected a file")
     .openapi({ type: "string", format: "binary" });
   const form = z.object({
