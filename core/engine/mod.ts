@@ -3,3 +3,4 @@
  * @module
  */
 export * from "./engine.ts";
+export * from "./preview.ts";
