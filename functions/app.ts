@@ -36,6 +36,7 @@ import { distributionsGet } from "./routes/distributions_get.ts";
 import { distributionsList } from "./routes/distributions_list.ts";
 import { embeddingsCreate } from "./routes/embeddings_create.ts";
 import { health } from "./routes/health.ts";
+import { jobPreviews } from "./routes/job_previews.ts";
 import { jobsGet } from "./routes/jobs_get.ts";
 import { modelsList } from "./routes/models_list.ts";
 import { DOCS_ASSET_PATHS, openapi } from "./routes/openapi.ts";
@@ -159,6 +160,7 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   distributionsDelete(app, deps);
   textualInversionGet(app, deps);
   jobsGet(app, deps);
+  jobPreviews(app, deps);
   samplesCreate(app, deps);
   embeddingsCreate(app, deps);
   internalJobs(app, deps);

@@ -62,10 +62,28 @@ export async function readJob(store: Store, id: string): Promise<JobRecord | nul
   return parsed.data;
 }
 
+/** The store key of a job's preview after `step` steps. */
+export function previewKey(id: string, step: number): string {
+  return `jobs/${id}/previews/${String(step).padStart(6, "0")}.png`;
+}
+
+/** A job's preview as the API links it. */
+export function previewUrl(id: string, step: number): string {
+  return `/v1/jobs/${id}/previews/${step}`;
+}
+
+/** What a job's work may report besides progress. */
+export interface JobContext {
+  id: string;
+  /** Keeps a preview PNG with the job and announces it (`job.progress` webhook). */
+  onPreview: (p: { step: number; steps: number; png: Uint8Array }) => Promise<void>;
+}
+
 /** What {@linkcode JobRunner.submit} runs. */
 export type JobWork = (
   signal: AbortSignal,
   onProgress: (p: TrainProgress) => void,
+  job: JobContext,
 ) => Promise<Manifest>;
 
 /** Settings of a {@linkcode JobRunner}. */
@@ -140,9 +158,9 @@ export class JobRunner {
     };
     // start and progress webhooks: one try each, in order, never holding up the training.
     let hooks = Promise.resolve(), hookBusy = false, lastHook = -Infinity;
-    const notify = (type: string) => {
+    const notify = (type: string, extra: Record<string, unknown> = {}) => {
       if (!webhook) return;
-      const payload = { type, timestamp: new Date().toISOString(), job: record };
+      const payload = { type, timestamp: new Date().toISOString(), job: record, ...extra };
       hookBusy = true;
       hooks = hooks.then(() =>
         deliverWebhook(webhook, payload, {
@@ -172,7 +190,15 @@ export class JobRunner {
       ctl.signal.throwIfAborted();
       await update({ status: "running" });
       if (events.includes("start")) notify("job.running");
-      manifest = await work(ctl.signal, onProgress);
+      manifest = await work(ctl.signal, onProgress, {
+        id: first.id,
+        // Previews are not throttled like progress: preview_every already spaces them.
+        onPreview: async ({ step, steps, png }) => {
+          await this.opts.store.put(previewKey(first.id, step), png, { contentType: "image/png" });
+          if (!events.includes("progress")) return;
+          notify("job.progress", { preview: { step, steps, url: previewUrl(first.id, step) } });
+        },
+      });
     }, ctl.signal).then(
       () => update({ status: "succeeded", manifestId: manifest!.id }),
       (e) => update({ status: "failed", error: errorResponse(e, ctl.signal).body.error }),

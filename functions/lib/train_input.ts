@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { TrainOptions } from "../../core/distribution/train_options.ts";
+import { type TrainOptions, TrainOptionsSchema } from "../../core/distribution/train_options.ts";
 import type { ImageInput } from "../../core/engine/engine.ts";
 import { ImageError } from "../../core/images/image_error.ts";
 import { probeImage } from "../../core/images/probe.ts";
@@ -19,6 +19,12 @@ import { fromBase64 } from "./base64.ts";
 import { fetchBytes } from "./fetch_limited.ts";
 import { checkUrl, type NetOptions } from "./url_guard.ts";
 import { WEBHOOK_EVENTS, type WebhookEvent } from "./webhook.ts";
+
+/** At most this many previews per training (steps / preview_every). */
+export const MAX_PREVIEWS = 50;
+const PREVIEW_HELP = "draw a 2x2 preview grid from the distribution learned so far every N " +
+  `steps (SSE: \`preview\` events; async: kept with the job, announced in job.progress ` +
+  `webhooks); at most ${MAX_PREVIEWS} per training`;
 
 const EVENTS_HELP =
   "which webhooks to send: start (job.running), progress (job.progress, at most " +
@@ -38,6 +44,8 @@ export function trainBodySchemas(limits: Limits) {
     webhook: z.string().min(1).max(2048).optional(),
     webhook_events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(3).optional()
       .openapi({ description: EVENTS_HELP, example: ["start", "progress", "completed"] }),
+    preview_every: z.number().int().min(1).max(100_000).optional()
+      .openapi({ description: PREVIEW_HELP, example: 100 }),
   }).strict().openapi("TrainJsonRequest", {
     example: {
       images: [{ url: "https://example.com/ref0.png" }, { base64: "iVBORw0KGgo..." }],
@@ -57,6 +65,8 @@ export function trainBodySchemas(limits: Limits) {
     webhook: z.string().min(1).max(2048).optional(),
     webhook_events: z.string().max(100).optional()
       .openapi({ description: `comma-separated; ${EVENTS_HELP}`, example: "start,completed" }),
+    preview_every: z.string().regex(/^\d{1,6}$/, "expected a whole number of steps").optional()
+      .openapi({ description: PREVIEW_HELP, example: "100" }),
   }).openapi("TrainMultipartRequest");
   return { json, form };
 }
@@ -69,6 +79,8 @@ export interface TrainRequest {
   webhook?: string;
   /** The webhook's events (absent: completed only). */
   webhookEvents?: WebhookEvent[];
+  /** Steps between previews (absent: none). */
+  previewEvery?: number;
   /** Uploaded bytes, or URLs still to fetch. */
   images: ({ bytes: Uint8Array; name: string } | { url: string; name: string })[];
 }
@@ -94,6 +106,7 @@ export function fromJson(body: TrainJson): TrainRequest {
     model: body.model,
     webhook: body.webhook,
     ...(body.webhook_events ? { webhookEvents: [...new Set(body.webhook_events)] } : {}),
+    ...(body.preview_every !== undefined ? { previewEvery: body.preview_every } : {}),
   };
 }
 
@@ -136,7 +149,33 @@ export async function fromForm(body: TrainForm, limits: Limits): Promise<TrainRe
     model: body.model,
     webhook: body.webhook,
     ...(webhookEvents ? { webhookEvents } : {}),
+    ...(body.preview_every !== undefined ? { previewEvery: Number(body.preview_every) } : {}),
   };
+}
+
+/**
+ * Checks `preview_every` against the answer mode and the number of steps.
+ *
+ * @param mode How the request is answered (previews need a stream or a job).
+ * @param dispatched Whether async jobs go to a platform queue (no previews there yet).
+ */
+export function checkPreviews(
+  req: TrainRequest,
+  mode: "sync" | "sse" | "async",
+  dispatched: boolean,
+): void {
+  const every = req.previewEvery;
+  if (every === undefined) return;
+  const fail = (why: string) => {
+    throw new ApiError(400, "validation_error", `preview_every: ${why}`);
+  };
+  if (every < 1) fail("must be at least 1");
+  if (mode === "sync") fail("previews need Accept: text/event-stream or Prefer: respond-async");
+  if (mode === "async" && dispatched) fail("not available with DD_JOB_DISPATCH (platform jobs)");
+  const steps = req.options.steps ?? (TrainOptionsSchema.shape.steps.parse(undefined) as number);
+  if (Math.floor(steps / every) > MAX_PREVIEWS) {
+    fail(`${Math.floor(steps / every)} previews for ${steps} steps; at most ${MAX_PREVIEWS}`);
+  }
 }
 
 /** Checks the webhook and image URLs (addresses only, nothing fetched). */

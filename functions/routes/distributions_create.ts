@@ -11,6 +11,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { encodePng } from "../../core/images/encode.ts";
 import { sha256Hex } from "../../core/images/hash.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse, errorResponses } from "../errors.ts";
@@ -19,8 +20,10 @@ import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
 import { JobSchema } from "../lib/jobs.ts";
 import { legacyOptionNames } from "../lib/api_options.ts";
+import { toBase64 } from "../lib/base64.ts";
 import { ManifestSchema, manifestView } from "../lib/schemas.ts";
 import {
+  checkPreviews,
   checkUrls,
   fromForm,
   fromJson,
@@ -103,6 +106,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       ? "sse"
       : "sync";
 
+    checkPreviews(req, mode, dispatcher !== null);
     const key = c.req.header("idempotency-key");
     const idem = key === undefined ? null : await idempotency.begin(
       key,
@@ -111,6 +115,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         options: req.options,
         webhook: req.webhook ?? null,
         webhook_events: req.webhookEvents ?? null,
+        preview_every: req.previewEvery ?? null,
         images: await Promise.all(req.images.map((i) => ("url" in i ? i.url : sha256Hex(i.bytes)))),
       }),
     );
@@ -131,7 +136,20 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
           ? await submitDispatched(deps.store, dispatcher, input, req.webhook)
           : await deps.jobs.submit(
             ticket,
-            (signal, onProgress) => deps.engine.train(input, { signal, onProgress }),
+            (signal, onProgress, job) =>
+              deps.engine.train(input, {
+                signal,
+                onProgress,
+                ...(req.previewEvery
+                  ? {
+                    preview: {
+                      every: req.previewEvery,
+                      onPreview: ({ step, steps, image }) =>
+                        job.onPreview({ step, steps, png: encodePng(image) }),
+                    },
+                  }
+                  : {}),
+              }),
             req.webhook,
             req.webhookEvents,
           );
@@ -139,7 +157,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         await finish({ status: 202, body: job, location });
         return c.json(job, 202, { Location: location });
       }
-      if (mode === "sse") return stream(c, deps, input, finish, abandon);
+      if (mode === "sse") return stream(c, deps, input, finish, abandon, req.previewEvery);
       const manifest = await ticket.run(
         () => deps.engine.train(input, { signal: deadline.signal }),
         deadline.signal,
@@ -164,6 +182,7 @@ function stream(
   input: TrainInput,
   finish: (r: StoredResponse) => Promise<void>,
   abandon: () => Promise<void>,
+  previewEvery?: number,
 ): Response {
   const deadline = c.get("deadline");
   const done = deadline.hold();
@@ -188,6 +207,15 @@ function stream(
               loss: p.loss,
               eta_seconds: p.etaSeconds,
             }),
+          ...(previewEvery
+            ? {
+              preview: {
+                every: previewEvery,
+                onPreview: ({ step, steps, image }) =>
+                  send("preview", { step, steps, png_base64: toBase64(encodePng(image)) }),
+              },
+            }
+            : {}),
         }), signal);
       const body = manifestView(manifest);
       await finish({ status: 201, body, location: `/v1/distributions/${manifest.id}` });

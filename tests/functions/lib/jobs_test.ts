@@ -107,7 +107,21 @@ Deno.test("JobRunner sends the subscribed webhooks in order, progress throttled,
         webhookBackoffMs: [1],
         webhookProgressMs: progressMs,
       });
-    const manifest = { id: "dd_x" } as Manifest;
+    const manifest = {
+      format: "dreamdistribution/1",
+      id: "dd_x",
+      createdAt: new Date(0).toISOString(),
+      model: { name: "m", revision: "r" },
+      K: 2,
+      M: 1,
+      L: 4,
+      d: 8,
+      template: { prefix: "", suffix: "" },
+      options: { batchSize: 2 },
+      references: [],
+      lossCurve: [1],
+      files: { "prompts.safetensors": { sha256: "0".repeat(64), size: 1 } },
+    } as Manifest;
     // 20 progress reports, 5 ms apart; throttled to one per 40 ms.
     const work = async (_s: AbortSignal, onProgress: (p: TrainProgress) => void) => {
       for (let step = 1; step <= 20; step++) {
@@ -128,6 +142,7 @@ Deno.test("JobRunner sends the subscribed webhooks in order, progress throttled,
     assert.ok(progress >= 1 && progress <= 4, `progress webhooks: ${progress} of 20 reports`);
     assert.equal(types.length, progress + 2);
     assert.ok(mine().every((b) => typeof b.timestamp === "string"));
+    assert.deepEqual(mine().at(-1).manifest.options, { batch_size: 2 }, "snake_case manifest");
     const p = mine().find((b) => b.type === "job.progress");
     assert.equal(p.job.progress.steps, 20);
     for (const s of seen) {
