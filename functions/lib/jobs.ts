@@ -14,6 +14,7 @@ import type { Store } from "../../core/store/store.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import type { Log } from "../env.ts";
 import type { Ticket } from "../middleware/queue/index.ts";
+import { jobView } from "./job_view.ts";
 import { manifestView } from "./schemas.ts";
 import { DEFAULT_WEBHOOK_EVENTS, deliverWebhook, type WebhookEvent } from "./webhook.ts";
 import type { NetOptions } from "./url_guard.ts";
@@ -160,7 +161,7 @@ export class JobRunner {
     let hooks = Promise.resolve(), hookBusy = false, lastHook = -Infinity;
     const notify = (type: string, extra: Record<string, unknown> = {}) => {
       if (!webhook) return;
-      const payload = { type, timestamp: new Date().toISOString(), job: record, ...extra };
+      const payload = { type, timestamp: new Date().toISOString(), job: jobView(record), ...extra };
       hookBusy = true;
       hooks = hooks.then(() =>
         deliverWebhook(webhook, payload, {
@@ -209,7 +210,7 @@ export class JobRunner {
         const payload = {
           type: `job.${record.status}`,
           timestamp: new Date().toISOString(),
-          job: record,
+          job: jobView(record),
           ...(manifest ? { manifest: manifestView(manifest) } : {}),
         };
         const r = await deliverWebhook(webhook, payload, {

@@ -18,7 +18,7 @@ import { ApiError, errorResponse, errorResponses } from "../errors.ts";
 import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotency.ts";
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
-import { JobSchema } from "../lib/jobs.ts";
+import { jobView, jobViewSchema } from "../lib/job_view.ts";
 import { legacyOptionNames } from "../lib/api_options.ts";
 import { toBase64 } from "../lib/base64.ts";
 import { ManifestSchema, manifestView } from "../lib/schemas.ts";
@@ -60,7 +60,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       },
       202: {
         description: "Accepted as a job (see Location)",
-        content: { "application/json": { schema: JobSchema } },
+        content: { "application/json": { schema: jobViewSchema() } },
       },
       200: {
         description: "Progress events, then `done` or `error`",
@@ -154,8 +154,9 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
             req.webhookEvents,
           );
         const location = `/v1/jobs/${job.id}`;
-        await finish({ status: 202, body: job, location });
-        return c.json(job, 202, { Location: location });
+        const body = jobView(job);
+        await finish({ status: 202, body, location });
+        return c.json(body, 202, { Location: location });
       }
       if (mode === "sse") return stream(c, deps, input, finish, abandon, req.previewEvery);
       const manifest = await ticket.run(

@@ -22,6 +22,8 @@ import { INTERNAL_SIGNATURE_HEADER, verifyInternal } from "../lib/job_dispatch.t
 import { loadCheckpoint, loadJobInput, saveCheckpoint } from "../lib/job_store.ts";
 import { JOB_ID, jobKey, type JobRecord, readJob } from "../lib/jobs.ts";
 import { deliverWebhook } from "../lib/webhook.ts";
+import { jobView } from "../lib/job_view.ts";
+import { manifestView } from "../lib/schemas.ts";
 
 /** Steps between checkpoints of a dispatched job whose options do not say. */
 export const DEFAULT_CHECKPOINT_EVERY = 25;
@@ -127,8 +129,9 @@ async function notify(deps: AppDeps, job: JobRecord, url?: string, manifest?: Ma
   if (!url) return;
   const r = await deliverWebhook(url, {
     type: `job.${job.status}`,
-    job,
-    ...(manifest ? { manifest } : {}),
+    timestamp: new Date().toISOString(),
+    job: jobView(job),
+    ...(manifest ? { manifest: manifestView(manifest) } : {}),
   }, { secret: deps.config.webhookSecret, net: deps.net, backoffMs: [1000, 4000] });
   deps.log(r.delivered ? "info" : "warn", "webhook", { job: job.id, delivered: r.delivered });
   const patched: JobRecord = {

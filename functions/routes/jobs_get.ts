@@ -7,7 +7,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponses } from "../errors.ts";
-import { JOB_ID, JobSchema, readJob } from "../lib/jobs.ts";
+import { jobView, jobViewSchema } from "../lib/job_view.ts";
+import { JOB_ID, readJob } from "../lib/jobs.ts";
 
 const Params = z.object({
   id: z.string().regex(JOB_ID, "expected job_ and 20 of a-z 2-7")
@@ -22,7 +23,10 @@ export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     summary: "A training job",
     request: { params: Params },
     responses: {
-      200: { description: "The job", content: { "application/json": { schema: JobSchema } } },
+      200: {
+        description: "The job",
+        content: { "application/json": { schema: jobViewSchema() } },
+      },
       ...errorResponses,
     },
   });
@@ -30,6 +34,6 @@ export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     const { id } = c.req.valid("param");
     const job = await readJob(deps.store, id);
     if (job === null) throw new ApiError(404, "not_found", `job ${id} not found`);
-    return c.json(job, 200);
+    return c.json(jobView(job), 200);
   });
 }

@@ -145,6 +145,11 @@ Deno.test("JobRunner sends the subscribed webhooks in order, progress throttled,
     assert.deepEqual(mine().at(-1).manifest.options, { batch_size: 2 }, "snake_case manifest");
     const p = mine().find((b) => b.type === "job.progress");
     assert.equal(p.job.progress.steps, 20);
+    // Jobs in webhooks are snake_case, like every answer.
+    assert.equal(typeof p.job.progress.eta_seconds, "number");
+    assert.equal(typeof p.job.created_at, "string");
+    assert.equal(mine().at(-1).job.manifest_id, "dd_x");
+    assert.equal(p.job.createdAt, undefined);
     for (const s of seen) {
       assert.ok(
         await verifyStandard(
