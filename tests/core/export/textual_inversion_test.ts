@@ -132,3 +132,21 @@ Deno.test("selectPrompts() and textualInversionFiles() refuse bad selections and
   assert.throws(() => textualInversionFiles(manifest, tensors, { name: "../x" }), /name/);
   assert.throws(() => textualInversionFiles(manifest, tensors, { name: "" }), /name/);
 });
+
+Deno.test("float16Bits() agrees with the engine's Float16Array on 200 000 random float32 values", () => {
+  const F16 = (globalThis as {
+    Float16Array?: new (n: number) => { [i: number]: number; buffer: ArrayBuffer };
+  })
+    .Float16Array;
+  assert.ok(F16, "Deno 2.9.6 (V8) has Float16Array");
+  const half = new F16(1), halfBits = new Uint16Array(half.buffer);
+  const f = new Float32Array(1), bits = new Uint32Array(f.buffer);
+  let state = 12345;
+  for (let i = 0; i < 200_000; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    bits[0] = state;
+    if (Number.isNaN(f[0])) continue;
+    half[0] = f[0]!;
+    assert.equal(float16Bits(f[0]!), halfBits[0], `bits ${state.toString(16)}`);
+  }
+});
