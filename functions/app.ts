@@ -38,12 +38,14 @@ import { distributionsList } from "./routes/distributions_list.ts";
 import { embeddingsCreate } from "./routes/embeddings_create.ts";
 import { health } from "./routes/health.ts";
 import { jobsCancel } from "./routes/jobs_cancel.ts";
+import { jobPreviews } from "./routes/job_previews.ts";
 import { jobsGet } from "./routes/jobs_get.ts";
 import { jobsList } from "./routes/jobs_list.ts";
 import { modelsList } from "./routes/models_list.ts";
-import { openapi } from "./routes/openapi.ts";
+import { DOCS_ASSET_PATHS, openapi } from "./routes/openapi.ts";
 import { internalJobs } from "./routes/internal_jobs.ts";
 import { samplesCreate } from "./routes/samples_create.ts";
+import { textualInversionGet } from "./routes/textual_inversion_get.ts";
 
 /** What {@linkcode createApp} needs; everything but the engine has a default. */
 export interface AppOptions {
@@ -59,6 +61,8 @@ export interface AppOptions {
   shutdownSignal?: AbortSignal;
   /** Webhook retry waits in ms (default [1000, 4000]). */
   webhookBackoffMs?: readonly number[];
+  /** Least ms between two `job.progress` webhooks of a job (default 10 000). */
+  webhookProgressMs?: number;
 }
 
 /** Writes one JSON line per event to stderr. */
@@ -92,6 +96,7 @@ export function resolveDeps(o: AppOptions): AppDeps {
       timeoutMs: config.jobTimeoutMs,
       leaseMs: config.leaseMs,
       ...(o.webhookBackoffMs ? { webhookBackoffMs: o.webhookBackoffMs } : {}),
+      ...(o.webhookProgressMs !== undefined ? { webhookProgressMs: o.webhookProgressMs } : {}),
     }),
     readiness: o.readiness ?? new Readiness(() => o.engine.model()),
     models: o.models ??
@@ -128,7 +133,14 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
     });
   });
   // /internal/jobs/run is signed with DD_INTERNAL_SECRET instead (routes/internal_jobs.ts).
-  const open = ["/healthz", "/readyz", "/openapi.json", "/docs", "/internal/jobs/run"];
+  const open = [
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    ...DOCS_ASSET_PATHS,
+    "/internal/jobs/run",
+  ];
   app.use(auth({ keys: config.apiKeys, open }));
   app.on(
     "POST",
@@ -151,8 +163,10 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   distributionsGet(app, deps);
   distributionsDelete(app, deps);
   jobsList(app, deps);
+  textualInversionGet(app, deps);
   jobsGet(app, deps);
   jobsCancel(app, deps);
+  jobPreviews(app, deps);
   samplesCreate(app, deps);
   embeddingsCreate(app, deps);
   internalJobs(app, deps);

@@ -30,7 +30,11 @@ const EnvSchema = z.object({
   DD_API_KEYS: z.string().default("").transform((s) =>
     s.split(",").map((k) => k.trim()).filter((k) => k.length > 0)
   ),
-  DD_WEBHOOK_SECRET: z.string().default(""),
+  // Standard Webhooks form `whsec_<base64>` (or any other string, used as its UTF-8 bytes).
+  DD_WEBHOOK_SECRET: z.string().default("").refine(
+    (s) => !s.startsWith("whsec_") || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s) && s.length % 4 === 2,
+    "a whsec_ secret needs base64 after the prefix",
+  ),
   DD_ALLOW_PRIVATE_URLS: flag,
   DD_DEFAULT_MODEL: z.string().min(1).default("dd-world-tiny"),
   DD_MODEL_DIR: z.string().default(""),

@@ -16,6 +16,11 @@
 export interface Float32Tensor {
   data: Float32Array;
   shape: number[];
+  /**
+   * How {@linkcode writeSafetensors} stores it: `F32` (default) or `F16` (IEEE half, rounded
+   * to nearest even; what fp16 tools expect). {@linkcode readSafetensors} reads F32 only.
+   */
+  dtype?: "F32" | "F16";
 }
 
 /** What a safetensors file holds. */
@@ -80,8 +85,13 @@ export function writeSafetensors(
         `safetensors: tensor '${name}' has ${t.data.length} values, shape [${t.shape}] needs ${count}`,
       );
     }
-    header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + count * 4] };
-    offset += count * 4;
+    const size = t.dtype === "F16" ? 2 : 4;
+    header[name] = {
+      dtype: t.dtype ?? "F32",
+      shape: t.shape,
+      data_offsets: [offset, offset + count * size],
+    };
+    offset += count * size;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
@@ -95,10 +105,53 @@ export function writeSafetensors(
   out.set(json, 8);
   let at = 8 + padded;
   for (const name of names) {
-    const d = tensors[name]!.data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
-    at += d.byteLength;
+    const t = tensors[name]!;
+    const bytes = t.dtype === "F16"
+      ? halfBytes(t.data)
+      : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(bytes, at);
+    at += bytes.byteLength;
   }
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * The IEEE 754 half-precision bits of `x` (rounded to nearest, ties to even; overflow to
+ * infinity, NaN kept).
+ *
+ * @example
+ * ```ts
+ * import { float16Bits } from "./safetensors_write.ts";
+ * console.assert(float16Bits(1) === 0x3c00 && float16Bits(-2) === 0xc000);
+ * ```
+ */
+export function float16Bits(x: number): number {
+  f32[0] = x;
+  const b = u32[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  const mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112; // rebias 127 -> 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  // Normal: drop 13 bits; subnormal (e <= 0): shift the implicit 1 in as well.
+  const full = e > 0 ? mant : mant | 0x800000;
+  const shift = e > 0 ? 13 : 14 - e;
+  if (shift > 24) return sign;
+  let h = (e > 0 ? e << 10 : 0) | (full >>> shift);
+  const rem = full & ((1 << shift) - 1), half = 1 << (shift - 1);
+  if (rem > half || (rem === half && (h & 1) === 1)) h++; // a carry may reach inf: correct
+  return sign | h;
+}
+
+/** Little-endian F16 bytes of `data`. */
+function halfBytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setUint16(i * 2, float16Bits(data[i]!), true);
   return out;
 }
 

@@ -170,6 +170,18 @@ export async function sampleImages(
   o: SampleOptions,
 ): Promise<RgbImage[]> {
   const dist = await resolveDistribution(model, dists, o.template, o.mixMode, o.sampler);
+  return await renderDistribution(model, dist, o);
+}
+
+/**
+ * Generates n images from a resolved distribution (a stored one, or one still being trained:
+ * previews).
+ */
+export async function renderDistribution(
+  model: SampleModel,
+  dist: PromptDistribution,
+  o: Omit<SampleOptions, "template" | "mixMode">,
+): Promise<RgbImage[]> {
   const { cond, uncond } = await sampleFeatures(model, dist, o);
   const scheduler = createScheduler(o.scheduler ?? SchedulerKind.DDIM, model.schedulerConfig);
   const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {

@@ -57,9 +57,21 @@ export interface TrainCheckpoint {
   responsibilities?: number[];
 }
 
+/** The distribution learned so far, for previews. */
+export interface TrainPreview {
+  /** Steps done. */
+  step: number;
+  steps: number;
+  distribution: PromptDistribution;
+}
+
 /** Callbacks and controls of a run. */
 export interface TrainHooks {
   onProgress?: (p: TrainProgress) => void;
+  /** Steps between two {@linkcode TrainHooks.onPreview} calls (0 or absent: none). */
+  previewEvery?: number;
+  /** Called every `previewEvery` steps with the current distribution (awaited). */
+  onPreview?: (p: TrainPreview) => Promise<void> | void;
   signal?: AbortSignal;
   /** Called every `options.checkpointEvery` steps. */
   onCheckpoint?: (c: TrainCheckpoint) => Promise<void> | void;
@@ -357,6 +369,12 @@ export async function trainDistribution(
         stepsPerSecond: rate,
         etaSeconds: (o.steps - step - 1) / rate,
       });
+      const every = hooks.previewEvery ?? 0;
+      if (hooks.onPreview && every > 0 && (step + 1) % every === 0) {
+        const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
+        const distribution = distributionOf(rt, c, o.K, sigmaMode);
+        await hooks.onPreview({ step: step + 1, steps: o.steps, distribution });
+      }
       if (hooks.onCheckpoint && o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery === 0) {
         await hooks.onCheckpoint({
           step: step + 1,

@@ -39,6 +39,7 @@ import {
 import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
 import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
 import { budgetModelFacts, estimateSampleBytes, estimateTrainBytes } from "./budget.ts";
+import { previewHooks, type PreviewOptions } from "./preview.ts";
 
 /** Where a named model's files are, and which revision they are. */
 export interface ResolvedModel {
@@ -208,8 +209,9 @@ export class Engine {
   /** Learns a distribution and saves it; nothing is written unless training succeeds. */
   async train(
     req: { model?: string; images: ImageInput[]; options: Partial<TrainOptions> },
-    hooks: TrainHooks = {},
+    hooks: TrainHooks & { preview?: PreviewOptions } = {},
   ): Promise<Manifest> {
+    const { preview, ...coreHooks } = hooks;
     const images = await this.decodeImages(req.images);
     const model = await this.model(req.model);
     let result;
@@ -222,7 +224,11 @@ export class Engine {
           images,
         },
         req.options,
-        { cacheDir: this.options.cacheDir ?? null, ...hooks },
+        {
+          cacheDir: this.options.cacheDir ?? null,
+          ...coreHooks,
+          ...(preview ? previewHooks(model, preview, hooks.signal) : {}),
+        },
       );
     } catch (e) {
       throw asClientError(e);

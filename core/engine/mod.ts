@@ -7,3 +7,4 @@ export * from "./engine.ts";
 export * from "./budget.ts";
 export * from "./worker_engine.ts";
 export * from "./worker_host.ts";
+export * from "./preview.ts";

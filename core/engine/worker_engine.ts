@@ -35,6 +35,7 @@ import type { TrainCheckpoint, TrainHooks } from "../distribution/train.ts";
 import type { SampleOptions } from "../distribution/sample.ts";
 import type { RgbImage } from "../images/types.ts";
 import type { EmbeddingsRequest, Engine, EngineOptions, SampleRequest } from "./engine.ts";
+import type { Preview, PreviewOptions } from "./preview.ts";
 import { fromWire, type FromWorker, toWire, type ToWorker, type WorkerOp } from "./worker_host.ts";
 
 /** What the HTTP functions need of an engine: {@linkcode Engine} and {@linkcode WorkerEngine}. */
@@ -42,7 +43,10 @@ export interface EngineApi {
   readonly options: Pick<EngineOptions, "store" | "defaultModel">;
   /** Loads a model (once); resolves when its sessions are ready. */
   model(name?: string): Promise<unknown>;
-  train(req: Parameters<Engine["train"]>[0], hooks?: TrainHooks): Promise<Manifest>;
+  train(
+    req: Parameters<Engine["train"]>[0],
+    hooks?: TrainHooks & { preview?: PreviewOptions },
+  ): Promise<Manifest>;
   sample(
     req: SampleRequest,
     hooks?: Pick<SampleOptions, "onProgress" | "signal">,
@@ -78,6 +82,7 @@ interface Pending {
   reject: (e: unknown) => void;
   onProgress?: (...args: never[]) => void;
   onCheckpoint?: (c: TrainCheckpoint) => Promise<void> | void;
+  onPreview?: (p: Preview) => Promise<void> | void;
   /** Whether the caller aborted the call. */
   aborted: () => boolean;
 }
@@ -101,12 +106,17 @@ export class WorkerEngine implements EngineApi {
   }
 
   /** @inheritdoc */
-  train(req: Parameters<Engine["train"]>[0], hooks: TrainHooks = {}): Promise<Manifest> {
-    const { signal, onProgress, onCheckpoint, ...rest } = hooks;
-    return this.#call("train", [req, rest], {
+  train(
+    req: Parameters<Engine["train"]>[0],
+    hooks: TrainHooks & { preview?: PreviewOptions } = {},
+  ): Promise<Manifest> {
+    const { signal, onProgress, onCheckpoint, preview, ...rest } = hooks;
+    const { onPreview, ...previewOptions } = preview ?? { onPreview: undefined };
+    return this.#call("train", [req, rest, preview ? previewOptions : undefined], {
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
       ...(onCheckpoint ? { onCheckpoint } : {}),
+      ...(onPreview ? { onPreview } : {}),
     }) as Promise<Manifest>;
   }
 
@@ -161,6 +171,7 @@ export class WorkerEngine implements EngineApi {
       signal?: AbortSignal;
       onProgress?: (...a: never[]) => void;
       onCheckpoint?: (c: TrainCheckpoint) => Promise<void> | void;
+      onPreview?: (p: Preview) => Promise<void> | void;
     } = {},
   ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error("the engine was closed"));
@@ -188,6 +199,7 @@ export class WorkerEngine implements EngineApi {
         reject: (e) => settle(() => reject(signal?.aborted ? signal.reason : e)),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
         ...(hooks.onCheckpoint ? { onCheckpoint: hooks.onCheckpoint } : {}),
+        ...(hooks.onPreview ? { onPreview: hooks.onPreview } : {}),
         aborted: () => signal?.aborted ?? false,
       });
       const checkpoints = hooks.onCheckpoint !== undefined;
@@ -219,9 +231,13 @@ export class WorkerEngine implements EngineApi {
       try {
         (p.onProgress as ((...a: unknown[]) => void) | undefined)?.(...m.value);
       } catch { /* a progress listener's failure is not the training's */ }
-    } else if (m.type === "checkpoint") {
+    } else if (m.type === "checkpoint" || m.type === "preview") {
       Promise.resolve()
-        .then(() => p.onCheckpoint?.(m.value as TrainCheckpoint))
+        .then(() =>
+          m.type === "checkpoint"
+            ? p.onCheckpoint?.(m.value as TrainCheckpoint)
+            : p.onPreview?.(m.value as Preview)
+        )
         .then(
           () => worker.postMessage({ type: "ack", id: m.id } satisfies ToWorker),
           (e) => worker.postMessage({ type: "ack", id: m.id, error: toWire(e) } satisfies ToWorker),

@@ -8,7 +8,7 @@
  * yields to the worker's message queue; training and sampling stop before their next step.
  *
  * The protocol, main → worker: `init`, `call`, `abort`, `ack`; worker → main: `progress`,
- * `checkpoint`, `result`, `error`. Errors cross as {@linkcode WireError} and are rebuilt as the
+ * `checkpoint`, `preview`, `result`, `error`. Errors cross as {@linkcode WireError} and are rebuilt as the
  * same core error classes on the other side.
  *
  * @example
@@ -23,6 +23,7 @@ import { ImageError } from "../images/image_error.ts";
 import { ModelError } from "../models/model_error.ts";
 import { StoreError } from "../store/store.ts";
 import { type Engine, EngineError } from "./engine.ts";
+import type { PreviewOptions } from "./preview.ts";
 
 /** The operations run in the worker. */
 export type WorkerOp = "train" | "sample" | "embeddings" | "model";
@@ -54,6 +55,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: "progress"; id: number; value: unknown[] }
   | { type: "checkpoint"; id: number; value: unknown }
+  | { type: "preview"; id: number; value: unknown }
   | { type: "result"; id: number; value: unknown }
   | { type: "error"; id: number; error: WireError };
 
@@ -126,9 +128,20 @@ export function serveEngine(make: (init: unknown) => Promise<Engine>): void {
         const model = await e.model(m.args[0] as string | undefined);
         value = { name: model.name, revision: model.revision };
       } else if (m.op === "train") {
-        const [req, hooks] = m.args as [Parameters<Engine["train"]>[0], { resume?: never }];
+        const [req, hooks, preview] = m.args as [
+          Parameters<Engine["train"]>[0],
+          { resume?: never },
+          Omit<PreviewOptions, "onPreview"> | undefined,
+        ];
+        // A preview, like a checkpoint, is acknowledged before training goes on.
+        const acked = (type: "checkpoint" | "preview", value: unknown) =>
+          new Promise<void>((resolve, reject) => {
+            acks.set(m.id, { resolve, reject });
+            post({ type, id: m.id, value });
+          });
         value = await e.train(req, {
           ...hooks,
+          ...(preview ? { preview: { ...preview, onPreview: (p) => acked("preview", p) } } : {}),
           signal,
           onProgress: (p) => {
             post({ type: "progress", id: m.id, value: [p] });
@@ -136,11 +149,7 @@ export function serveEngine(make: (init: unknown) => Promise<Engine>): void {
           },
           ...(m.checkpoints
             ? {
-              onCheckpoint: (c) =>
-                new Promise<void>((resolve, reject) => {
-                  acks.set(m.id, { resolve, reject });
-                  post({ type: "checkpoint", id: m.id, value: c });
-                }),
+              onCheckpoint: (c) => acked("checkpoint", c),
             }
             : {}),
         });

@@ -1,6 +1,7 @@
 /**
  * Exporting what core builds: a diffusers checkpoint as an ONNX export folder (optimum
- * layout) that any ONNX Runtime loads without Python.
+ * layout) that any ONNX Runtime loads without Python; a distribution's prompts as
+ * textual-inversion embeddings for AUTOMATIC1111 and ComfyUI.
  *
  * @example
  * ```ts ignore
@@ -11,3 +12,4 @@
  * @module
  */
 export * from "./onnx_folder_writer.ts";
+export * from "./textual_inversion.ts";

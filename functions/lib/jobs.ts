@@ -32,11 +32,12 @@ import {
   type JobRecord,
   listJobs,
   newJobId,
-  publicJob,
   readJob,
   writeJob,
 } from "./job_record.ts";
-import { deliverWebhook } from "./webhook.ts";
+import { jobView } from "./job_view.ts";
+import { manifestView } from "./schemas.ts";
+import { DEFAULT_WEBHOOK_EVENTS, deliverWebhook, type WebhookEvent } from "./webhook.ts";
 import type { NetOptions } from "./url_guard.ts";
 
 export {
@@ -49,10 +50,28 @@ export {
   readJob,
 } from "./job_record.ts";
 
+/** The store key of a job's preview after `step` steps. */
+export function previewKey(id: string, step: number): string {
+  return `jobs/${id}/previews/${String(step).padStart(6, "0")}.png`;
+}
+
+/** A job's preview as the API links it. */
+export function previewUrl(id: string, step: number): string {
+  return `/v1/jobs/${id}/previews/${step}`;
+}
+
+/** What a job's work may report besides progress. */
+export interface JobContext {
+  id: string;
+  /** Keeps a preview PNG with the job and announces it (`job.progress` webhook). */
+  onPreview: (p: { step: number; steps: number; png: Uint8Array }) => Promise<void>;
+}
+
 /** What {@linkcode JobRunner.submit} runs. */
 export type JobWork = (
   signal: AbortSignal,
   onProgress: (p: TrainProgress) => void,
+  job: JobContext,
 ) => Promise<Manifest>;
 
 /** The abort reason of a job canceled by a client. */
@@ -74,6 +93,8 @@ export interface JobRunnerOptions {
   leaseMs?: number;
   /** Webhook retry waits (default [1000, 4000]). */
   webhookBackoffMs?: readonly number[];
+  /** Least time between two `job.progress` webhooks, in ms (default 10 000). */
+  webhookProgressMs?: number;
 }
 
 /** What {@linkcode JobRunner.cancel} found. */
@@ -120,7 +141,10 @@ export class JobRunner {
    *
    * @param ticket The request's queue place (the job runs when it gets a slot).
    * @param work The training, given a signal and a progress callback.
-   * @param webhook A URL to notify on completion or failure.
+   * @param webhook A URL to notify.
+   * @param events What to notify (default the end only): `start` (`job.running`, once),
+   * `progress` (`job.progress`, throttled, one try each, skipped while one is in flight),
+   * `completed` (`job.succeeded` | `job.failed`, retried).
    * @param idempotency The store key of the Idempotency-Key record that created the job.
    * @returns The queued record (already stored).
    */
@@ -128,6 +152,7 @@ export class JobRunner {
     ticket: Ticket,
     work: JobWork,
     webhook?: string,
+    events: readonly WebhookEvent[] = DEFAULT_WEBHOOK_EVENTS,
     idempotency?: string,
   ): Promise<JobRecord> {
     if (this.#closed) throw new ApiError(503, "shutting_down", "the server is shutting down", 5);
@@ -137,7 +162,9 @@ export class JobRunner {
       status: "queued",
       createdAt: now,
       updatedAt: now,
-      ...(webhook ? { webhook: { status: "pending" as const, attempts: 0 } } : {}),
+      ...(webhook && events.includes("completed")
+        ? { webhook: { status: "pending" as const, attempts: 0 } }
+        : {}),
       lease: this.#lease(),
       ...(idempotency ? { idempotency } : {}),
     };
@@ -168,19 +195,49 @@ export class JobRunner {
       await update({ lease: this.#lease() });
     };
     const beat = setInterval(() => void heartbeat(), Math.max(10, Math.floor(this.leaseMs / 3)));
+    // start and progress webhooks: one try each, in order, never holding up the training.
+    let hooks = Promise.resolve(), hookBusy = false, lastHook = -Infinity;
+    const notify = (type: string, extra: Record<string, unknown> = {}) => {
+      if (!webhook) return;
+      const payload = { type, timestamp: new Date().toISOString(), job: jobView(record), ...extra };
+      hookBusy = true;
+      hooks = hooks.then(() =>
+        deliverWebhook(webhook, payload, {
+          secret: this.opts.webhookSecret,
+          net: this.opts.net,
+          backoffMs: [],
+        })
+      ).then(() => void (hookBusy = false), () => void (hookBusy = false));
+    };
     let lastProgress = 0;
     const onProgress = (p: TrainProgress) => {
-      if (performance.now() - lastProgress < 1000 && p.step < p.steps) return;
-      lastProgress = performance.now();
-      void update({
-        progress: { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds },
-      });
+      const now = performance.now();
+      if (
+        events.includes("progress") && !hookBusy &&
+        now - lastHook >= (this.opts.webhookProgressMs ?? 10_000)
+      ) {
+        lastHook = now;
+        record = { ...record, progress: progressOf(p) };
+        notify("job.progress");
+      }
+      if (now - lastProgress < 1000 && p.step < p.steps) return;
+      lastProgress = now;
+      void update({ progress: progressOf(p) });
     };
     let manifest: Manifest | undefined;
     const done = ticket.run(async () => {
       ctl.signal.throwIfAborted();
       await update({ status: "running", lease: this.#lease() });
-      manifest = await work(ctl.signal, onProgress);
+      if (events.includes("start")) notify("job.running");
+      manifest = await work(ctl.signal, onProgress, {
+        id: first.id,
+        // Previews are not throttled like progress: preview_every already spaces them.
+        onPreview: async ({ step, steps, png }) => {
+          await this.opts.store.put(previewKey(first.id, step), png, { contentType: "image/png" });
+          if (!events.includes("progress")) return;
+          notify("job.progress", { preview: { step, steps, url: previewUrl(first.id, step) } });
+        },
+      });
     }, ctl.signal).then(
       () => update({ status: "succeeded", manifestId: manifest!.id, lease: undefined }),
       (e) =>
@@ -195,11 +252,13 @@ export class JobRunner {
       clearTimeout(timer);
       clearInterval(beat);
       await this.opts.store.delete(cancelKey(first.id)).catch(() => {});
-      if (webhook) {
+      await hooks;
+      if (webhook && events.includes("completed")) {
         const payload = {
           type: `job.${record.status}`,
-          job: publicJob(record),
-          ...(manifest ? { manifest } : {}),
+          timestamp: new Date().toISOString(),
+          job: jobView(record),
+          ...(manifest ? { manifest: manifestView(manifest) } : {}),
         };
         const r = await deliverWebhook(webhook, payload, {
           secret: this.opts.webhookSecret,
@@ -304,4 +363,8 @@ export class JobRunner {
   #lease(): { owner: string; expiresAt: string } {
     return { owner: this.instanceId, expiresAt: new Date(Date.now() + this.leaseMs).toISOString() };
   }
+}
+
+function progressOf(p: TrainProgress): NonNullable<JobRecord["progress"]> {
+  return { step: p.step, steps: p.steps, loss: p.loss, etaSeconds: p.etaSeconds };
 }

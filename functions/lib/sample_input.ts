@@ -16,19 +16,27 @@ const MAX_MIX = 8;
 
 function selectionShape(limits: Limits) {
   return {
-    distribution: DistributionId.optional(),
+    distribution: DistributionId.optional()
+      .openapi({ description: "a distribution id (or give mix)" }),
     mix: z.array(z.object({ id: DistributionId, weight: z.number().positive().max(1000) }).strict())
       .min(1).max(MAX_MIX).optional(),
-    gamma: z.number().min(0).max(10).default(1),
+    gamma: z.number().min(0).max(10).default(1)
+      .openapi({ description: "diversity: sigma' = gamma * sigma (0: the mean only)" }),
     template: z.string().min(1).max(500).refine((t) => t.includes("{}"), "must contain {}")
-      .optional(),
-    negative_prompt: z.string().max(500).optional(),
-    mix_mode: z.enum(["paper", "rms"]).optional(),
-    n: z.number().int().min(1).max(limits.maxN).default(1),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
-    shared_sample: z.boolean().optional(),
+      .optional().openapi({ description: "edit template; {} is the learned prompt" }),
+    negative_prompt: z.string().max(500).optional()
+      .openapi({ description: 'text of the unconditional branch (default "")' }),
+    mix_mode: z.enum(["paper", "rms"]).optional()
+      .openapi({ description: "sigma of a mix: paper eq. 7 or rms" }),
+    n: z.number().int().min(1).max(limits.maxN).default(1)
+      .openapi({ description: "number of images / samples" }),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).optional()
+      .openapi({ description: "random seed (absent: drawn, answered in X-Seed / seed)" }),
+    shared_sample: z.boolean().optional()
+      .openapi({ description: "one c~ for every image (authors' code variant)" }),
     // How c~ is drawn (DESIGN §4b); absent: the product default.
-    sampler: z.enum(SAMPLER_KINDS).optional(),
+    sampler: z.enum(SAMPLER_KINDS).optional()
+      .openapi({ description: "how c~ is drawn; absent: the product default" }),
   };
 }
 
@@ -42,22 +50,42 @@ const oneOf = (b: { distribution?: string; mix?: unknown }) =>
 /** The body of POST /v1/embeddings. */
 export function embeddingsBodySchema(limits: Limits) {
   return z.object(selectionShape(limits)).strict().refine(oneOf, ONE_OF)
-    .openapi("EmbeddingsRequest");
+    .openapi("EmbeddingsRequest", {
+      description: "One distribution or a weighted mix; n sampled text features c~",
+      example: { distribution: "dd_abcdefghijklmnopqrst", n: 4, gamma: 1, seed: 7 },
+    });
 }
 
 /** The body of POST /v1/samples. */
 export function samplesBodySchema(limits: Limits) {
   return z.object({
     ...selectionShape(limits),
-    steps: z.number().int().min(1).max(limits.maxSteps).default(25),
+    steps: z.number().int().min(1).max(limits.maxSteps).default(25)
+      .openapi({ description: "denoising steps" }),
     // Absent: the model's own defaults (Stable Diffusion: 7.5, no rescale, DDIM; dd-world-tiny:
     // 3, rescale 0.7, Euler ancestral).
-    guidance: z.number().min(0).max(30).optional(),
-    guidance_rescale: z.number().min(0).max(1).optional(),
+    guidance: z.number().min(0).max(30).optional()
+      .openapi({ description: "classifier-free guidance scale; absent: the model's" }),
+    guidance_rescale: z.number().min(0).max(1).optional()
+      .openapi({ description: "diffusers' guidance_rescale; absent: the model's" }),
     scheduler: z.enum(Object.values(SchedulerKind) as [SchedulerKind, ...SchedulerKind[]])
       .optional(),
-    output: z.enum(["inline", "store"]).default("inline"),
-  }).strict().refine(oneOf, ONE_OF).openapi("SamplesRequest");
+    output: z.enum(["inline", "store"]).default("inline")
+      .openapi({ description: "inline base64 PNGs, or store them and answer URLs" }),
+  }).strict().refine(oneOf, ONE_OF).openapi("SamplesRequest", {
+    description: "One distribution or a weighted mix (weights normalised), and how to sample",
+    example: {
+      mix: [{ id: "dd_abcdefghijklmnopqrst", weight: 0.7 }, {
+        id: "dd_bcdefghijklmnopqrstu",
+        weight: 0.3,
+      }],
+      template: "{} on the beach",
+      gamma: 1,
+      n: 4,
+      steps: 25,
+      seed: 7,
+    },
+  });
 }
 
 /** A validated body (the image fields present for samples). */

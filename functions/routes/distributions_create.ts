@@ -11,18 +11,22 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
+import { encodePng } from "../../core/images/encode.ts";
 import { sha256Hex } from "../../core/images/hash.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse, errorResponses } from "../errors.ts";
 import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotency.ts";
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
-import { JOB_ID, JobSchema, publicJob } from "../lib/job_record.ts";
+import { JOB_ID } from "../lib/job_record.ts";
+import { jobView, jobViewSchema } from "../lib/job_view.ts";
+import { legacyOptionNames } from "../lib/api_options.ts";
+import { toBase64 } from "../lib/base64.ts";
 import { checkTrainBudget } from "../lib/memory_budget.ts";
-import { ManifestSchema } from "../lib/schemas.ts";
+import { ManifestSchema, manifestView } from "../lib/schemas.ts";
 import { multipartComplete } from "../middleware/multipart/index.ts";
 import {
+  checkPreviews,
   checkUrls,
   fromForm,
   fromJson,
@@ -61,7 +65,7 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       },
       202: {
         description: "Accepted as a job (see Location)",
-        content: { "application/json": { schema: JobSchema } },
+        content: { "application/json": { schema: jobViewSchema() } },
       },
       200: {
         description: "Progress events, then `done` or `error`",
@@ -83,6 +87,14 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     const req: TrainRequest = multipart
       ? await fromForm(c.req.valid("form") as TrainForm, limits)
       : fromJson(c.req.valid("json") as TrainJson);
+    // Core's camelCase option names still work, deprecated (functions/lib/api_options.ts).
+    const legacy = legacyOptionNames(
+      multipart ? (c.req.valid("form") as TrainForm).options : (await c.req.json()).options,
+    );
+    if (legacy.length > 0) {
+      c.header("Deprecation", "true");
+      deps.log("warn", "deprecated option names", { requestId: c.get("requestId"), legacy });
+    }
 
     const models = await deps.models();
     if (req.model !== undefined && !models.some((m) => m.name === req.model)) {
@@ -100,11 +112,14 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       ? "sse"
       : "sync";
 
+    checkPreviews(req, mode, dispatcher !== null);
     const key = c.req.header("idempotency-key");
     const print = key === undefined ? "" : await fingerprint({
       model: req.model ?? null,
       options: req.options,
       webhook: req.webhook ?? null,
+      webhook_events: req.webhookEvents ?? null,
+      preview_every: req.previewEvery ?? null,
       images: await Promise.all(req.images.map((i) => ("url" in i ? i.url : sha256Hex(i.bytes)))),
     });
     let idem = key === undefined ? null : await idempotency.begin(key, print);
@@ -132,22 +147,38 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
           ? await submitDispatched(deps.store, dispatcher, input, req.webhook)
           : await deps.jobs.submit(
             ticket,
-            (signal, onProgress) => deps.engine.train(input, { signal, onProgress }),
+            (signal, onProgress, job) =>
+              deps.engine.train(input, {
+                signal,
+                onProgress,
+                ...(req.previewEvery
+                  ? {
+                    preview: {
+                      every: req.previewEvery,
+                      onPreview: ({ step, steps, image }) =>
+                        job.onPreview({ step, steps, png: encodePng(image) }),
+                    },
+                  }
+                  : {}),
+              }),
             req.webhook,
+            req.webhookEvents,
             idem?.kind === "new" ? idem.storeKey : undefined,
           );
         const location = `/v1/jobs/${job.id}`;
-        await finish({ status: 202, body: publicJob(job), location });
-        return c.json(publicJob(job), 202, { Location: location });
+        const body = jobView(job);
+        await finish({ status: 202, body, location });
+        return c.json(body, 202, { Location: location });
       }
-      if (mode === "sse") return stream(c, deps, input, finish, abandon);
+      if (mode === "sse") return stream(c, deps, input, finish, abandon, req.previewEvery);
       const manifest = await ticket.run(
         () => deps.engine.train(input, { signal: deadline.signal }),
         deadline.signal,
       );
       const location = `/v1/distributions/${manifest.id}`;
-      await finish({ status: 201, body: manifest, location });
-      return c.json(manifest, 201, { Location: location });
+      const body = manifestView(manifest);
+      await finish({ status: 201, body, location });
+      return c.json(body, 201, { Location: location });
     } catch (e) {
       await abandon();
       throw e;
@@ -164,6 +195,7 @@ function stream(
   input: TrainInput,
   finish: (r: StoredResponse) => Promise<void>,
   abandon: () => Promise<void>,
+  previewEvery?: number,
 ): Response {
   const deadline = c.get("deadline");
   const done = deadline.hold();
@@ -186,11 +218,21 @@ function stream(
               step: p.step,
               steps: p.steps,
               loss: p.loss,
-              etaSeconds: p.etaSeconds,
+              eta_seconds: p.etaSeconds,
             }),
+          ...(previewEvery
+            ? {
+              preview: {
+                every: previewEvery,
+                onPreview: ({ step, steps, image }) =>
+                  send("preview", { step, steps, png_base64: toBase64(encodePng(image)) }),
+              },
+            }
+            : {}),
         }), signal);
-      await finish({ status: 201, body: manifest, location: `/v1/distributions/${manifest.id}` });
-      await send("done", { manifest });
+      const body = manifestView(manifest);
+      await finish({ status: 201, body, location: `/v1/distributions/${manifest.id}` });
+      await send("done", { manifest: body });
     } catch (e) {
       await abandon();
       const { error, body } = errorResponse(e, signal, c.get("requestId"));
@@ -222,7 +264,7 @@ async function currentJob(
   const job = await deps.jobs.get(id);
   if (job === null) return null;
   if (job.status === "failed" && job.error?.code === "worker_lost") return "lost";
-  return { ...r, body: publicJob(job) };
+  return { ...r, body: jobView(job) };
 }
 
 /** Answers a retry with the stored first answer. */
@@ -231,7 +273,7 @@ function replay(c: Context<AppEnv>, r: StoredResponse, sse: boolean): Response {
   if (r.location) headers.Location = r.location;
   if (sse && r.status === 201) {
     return streamSSE(c, async (s) => {
-      await s.writeSSE({ event: "done", data: JSON.stringify({ manifest: r.body as Manifest }) });
+      await s.writeSSE({ event: "done", data: JSON.stringify({ manifest: r.body }) });
     });
   }
   return c.json(r.body as Record<string, unknown>, r.status as ContentfulStatusCode, headers);

@@ -6,7 +6,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { errorResponses } from "../errors.ts";
-import { DistributionIdParams, ManifestSchema } from "../lib/schemas.ts";
+import { DistributionIdParams, ManifestSchema, manifestView } from "../lib/schemas.ts";
 
 /** Mounts the route on `app`. */
 export function distributionsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
@@ -25,6 +25,6 @@ export function distributionsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
   });
   app.openapi(route, async (c) => {
     const { manifest } = await deps.engine.get(c.req.valid("param").id);
-    return c.json(manifest, 200);
+    return c.json(manifestView(manifest), 200);
   });
 }

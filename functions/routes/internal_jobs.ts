@@ -30,6 +30,8 @@ import {
 } from "../lib/job_record.ts";
 import { JobCanceled } from "../lib/jobs.ts";
 import { deliverWebhook } from "../lib/webhook.ts";
+import { jobView } from "../lib/job_view.ts";
+import { manifestView } from "../lib/schemas.ts";
 
 /** Steps between checkpoints of a dispatched job whose options do not say. */
 export const DEFAULT_CHECKPOINT_EVERY = 25;
@@ -145,8 +147,9 @@ async function notify(deps: AppDeps, job: JobRecord, url?: string, manifest?: Ma
   if (!url) return;
   const r = await deliverWebhook(url, {
     type: `job.${job.status}`,
-    job,
-    ...(manifest ? { manifest } : {}),
+    timestamp: new Date().toISOString(),
+    job: jobView(job),
+    ...(manifest ? { manifest: manifestView(manifest) } : {}),
   }, { secret: deps.config.webhookSecret, net: deps.net, backoffMs: [1000, 4000] });
   deps.log(r.delivered ? "info" : "warn", "webhook", { job: job.id, delivered: r.delivered });
   const patched: JobRecord = {

@@ -8,7 +8,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponses } from "../errors.ts";
-import { JOB_ID, JobSchema, publicJob } from "../lib/job_record.ts";
+import { jobView, jobViewSchema } from "../lib/job_view.ts";
+import { JOB_ID } from "../lib/job_record.ts";
 
 /** The `{id}` path parameter of the job routes. */
 export const JobParams = z.object({
@@ -24,7 +25,10 @@ export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     summary: "A training job",
     request: { params: JobParams },
     responses: {
-      200: { description: "The job", content: { "application/json": { schema: JobSchema } } },
+      200: {
+        description: "The job",
+        content: { "application/json": { schema: jobViewSchema() } },
+      },
       ...errorResponses,
     },
   });
@@ -32,6 +36,6 @@ export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     const { id } = c.req.valid("param");
     const job = await deps.jobs.get(id);
     if (job === null) throw new ApiError(404, "not_found", `job ${id} not found`);
-    return c.json(publicJob(job), 200);
+    return c.json(jobView(job), 200);
   });
 }

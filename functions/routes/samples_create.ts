@@ -1,9 +1,10 @@
 /**
  * POST /v1/samples: images from one distribution or a weighted mix. `Accept: image/png` with
- * n = 1 answers the PNG itself; otherwise JSON with base64 PNGs, or with `"output": "store"`
- * the images are written to the store under `samples/<id>/<i>.png` and their store-relative
- * keys returned, with a URL when the store has one a client can use (pre-signed, or an http(s)
- * store's); a folder store's absolute path is never returned.
+ * n = 1 answers the PNG itself (with n > 1 or `"output": "store"` and no JSON acceptable: 406,
+ * before any work); otherwise JSON with base64 PNGs, or with `"output": "store"` the images are
+ * written to the store under `samples/<id>/<i>.png` and their store-relative keys returned, with
+ * a URL when the store has one a client can use (pre-signed, or an http(s) store's); a folder
+ * store's absolute path is never returned.
  *
  * @module
  */
@@ -11,7 +12,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { encodePng } from "../../core/images/encode.ts";
 import type { Store } from "../../core/store/store.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { ApiError, errorResponses, ErrorSchema } from "../errors.ts";
 import { toBase64 } from "../lib/base64.ts";
 import { checkSampleBudget } from "../lib/memory_budget.ts";
 import { samplesBodySchema, toSampleRequest } from "../lib/sample_input.ts";
@@ -76,11 +77,29 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
         },
       },
       ...errorResponses,
+      406: {
+        description: "Accept: image/png (only) with n > 1 or output=store: a PNG holds one image",
+        content: { "application/json": { schema: ErrorSchema } },
+      },
     },
   });
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const req = toSampleRequest(body);
+    const accept = c.req.header("accept") ?? "";
+    const png = /image\/png/i.test(accept);
+    const jsonOk = accept.trim() === "" || /application\/json|application\/\*|\*\/\*/i.test(accept);
+    if (png && !jsonOk && (req.n > 1 || body.output === "store")) {
+      const why = body.output === "store"
+        ? '"output": "store" answers JSON with the images\' URLs'
+        : `n = ${req.n} asks for ${req.n} images`;
+      throw new ApiError(
+        406,
+        "not_acceptable",
+        `Accept: image/png answers a single PNG, but ${why}: send Accept: application/json ` +
+          '(base64 PNGs, or URLs with "output": "store"), or n = 1 for the PNG itself',
+      );
+    }
     await checkSampleBudget(deps, req);
     const { signal } = c.get("deadline");
     const images = await c.get("ticket").run(() => deps.engine.sample(req, { signal }), signal);

@@ -16,7 +16,7 @@ import { type AppOptions, createApp, resolveDeps } from "../../functions/app.ts"
 import type { AppDeps, AppEnv } from "../../functions/env.ts";
 
 /** Fast training options for the tiny model. */
-export const TINY = { K: 3, M: 2, S: 2, batchSize: 2, steps: 3 };
+export const TINY = { k: 3, m: 2, s: 2, batch_size: 2, steps: 3 };
 
 /** A logger that drops everything. */
 export const silent: Log = () => {};

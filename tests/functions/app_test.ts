@@ -38,10 +38,13 @@ Deno.test("GET /openapi.json describes every route; /docs points at it", async (
       "/readyz",
       "/v1/distributions",
       "/v1/distributions/{id}",
+      "/v1/distributions/{id}/textual_inversion",
       "/v1/embeddings",
       "/v1/jobs",
       "/v1/jobs/{id}",
       "/v1/jobs/{id}/cancel",
+      "/v1/jobs/{id}/previews",
+      "/v1/jobs/{id}/previews/{step}",
       "/v1/models",
       "/v1/samples",
     ]);

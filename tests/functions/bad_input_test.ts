@@ -45,7 +45,7 @@ const json = (body: unknown): RequestInit => ({
 
 function cases(): Case[] {
   const one = [{ base64: b64(pngs(1)[0]!) }];
-  const tiny = '{"K":3,"M":2,"S":2,"batchSize":2,"steps":1}';
+  const tiny = '{"k":3,"m":2,"s":2,"batch_size":2,"steps":1}';
   return [
     {
       name: "malformed JSON",
@@ -62,9 +62,9 @@ function cases(): Case[] {
       code: "validation_error",
     },
     {
-      name: "wrong type: options.K is a string",
+      name: "wrong type: options.k is a string",
       path: "/v1/distributions",
-      init: json({ images: one, options: { K: "3" } }),
+      init: json({ images: one, options: { k: "3" } }),
       status: 400,
       code: "validation_error",
     },
@@ -240,9 +240,9 @@ function cases(): Case[] {
       code: "validation_error",
     },
     {
-      name: "K over the limit",
+      name: "k over the limit",
       path: "/v1/distributions",
-      init: json({ images: one, options: { K: 65 } }),
+      init: json({ images: one, options: { k: 65 } }),
       status: 400,
       code: "validation_error",
     },

@@ -126,7 +126,7 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
     const b = (events[3]!.data as { manifest: { id: string; references: unknown[] } }).manifest;
     assert.equal(b.references.length, 3);
     assert.deepEqual(Object.keys(events[0]!.data as object).sort(), [
-      "etaSeconds",
+      "eta_seconds",
       "loss",
       "step",
       "steps",
@@ -171,14 +171,14 @@ Deno.test("e2e: train → get → sample → mix → embeddings → list → del
     const final = await (await call(`/v1/jobs/${job.id}`)).json();
     assert.equal(final.status, "succeeded");
     assert.equal(final.progress.step, TINY.steps);
-    assert.equal(final.manifestId, hook.manifest.id);
+    assert.equal(final.manifest_id, hook.manifest.id);
     assert.deepEqual(final.webhook, { status: "delivered", attempts: 2 });
 
     // 7. List, delete.
     const list = await (await call("/v1/distributions")).json();
     assert.deepEqual(
       list.items.map((m: { id: string }) => m.id),
-      [a.id, b.id, final.manifestId].sort(),
+      [a.id, b.id, final.manifest_id].sort(),
     );
     const del = await call(`/v1/distributions/${a.id}`, { method: "DELETE" });
     assert.equal(del.status, 204);

@@ -36,7 +36,7 @@ Deno.test("POST /v1/distributions (JSON, base64) trains once per Idempotency-Key
     assert.equal(res.status, 201, await res.clone().text());
     const m = await res.json();
     assert.equal(res.headers.get("Location"), `/v1/distributions/${m.id}`);
-    assert.deepEqual([m.K, m.M, m.lossCurve.length], [3, 2, 3]);
+    assert.deepEqual([m.k, m.m, m.loss_curve.length], [3, 2, 3]);
     const again = await app.request("/v1/distributions", postJson(body, key));
     assert.equal(again.status, 201);
     assert.equal(again.headers.get("Idempotent-Replayed"), "true");
@@ -78,10 +78,12 @@ Deno.test("POST /v1/distributions refuses bad options, unknown models and unsign
   try {
     const images = pngs(1).map((p) => ({ base64: b64(p) }));
     const cases: [unknown, number, string][] = [
+      [{ images, options: { k: 9 } }, 400, "validation_error"],
+      [{ images, options: { k: "3" } }, 400, "validation_error"],
       [{ images, options: { K: 9 } }, 400, "validation_error"],
-      [{ images, options: { K: "3" } }, 400, "validation_error"],
+      [{ images, options: { K: 3, k: 3 } }, 400, "validation_error"],
       [{ images, options: { nope: 1 } }, 400, "validation_error"],
-      [{ images, options: { ...TINY, K: 1 } }, 400, "invalid_options"],
+      [{ images, options: { ...TINY, k: 1 } }, 400, "invalid_options"],
       [{ images, model: "sd-9000" }, 422, "unknown_model"],
       [{ images, webhook: "http://127.0.0.1:9/hook" }, 400, "webhook_not_configured"],
       [{ images: [{ base64: "***" }] }, 400, "validation_error"],
@@ -100,6 +102,34 @@ Deno.test("POST /v1/distributions refuses bad options, unknown models and unsign
     });
     assert.equal(badForm.status, 400);
     assert.deepEqual(await store.list(""), []);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST /v1/distributions takes snake_case options; core's old names work, deprecated", async () => {
+  const { app, close } = await makeApp();
+  try {
+    const images = pngs(2).map((p) => ({ base64: b64(p) }));
+    const snake = await app.request(
+      "/v1/distributions",
+      postJson({ images, options: { ...TINY, steps: 1, weight_decay: 0.5 } }),
+    );
+    assert.equal(snake.status, 201, await snake.clone().text());
+    assert.equal(snake.headers.get("Deprecation"), null);
+    const m = await snake.json();
+    assert.deepEqual([m.k, m.m, m.options.batch_size, m.options.weight_decay], [3, 2, 2, 0.5]);
+    assert.equal(m.options.batchSize, undefined);
+    assert.equal(typeof m.created_at, "string");
+
+    const old = await app.request(
+      "/v1/distributions",
+      postJson({ images, options: { K: 3, M: 2, S: 2, batchSize: 2, steps: 1 } }),
+    );
+    assert.equal(old.status, 201, await old.clone().text());
+    assert.equal(old.headers.get("Deprecation"), "true");
+    const o = await old.json();
+    assert.deepEqual([o.k, o.m, o.options.batch_size], [3, 2, 2]);
   } finally {
     await close();
   }

@@ -13,6 +13,25 @@ Deno.test("GET /v1/distributions pages through manifests in id order", async () 
     const p2 = await (await app.request(`/v1/distributions?limit=2&after=${p1.next}`)).json();
     assert.deepEqual(p2.items.map((m: { id: string }) => m.id), ["dd_c"]);
     assert.equal(p2.next, null);
+    // Listings are summaries: no loss curve, references counted, snake_case names.
+    assert.deepEqual(Object.keys(p2.items[0]).sort(), [
+      "created_at",
+      "d",
+      "final_loss",
+      "id",
+      "k",
+      "l",
+      "m",
+      "model",
+      "options",
+      "reference_count",
+      "template",
+    ]);
+    assert.deepEqual([p2.items[0].k, p2.items[0].final_loss, p2.items[0].reference_count], [
+      3,
+      1,
+      0,
+    ]);
     assert.equal((await app.request("/v1/distributions?limit=0")).status, 400);
     assert.equal((await app.request("/v1/distributions?after=..%2Fx")).status, 400);
   } finally {
@@ -26,7 +45,10 @@ Deno.test("GET and DELETE /v1/distributions/{id}", async () => {
     await fakeDistribution(store, "dd_a", "tiny-sd2-fixture");
     const got = await app.request("/v1/distributions/dd_a");
     assert.equal(got.status, 200);
-    assert.equal((await got.json()).model.name, "tiny-sd2-fixture");
+    const full = await got.json();
+    assert.equal(full.model.name, "tiny-sd2-fixture");
+    assert.deepEqual([full.k, full.m, full.l, full.d, full.loss_curve], [3, 2, 77, 32, [1]]);
+    assert.equal(typeof full.created_at, "string");
     assert.equal((await app.request("/v1/distributions/dd_a", { method: "DELETE" })).status, 204);
     assert.deepEqual(await store.list(""), []);
     for (const method of ["GET", "DELETE"]) {

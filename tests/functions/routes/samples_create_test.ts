@@ -22,7 +22,9 @@ Deno.test("POST /v1/samples answers a PNG, base64 JSON or stored images", async 
 
     const json = await app.request(
       "/v1/samples",
-      postJson({ distribution: "dd_a", steps: 2, n: 2, seed: 7 }, { Accept: "image/png" }),
+      postJson({ distribution: "dd_a", steps: 2, n: 2, seed: 7 }, {
+        Accept: "image/png, application/json;q=0.5",
+      }),
     );
     const body = await json.json();
     assert.equal(body.seed, 7);
@@ -91,6 +93,33 @@ Deno.test("POST /v1/samples checks its limits and inputs before any work", async
       assert.equal(res.status, status, JSON.stringify(body));
       assert.equal((await res.json()).error.code, code, JSON.stringify(body));
     }
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST /v1/samples answers 406 for Accept: image/png with n > 1 or output=store", async () => {
+  const { app, store, close } = await makeApp();
+  try {
+    await fakeDistribution(store, "dd_a", MODEL);
+    const before = await store.list("");
+    for (
+      const [extra, re] of [[{ n: 2 }, /n = 2 asks for 2 images/], [
+        { output: "store" },
+        /output/,
+      ]] as const
+    ) {
+      const res = await app.request(
+        "/v1/samples",
+        postJson({ distribution: "dd_a", steps: 2, ...extra }, { Accept: "image/png" }),
+      );
+      assert.equal(res.status, 406);
+      const { error } = await res.json();
+      assert.equal(error.code, "not_acceptable");
+      assert.match(error.message, /Accept: image\/png answers a single PNG/);
+      assert.match(error.message, re);
+    }
+    assert.deepEqual(await store.list(""), before, "nothing was generated or stored");
   } finally {
     await close();
   }
