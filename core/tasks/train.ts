@@ -87,6 +87,11 @@ const TRAIN_FLAGS: Record<string, { key: keyof TrainOptions; kind: Kind; help: s
     kind: "int",
     help: "steps between refreshes of the prompt-to-reference responsibilities",
   },
+  "train-sampler": {
+    key: "trainSampler",
+    kind: ["diagonal", "low_rank"],
+    help: "how the eq. 3 term draws c~ while training: diagonal (paper) or low_rank",
+  },
   sigma: { key: "sigma", kind: ["unbiased", "population"], help: "std estimator over K" },
   "min-snr-gamma": {
     key: "minSnrGamma",

@@ -15,7 +15,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { type JobRecord, JobSchema } from "./jobs.ts";
+import { type JobRecord, JobSchema } from "./job_record.ts";
 
 let schema: ReturnType<typeof build> | undefined;
 

@@ -10,12 +10,12 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponses, ErrorSchema } from "../errors.ts";
-import { JobSchema, publicJob } from "../lib/job_record.ts";
+import { jobView, jobViewSchema } from "../lib/job_view.ts";
 import { JobParams } from "./jobs_get.ts";
 
 /** Mounts the route on `app`. */
 export function jobsCancel(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const job = { "application/json": { schema: JobSchema } };
+  const job = { "application/json": { schema: jobViewSchema() } };
   const route = createRoute({
     method: "post",
     path: "/v1/jobs/{id}/cancel",
@@ -39,6 +39,6 @@ export function jobsCancel(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     if (status === "succeeded" || status === "failed") {
       throw new ApiError(409, "job_finished", `job ${id} already ${status}`);
     }
-    return c.json(publicJob(r.record), r.final ? 200 : 202);
+    return c.json(jobView(r.record), r.final ? 200 : 202);
   });
 }

@@ -8,7 +8,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { errorResponses } from "../errors.ts";
-import { JOB_ID, JobSchema, publicJob } from "../lib/job_record.ts";
+import { JOB_ID } from "../lib/job_record.ts";
+import { jobView, jobViewSchema } from "../lib/job_view.ts";
 
 const Query = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20)
@@ -18,7 +19,7 @@ const Query = z.object({
 });
 
 const Page = z.object({
-  items: z.array(JobSchema),
+  items: z.array(jobViewSchema()),
   next: z.string().nullable().openapi({ description: "pass as `after` for the next page" }),
 }).openapi("JobPage");
 
@@ -37,6 +38,6 @@ export function jobsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
     const { limit, after } = c.req.valid("query");
     const page = await deps.jobs.list({ limit, ...(after ? { after } : {}) });
-    return c.json({ items: page.items.map(publicJob), next: page.next }, 200);
+    return c.json({ items: page.items.map(jobView), next: page.next }, 200);
   });
 }

@@ -73,6 +73,7 @@ Deno.test("train --help lists every training option with its default", async () 
     ortho: "paper",
     omega: "shared",
     objective: "best_prompt",
+    "train-sampler": "diagonal",
     "best-prompt-weight": "1",
     "best-prompt-temperature": "0.5",
     "best-prompt-refresh": "25",

@@ -91,7 +91,7 @@ Deno.test("an async replay returns the job as it is now; a lost job's key trains
     const now = await replay.json();
     assert.equal(now.id, job.id);
     assert.equal(now.status, "succeeded");
-    assert.ok(now.manifestId);
+    assert.ok(now.manifest_id);
 
     // The instance running a job died (kill -9): its record says running, its lease ran out.
     const key2 = { "Idempotency-Key": "async-replay-2" };
