@@ -92,34 +92,44 @@ function weightGrad(g: Builder, x: string, dy: string, geo: Geometry): string {
 }
 
 /**
- * The weight gradient of an ungrouped convolution as one batched MatMul over an im2col that
- * ONE grouped Conv builds: each input channel convolved (group ci; the node's strides, pads
- * and dilations) with a one-hot kernel per kernel offset, [ci*K, 1, k...], gives the windows
- * [N, ci*K, Ho*...] already in the layout of W; then dW[co, ci*K] = the sum over n of
- * dY[n] [co, Ho*...] times windows[n]^T (ONNX Runtime fuses the Transpose into its MatMul),
- * reshaped to [co, ci, k...]. The one-hot products are exact (x·1 plus zeros). For a 1×1
- * kernel without stride or pads the windows are x itself. This replaced per-offset Slices
- * and a Concat (about 30 nodes per convolution). ONNX Runtime's Conv is slow when the
- * "kernel" is as large as an activation map, as in {@link weightGrad}.
+ * The weight gradient of an ungrouped convolution as ONE Gemm over an im2col that ONE
+ * grouped Conv builds. The batch moves next to the spatial axes, x as [1, ci, N, H...], so
+ * that a convolution of one more spatial axis (kernel, stride and dilation 1 and no padding
+ * along N; the node's own along the others) with a one-hot kernel per kernel offset,
+ * [ci*K, 1, 1, k...] in groups of ci, gives the windows [ci*K, N*Ho*...] already in the
+ * layout of W; then dW [co, ci*K] = dY as [co, N*Ho*...] times windows^T, reshaped to
+ * [co, ci, k...]. The one-hot products are exact (x·1 plus zeros). For a 1×1 kernel without
+ * stride or pads the windows are x itself. This replaced per-offset Slices and a Concat
+ * (about 30 nodes per convolution). ONNX Runtime's Conv is slow when the "kernel" is as
+ * large as an activation map, as in {@link weightGrad}.
  */
 function weightGradMatmul(g: Builder, x: string, dy: string, geo: Geometry): string {
-  const { kernel: k, strides: s, pads: p, dilations: d } = geo;
+  const { kernel: k, strides: s, pads: p, dilations: d } = geo, r = k.length;
   const [batch, ci, ...size] = g.shape(x) as [number, number, ...number[]];
   const [, co, ...outSize] = g.shape(dy) as [number, number, ...number[]];
-  const K = k.reduce((a, b) => a * b, 1), rows = outSize.reduce((a, b) => a * b, 1);
+  const K = k.reduce((a, b) => a * b, 1);
+  const rows = outSize.reduce((a, b) => a * b, batch);
+  const channelsFirst = (v: string) => {
+    const rest = g.shape(v).slice(2).map((_, i) => i + 2);
+    return batch === 1 ? v : g.transpose(v, [1, 0, ...rest]);
+  };
   const plain = K === 1 && s.every((v) => v === 1) && p.every((v) => v === 0);
   let windows = x;
-  if (!plain) {
-    const eye = new Array<number>(ci * K * K).fill(0);
-    for (let c = 0; c < ci; c++) for (let o = 0; o < K; o++) eye[(c * K + o) * K + o] = 1;
-    const kernel = g.constant(g.dtype(x), [ci * K, 1, ...k], eye);
-    windows = g.conv(x, kernel, undefined, { strides: s, pads: p, dilations: d, group: ci });
+  if (plain) windows = channelsFirst(x);
+  else {
+    const eye = new Array<number>(K * K).fill(0);
+    for (let o = 0; o < K; o++) eye[o * K + o] = 1;
+    const kernel = g.constant(g.dtype(x), [K, 1, 1, ...k], eye);
+    const images = g.reshape(channelsFirst(x), [ci, 1, batch, ...size]);
+    windows = g.conv(images, kernel, undefined, {
+      strides: [1, ...s],
+      pads: [0, ...p.slice(0, r), 0, ...p.slice(r)],
+      dilations: [1, ...d],
+    });
   }
-  const cols = g.reshape(windows, [batch, ci * K, rows]);
-  const perm = g.transpose(cols, [0, 2, 1]); // [N, rows, ci*K]
-  const prod = g.matmul(g.reshape(dy, [batch, co, rows]), perm); // [N, co, ci*K]
-  const summed = batch === 1 ? prod : g.reduceSum(prod, [0], false);
-  return g.reshape(summed, [co, ci, ...k]);
+  const cols = g.reshape(windows, [ci * K, rows]);
+  const dyRows = g.reshape(channelsFirst(dy), [co, rows]);
+  return g.reshape(g.gemm(dyRows, cols, undefined, { transB: true }), [co, ci, ...k]);
 }
 
 /** Sum of `dy` over every axis but the channels: the bias gradient. */
