@@ -25,9 +25,9 @@ import { ABSORBED, NodeView } from "./types.ts";
 
 /**
  * Version of the emitted graphs: bumped whenever the same model and options give a different
- * gradient graph (2: issue 16's pattern rules), so that caches of built graphs can key on it.
+ * gradient graph (2: issue 16's pattern rules; 3: its attention, Slice-join, Conv and MatMul weight-gradient rules), so that caches of built graphs can key on it.
  */
-export const AUTODIFF_VERSION = 2;
+export const AUTODIFF_VERSION = 3;
 
 /** What to differentiate. */
 export interface DifferentiateOptions {

@@ -180,7 +180,11 @@ export const conv: Vjp = (g, n, dy) => {
     () =>
       (stride1 ? inputGradStride1(g, dy, n.in(1), geo) : null) ??
         g.convTranspose(dy, n.in(1), undefined, options(geo, op)),
-    () => geo.group === 1 ? weightGradMatmul(g, n.in(0), dy, geo) : weightGrad(g, n.in(0), dy, geo),
+    // The im2col adds a spatial axis: up to 2-D kernels, so that it stays within 3-D.
+    () =>
+      geo.group === 1 && k.length <= 2
+        ? weightGradMatmul(g, n.in(0), dy, geo)
+        : weightGrad(g, n.in(0), dy, geo),
     () => biasGrad(g, dy),
   ];
 };
