@@ -25,9 +25,9 @@ import { ABSORBED, NodeView } from "./types.ts";
 
 /**
  * Version of the emitted graphs: bumped whenever the same model and options give a different
- * gradient graph (2: issue 16's pattern rules), so that caches of built graphs can key on it.
+ * gradient graph (2: issue 16's pattern rules; 3: its attention, Slice-join, Conv and MatMul weight-gradient rules), so that caches of built graphs can key on it.
  */
-export const AUTODIFF_VERSION = 2;
+export const AUTODIFF_VERSION = 3;
 
 /** What to differentiate. */
 export interface DifferentiateOptions {
@@ -75,6 +75,56 @@ function topoOrder(nodes: Node[], available: Set<string>): Node[] {
   }
   if (out.length !== nodes.length) throw new Error("graph has a cycle or a missing producer");
   return out;
+}
+
+/**
+ * Gradient terms that are all zero-Pads of pieces along one axis, disjoint (the Slice rule's
+ * gradients of a chunked value, as GEGLU's two halves): one Concat of the pieces, zeros in
+ * the gaps, instead of padding each to full size and adding. The Pads, read by nothing
+ * else, go into `dropped`. Undefined when the terms are not of that form.
+ */
+function joinPads(g: Builder, terms: string[], dropped: Set<Node>): string | undefined {
+  if (terms.length < 2) return undefined;
+  const pads: { node: Node; axis: number; start: number; size: number }[] = [];
+  for (const t of terms) {
+    const node = g.nodes.find((m) => m.outputs[0] === t);
+    if (
+      node?.opType !== "Pad" ||
+      node.attributes.some((a) => a.type === "string" && a.s !== "constant")
+    ) {
+      return undefined;
+    }
+    const [x = "", p = "", v = "", axesIn] = node.inputs;
+    const pv = g.table.value(p)?.data, value = v ? g.table.value(v)?.data : [0];
+    if (!pv || axesIn || !value || value[0] !== 0) return undefined;
+    const r = pv.length / 2,
+      axes = [...Array(r).keys()].filter((i) => pv[i] !== 0 || pv[i + r] !== 0);
+    if (axes.length !== 1 || pv.some((q) => q < 0)) return undefined;
+    pads.push({ node, axis: axes[0]!, start: pv[axes[0]!]!, size: g.shape(x)[axes[0]!]! });
+  }
+  const axis = pads[0]!.axis, full = g.shape(terms[0]!);
+  if (pads.some((q) => q.axis !== axis)) return undefined;
+  pads.sort((a, b) => a.start - b.start);
+  const readers = new Set(g.nodes.flatMap((m) => m.inputs));
+  if (terms.some((t) => readers.has(t))) return undefined;
+  const parts: string[] = [];
+  let at = 0;
+  for (const q of pads) {
+    if (q.start < at) return undefined;
+    if (q.start > at) {
+      const gap = full.map((d, i) => (i === axis ? q.start - at : d));
+      parts.push(g.zeros(gap, g.dtype(terms[0]!)));
+    }
+    parts.push(q.node.inputs[0]!);
+    at = q.start + q.size;
+  }
+  if (at < full[axis]!) {
+    parts.push(
+      g.zeros(full.map((d, i) => (i === axis ? full[axis]! - at : d)), g.dtype(terms[0]!)),
+    );
+  }
+  pads.forEach((q) => dropped.add(q.node));
+  return g.concat(parts, axis);
 }
 
 /**
@@ -132,11 +182,13 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
 
   const grads = new Map<string, string[]>();
   const push = (name: string, grad: string) => grads.set(name, [...(grads.get(name) ?? []), grad]);
+  const dropped = new Set<Node>();
   const gradOf = (name: string): string | undefined => {
     const gs = grads.get(name);
     if (!gs) return undefined;
     // Two terms as Add: ONNX Runtime fuses Conv + Add (the residual sums of a UNet).
-    const total = gs.length === 2 ? g.add(gs[0]!, gs[1]!) : g.sum(gs);
+    const total = joinPads(g, gs, dropped) ??
+      (gs.length === 2 ? g.add(gs[0]!, gs[1]!) : g.sum(gs));
     grads.set(name, [total]);
     return total;
   };
@@ -152,7 +204,10 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
       throw new Error(`autodiff: no gradient rule for operator ${n.opType} (node '${n.name}')`);
     }
     const first = g.nodes.length;
-    const view = new NodeView(n, g, dys, index);
+    const view = new NodeView(n, g, dys, index, (v) => {
+      const gs = grads.get(v);
+      return gs?.length === 1 ? gs[0] : undefined;
+    });
     const results = rule(g, view, view.dy(0));
     n.inputs.forEach((x, i) => {
       if (!x || !active.has(x) || !needed.has(x)) return;
@@ -207,7 +262,7 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
     irVersion: Math.max(model.irVersion, 8),
     graph: {
       ...graph,
-      nodes: [...nodes, ...g.nodes],
+      nodes: [...nodes, ...g.nodes.filter((m) => !dropped.has(m))],
       initializers: [...graph.initializers, ...g.initializers],
       inputs,
       outputs,

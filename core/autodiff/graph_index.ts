@@ -9,11 +9,15 @@ import type { Node } from "../onnx/types.ts";
 export class GraphIndex {
   private readonly producers = new Map<string, Node>();
   private readonly counts = new Map<string, number>();
+  private readonly readers = new Map<string, Node[]>();
 
   constructor(nodes: readonly Node[], kept: Iterable<string>) {
     for (const n of nodes) {
       n.outputs.forEach((o) => o && this.producers.set(o, n));
       n.inputs.forEach((x) => x && this.counts.set(x, (this.counts.get(x) ?? 0) + 1));
+      for (const x of new Set(n.inputs)) {
+        if (x) this.readers.set(x, [...(this.readers.get(x) ?? []), n]);
+      }
     }
     for (const k of kept) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
@@ -27,5 +31,11 @@ export class GraphIndex {
   /** How many node inputs (and kept outputs) read `name`. */
   uses(name: string): number {
     return this.counts.get(name) ?? 0;
+  }
+
+  /** The node reading `name` when exactly one node input (and no kept output) reads it. */
+  soleReader(name: string): Node | undefined {
+    const r = this.readers.get(name);
+    return this.uses(name) === 1 && r?.length === 1 ? r[0] : undefined;
   }
 }

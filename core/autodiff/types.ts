@@ -34,7 +34,22 @@ export class NodeView {
     private readonly g: Builder,
     private readonly dys: (string | undefined)[],
     private readonly index?: GraphIndex,
+    private readonly gradOfValue?: (name: string) => string | undefined,
   ) {}
+
+  /** The node reading output i when it is of type `opType` and the only reader. */
+  soleReader(i: number, opType: string): Node | undefined {
+    const r = this.index?.soleReader(this.out(i));
+    return r?.opType === opType ? r : undefined;
+  }
+
+  /**
+   * The gradient that reached value `name` (an output of a node the backward pass has
+   * already visited), if any: pattern rules read their consumer's output gradient.
+   */
+  gradOf(name: string): string | undefined {
+    return this.gradOfValue?.(name);
+  }
 
   /**
    * The node producing input i when it is of type `opType` and nothing but this node

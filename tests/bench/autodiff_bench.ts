@@ -10,7 +10,10 @@
  * The "(before)" rows differentiate with core/autodiff as it was before issue 16 (lean
  * backward graphs; see _baseline_autodiff.ts) and run with the session options of then
  * (memory pattern on), so that both are measured in one run; their ratios are to
- * "forward (before)".
+ * "forward (before)". `--before COMMIT` differentiates the "(before)" rows with core/autodiff at
+ * that commit instead, and runs them with today's session options (a graph-only comparison):
+ *
+ *   deno run -A tests/bench/autodiff_bench.ts [--runs N] [--threads N] [--before COMMIT]
  */
 import { differentiate } from "../../core/autodiff/driver.ts";
 import { baselineDifferentiate } from "./_baseline_autodiff.ts";
@@ -25,6 +28,10 @@ const B = 2;
 const THREADS = Number(Deno.args[Deno.args.indexOf("--threads") + 1] ?? 0) || 0;
 /** `--runs N`: timed rounds. */
 const RUNS = Number(Deno.args[Deno.args.indexOf("--runs") + 1] ?? 40) || 40;
+/** `--before COMMIT`: the "(before)" rows' autodiff commit (default: the issue-16 baseline). */
+const BEFORE = Deno.args.includes("--before")
+  ? Deno.args[Deno.args.indexOf("--before") + 1]
+  : undefined;
 const MODES: Mode[] = [
   "forward",
   "grad-inputs",
@@ -60,7 +67,7 @@ async function buildModel(mode: Mode): Promise<Model> {
       t.name.startsWith("unet/") && t.dtype === DType.FLOAT &&
       t.dims.length > 0 && t.dims.reduce((a, b) => a * b, 1) > 1
     ).map((t) => t.name);
-  const diff = mode.endsWith("(before)") ? await baselineDifferentiate() : differentiate;
+  const diff = mode.endsWith("(before)") ? await baselineDifferentiate(BEFORE) : differentiate;
   return diff(model, { loss: "loss", wrt }).model;
 }
 
@@ -77,7 +84,7 @@ function feeds(): Record<string, HostTensor> {
 
 /** Session options of a row: before issue 16 the memory pattern planner was on. */
 const sessionOptions = (mode: Mode) => ({
-  memoryPattern: mode.endsWith("(before)"),
+  memoryPattern: mode.endsWith("(before)") && BEFORE === undefined,
   intraOpThreads: THREADS,
 });
 
@@ -119,6 +126,7 @@ async function runWorker(args: string[]): Promise<Record<string, number>> {
       String(THREADS),
       "--runs",
       String(RUNS),
+      ...(BEFORE ? ["--before", BEFORE] : []),
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -143,7 +151,9 @@ if (Deno.args[0] === "--memory") {
   const fwdOf = (m: Mode): Mode => (m.endsWith("(before)") ? "forward (before)" : "forward");
   console.log(
     `sd-tiny-torch UNet, batch ${B}, ONNX Runtime CPU (${navigator.hardwareConcurrency} cores, ` +
-      `${THREADS || "default"} intra-op threads); load average before ${load0}`,
+      `${THREADS || "default"} intra-op threads); "(before)": ${
+        BEFORE ? `autodiff at ${BEFORE}, today's session options` : "the issue-16 baseline"
+      }; load average before ${load0}`,
   );
   console.log("graph                      nodes   time ms   peak MiB   time ratio   memory ratio");
   for (const m of MODES) {

@@ -4,6 +4,9 @@
  * kernel times summed by operator type. A diagnostic, not part of `deno task bench`:
  *
  *   deno run -A tests/bench/autodiff_profile.ts grad-inputs [runs] [top]
+ *
+ * PROFILE_BY_RULE=1 also ranks operator@rule (the forward operator a backward node
+ * differentiates); PROFILE_NODES=N lists the N slowest nodes with their shapes.
  */
 import { differentiate } from "../../core/autodiff/driver.ts";
 import { unetLossModel } from "../helpers/unet_loss.ts";
@@ -49,7 +52,7 @@ interface ProfileEvent {
   cat: string;
   name: string;
   dur: number;
-  args?: { op_name?: string; output_type_shape?: unknown };
+  args?: { op_name?: string; input_type_shape?: unknown; output_type_shape?: unknown };
 }
 
 /** Sums a profile's node kernel times (µs) by operator type. */
@@ -89,6 +92,31 @@ export function printProfile(dir: string, runs: number, top: number): void {
         `${k.padEnd(40)} ${(r.us / runs / 1000).toFixed(3).padStart(8)} ms ${
           (100 * r.us / total).toFixed(1).padStart(5)
         }% ${String(r.count / runs).padStart(5)}`,
+      );
+    }
+  }
+  const nodes = Number(Deno.env.get("PROFILE_NODES") ?? 0);
+  if (nodes > 0) {
+    // The slowest single nodes (time per run), with their input and output shapes.
+    const per = new Map<string, { us: number; op: string; shapes: string }>();
+    for (const e of events) {
+      if (e.cat !== "Node" || !e.name.endsWith("_kernel_time")) continue;
+      const r = per.get(e.name) ??
+        {
+          us: 0,
+          op: e.args?.op_name ?? "?",
+          shapes: `${JSON.stringify(e.args?.input_type_shape)} -> ${
+            JSON.stringify(e.args?.output_type_shape)
+          }`,
+        };
+      r.us += e.dur;
+      per.set(e.name, r);
+    }
+    for (const [k, r] of [...per].sort((a, b) => b[1].us - a[1].us).slice(0, nodes)) {
+      console.log(
+        `${(r.us / runs / 1000).toFixed(3).padStart(8)} ms ${r.op} ${k.slice(0, 70)} ${
+          r.shapes.slice(0, 160)
+        }`,
       );
     }
   }

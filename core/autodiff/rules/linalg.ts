@@ -36,9 +36,19 @@ export const matmul: Vjp = (g, n, dy) => {
   const a = () => (aVec ? g.unsqueeze(n.in(0), [0]) : n.in(0));
   const b = () => (bVec ? g.unsqueeze(n.in(1), [1]) : n.in(1));
   const drop = (x: string, vec: boolean, axis: number) => (vec ? g.squeeze(x, [axis]) : x);
+  const [as, bs] = [n.inShape(0), n.inShape(1)];
+  // A batched input times a 2-D weight: dB = A^T dY with the batch axes folded into the
+  // rows, one Gemm, instead of a batched product summed over the batch afterwards.
+  const foldRows = !aVec && bs.length === 2 && as.length > 2;
+  const rows = as.slice(0, -1).reduce((p, q) => p * q, 1);
   return [
     () => drop(g.matmul(dy2, swapLast(g, b())), aVec, r - 2),
-    () => drop(g.matmul(swapLast(g, a()), dy2), bVec, r - 1),
+    () =>
+      foldRows
+        ? g.gemm(g.reshape(n.in(0), [rows, as.at(-1)!]), g.reshape(dy, [rows, bs[1]!]), undefined, {
+          transA: true,
+        })
+        : drop(g.matmul(swapLast(g, a()), dy2), bVec, r - 1),
   ];
 };
 

@@ -16,10 +16,29 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
  */
 const softAxis = (n: NodeView) => n.axis(n.attrInt("axis", -1), n.outShape(0).length);
 
-// dx = y (dy - sum(dy y)).
+/**
+ * sum(dy y) over the last axis when y's only reader is o = MatMul(y, V) with the same
+ * leading shape: then dy = do V^T, and sum_j dy_ij y_ij = sum_d do_id o_id (attention's
+ * backward identity), a sum over o's last axis (the head size) instead of y's (the keys).
+ */
+function rowDotViaMatmul(g: Builder, n: NodeView): string | undefined {
+  const mm = n.soleReader(0, "MatMul");
+  const ys = n.outShape(0), axis = softAxis(n);
+  if (!mm || mm.inputs[0] !== n.out(0) || mm.inputs[1] === n.out(0)) return undefined;
+  if (axis !== ys.length - 1 || ys.length < 2) return undefined;
+  const o = mm.outputs[0]!, os = g.shape(o), vs = g.shape(mm.inputs[1]!);
+  if (vs.length < 2 || os.length !== ys.length) return undefined;
+  if (!ys.slice(0, -1).every((d, i) => d === os[i])) return undefined;
+  const dO = n.gradOf(o);
+  if (!dO || g.dtype(dO) !== g.dtype(o)) return undefined;
+  return g.reduceSum(g.mul(dO, o), [axis]);
+}
+
+// dx = y (dy - sum(dy y)); see rowDotViaMatmul for attention's cheaper sum.
 export const softmax: Vjp = (g, n, dy) => [() => {
   const y = n.out(0);
-  return g.mul(y, g.sub(dy, g.reduceSum(g.mul(dy, y), [softAxis(n)])));
+  const dot = rowDotViaMatmul(g, n) ?? g.reduceSum(g.mul(dy, y), [softAxis(n)]);
+  return g.mul(y, g.sub(dy, dot));
 }];
 
 // dx = dy - softmax(x) sum(dy), with softmax(x) = exp(y).
@@ -109,8 +128,10 @@ export const layerNorm: Vjp = (g, n, dy) => {
   const axes = range(n.axis(n.attrInt("axis", -1), rank), rank);
   const s = once(() => statsOf(g, n, axes, n.attrFloat("epsilon", 1e-5)));
   const count = numel(axes.map((a) => n.inShape(0)[a]!));
+  const unitScale = n.value(1)?.every((v) => v === 1);
+  const gh = () => (unitScale ? dy : g.mul(dy, n.in(1)));
   return [
-    () => g.sum([normBackward(g, g.mul(dy, n.in(1)), s(), axes), ...viaStats(g, n, s(), count)]),
+    () => g.sum([normBackward(g, gh(), s(), axes), ...viaStats(g, n, s(), count)]),
     () => g.mul(dy, s().xhat),
     n.in(2) ? () => dy : null,
   ];

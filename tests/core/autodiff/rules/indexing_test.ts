@@ -4,6 +4,7 @@ import { attr } from "../../../../core/onnx/builder.ts";
 import { type HostTensor, Session } from "../../../../core/onnx/runtime.ts";
 import { type Attribute, DType, type Model } from "../../../../core/onnx/types.ts";
 import { buildCheckModel, checkGradient, type InputSpec, Rng } from "../../../helpers/gradcheck.ts";
+import { emittedFor, finiteDifferences, gradient, lossGraph, relErr } from "../_graph_fd.ts";
 
 // These operators and their gradients' operators (ScatterND, Pad, Slice, Split, Concat,
 // ReduceSum) have float64 CPU kernels: central differences in float64 (h = 1e-6) are
@@ -198,4 +199,17 @@ Deno.test("Expand vjp matches finite differences (new leading axis and broadcast
 Deno.test("Tile vjp matches finite differences", async () => {
   await fd("Tile", [{ name: "x", shape: [2, 3], wrt: true }, ints("r", [2, 3])]);
   await fd("Tile", [{ name: "x", shape: [1, 2, 2], wrt: true }, ints("r", [3, 1, 2])]);
+});
+
+Deno.test("Slice gradients meeting at a value join by one Concat (zeros in gaps), match FD", async () => {
+  const x = new Rng(5).normals(2 * 7);
+  const model = lossGraph([2, 7], DType.DOUBLE, (g, v) => {
+    const a = g.slice(v, [0], [2], [1]), b = g.slice(v, [4], [6], [1]);
+    return g.mul(a, g.tanh(b)); // a gap at 2..3 and at 6
+  });
+  const { grad, model: diff } = await gradient(model, x);
+  assert.deepEqual(emittedFor(diff, "Slice"), []);
+  assert.ok(diff.graph.nodes.some((n) => n.opType === "Concat"));
+  assert.ok(!diff.graph.nodes.some((n) => n.opType === "Pad"));
+  assert.ok(relErr(grad, await finiteDifferences(model, x)) <= FD_TOL);
 });

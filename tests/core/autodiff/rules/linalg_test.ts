@@ -19,6 +19,8 @@ Deno.test("MatMul vjp matches finite differences (vector · matrix)", () => fd(m
 Deno.test("MatMul vjp matches finite differences (matrix · vector)", () => fd(matmul([2, 3], [3])));
 Deno.test("MatMul vjp matches finite differences (batch broadcast [2,1,3,4]·[5,4,2])", () =>
   fd(matmul([2, 1, 3, 4], [5, 4, 2])));
+Deno.test("MatMul vjp matches finite differences (batched · 2-D weight: dB by one Gemm)", () =>
+  fd(matmul([2, 3, 4, 5], [5, 2])));
 Deno.test("MatMul vjp matches finite differences (vector · batched matrices)", () =>
   fd(matmul([3], [2, 3, 4])));
 Deno.test("MatMul vjp matches finite differences (batched matrices · vector)", () =>

@@ -5,7 +5,7 @@ import { DType } from "../../../../core/onnx/types.ts";
 import { buildCheckModel, checkGradient, type CheckSpec, Rng } from "../../../helpers/gradcheck.ts";
 import type { Builder } from "../../../../core/onnx/builder.ts";
 import { Session } from "../../../../core/onnx/runtime.ts";
-import { emittedFor, gradient, lossGraph, relErr } from "../_graph_fd.ts";
+import { emittedFor, finiteDifferences, gradient, lossGraph, relErr } from "../_graph_fd.ts";
 
 /** Float64 central differences: anything above 1e-6 is a wrong rule, not rounding. */
 async function fd(spec: CheckSpec, tol = 1e-6): Promise<void> {
@@ -186,4 +186,24 @@ Deno.test("InstanceNormalization vjp in float32: statistics by one LayerNormaliz
   }
   await s.release();
   assert.ok(relErr(grad, fdv) <= F32_TOL, `rel err ${relErr(grad, fdv)}`);
+});
+
+Deno.test("attention pattern: Softmax read only by MatMul(y, V) sums dO·O, matches FD", async () => {
+  const x = new Rng(3).normals(2 * 3 * 4);
+  const v = new Rng(4).normals(2 * 4 * 5);
+  for (const shared of [false, true]) {
+    const model = lossGraph([2, 3, 4], DType.DOUBLE, (g, s) => {
+      const y = g.softmax(s, -1);
+      const o = g.matmul(y, g.constant(DType.DOUBLE, [2, 4, 5], v));
+      // Read elsewhere too: the per-operator rule runs.
+      return shared ? g.add(g.reduceSum(y, [2]), o) : o;
+    });
+    const { grad, model: diff } = await gradient(model, x);
+    const mm = diff.graph.nodes.find((n) => n.opType === "MatMul" && !n.name.includes("@"))!;
+    const readsO = diff.graph.nodes.some((n) =>
+      n.name.endsWith("@Softmax") && n.opType === "Mul" && n.inputs.includes(mm.outputs[0]!)
+    );
+    assert.equal(readsO, !shared);
+    assert.ok(relErr(grad, await finiteDifferences(model, x)) <= 1e-6, `shared ${shared}`);
+  }
 });
