@@ -171,9 +171,50 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return { addr, deps, shutdown, finished: server.finished };
 }
 
-if (import.meta.main) {
+const HELP = `usage: deno task serve
+
+The HTTP API (functions/README.md). It takes no arguments: configure it with environment
+variables (the table in functions/README.md), for example
+
+  PORT=8000 DD_STORE=./.data deno task serve
+  HOST=0.0.0.0 DD_API_KEYS=key1,key2 DD_STORE=s3://bucket/prefix deno task serve
+
+It binds to 127.0.0.1 unless DD_API_KEYS or DD_ALLOW_UNAUTHENTICATED_PUBLIC=1 is set; SIGTERM or
+SIGINT drain it (DD_SHUTDOWN_GRACE_MS).`;
+
+/** Where {@linkcode main} writes its lines (the console by default). */
+export interface ServeIo {
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+}
+
+/**
+ * `deno task serve`: `--help` prints the usage (exit 0), any other argument is refused (exit 1),
+ * none starts the server until SIGTERM or SIGINT.
+ */
+export async function main(args: string[], io: ServeIo = {}): Promise<number> {
+  const out = io.out ?? ((l: string) => console.log(l));
+  const err = io.err ?? ((l: string) => console.error(l));
+  if (args.includes("--help") || args.includes("-h")) {
+    out(HELP);
+    return 0;
+  }
+  if (args.length > 0) {
+    err(
+      `error: serve takes no arguments, got ${args.join(" ")} (configure it with environment ` +
+        "variables; deno task serve --help)",
+    );
+    return 1;
+  }
   const running = await startServer({ config: parseConfig(Deno.env.toObject()) });
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => void running.shutdown().then(() => Deno.exit(0)));
   }
+  await running.finished;
+  return 0;
+}
+
+if (import.meta.main) {
+  const code = await main(Deno.args);
+  if (code !== 0) Deno.exit(code);
 }

@@ -26,9 +26,12 @@ import {
   readTrainDefaults,
   type TrainDefaults,
 } from "../distribution/train_defaults.ts";
+import { encodePng } from "../images/encode.ts";
+import type { RgbImage } from "../images/types.ts";
 import { openStore } from "../store/open.ts";
 import {
   defineTask,
+  num,
   type OptionTable,
   parseNumber,
   required,
@@ -155,6 +158,17 @@ const OPTIONS: OptionTable = {
     type: "string",
     arg: "FILE",
     help: "resume from a checkpoint written by --checkpoint-every",
+  },
+  "preview-every": {
+    type: "string",
+    arg: "N",
+    help: "every N steps, write a 2x2 grid sampled from the distribution so far",
+  },
+  "preview-dir": {
+    type: "string",
+    arg: "DIR",
+    default: "./previews",
+    help: "where --preview-every writes preview-step-NNNNNN.png",
   },
   ...Object.fromEntries(
     Object.entries(TRAIN_FLAGS).map(([flag, f]) => {
@@ -314,6 +328,11 @@ export const main: TaskMain = defineTask({
     const resume = str(values, "resume") === undefined
       ? undefined
       : await readCheckpoint(str(values, "resume")!, valid, model);
+    const previewEvery = values["preview-every"] === undefined
+      ? 0
+      : num(values, "preview-every", 0, { integer: true, min: 1, max: valid.steps });
+    const previewDir = str(values, "preview-dir") ?? "./previews";
+    if (previewEvery > 0) await Deno.mkdir(previewDir, { recursive: true });
     const store = await openStore(str(values, "out") ?? "./.data");
     const cacheDir = values["no-cache"] ? null : str(values, "cache-dir") ?? defaultCacheDir();
     const engine = new Engine({ store, resolveModel, defaultModel: DEFAULT_MODEL, cacheDir });
@@ -334,6 +353,21 @@ export const main: TaskMain = defineTask({
             bar.update(p.step, { loss: p.loss, rate: p.stepsPerSecond, eta: p.etaSeconds }),
           onCheckpoint: (c) => writeCheckpoint(checkpointPath, c, valid, model),
           ...(resume ? { resume } : {}),
+          ...(previewEvery > 0
+            ? {
+              preview: {
+                every: previewEvery,
+                onPreview: async ({ step, image }: { step: number; image: RgbImage }) => {
+                  const path = join(
+                    previewDir,
+                    `preview-step-${String(step).padStart(6, "0")}.png`,
+                  );
+                  await Deno.writeFile(path, encodePng(image));
+                  io.err(`preview: ${path}`);
+                },
+              },
+            }
+            : {}),
         }).catch((e) => {
           throw /^invalid training option/.test((e as Error).message) ? flagError(e) : e;
         }).finally(() => bar.finish())

@@ -14,9 +14,9 @@ const TASKS: Record<string, string> = JSON.parse(
 
 /**
  * Tasks that are not scripts of ours: deno's own subcommands (test, check, bench answer
- * --help as deno does) and `serve`, the HTTP server of functions/ (it takes no arguments).
+ * --help as deno does).
  */
-const NOT_SCRIPTS = new Set(["test", "check", "bench", "serve"]);
+const NOT_SCRIPTS = new Set(["test", "check", "bench"]);
 
 Deno.test("every task in deno.json answers --help with its usage and exit code 0", async (t) => {
   const scripts = Object.entries(TASKS).filter(([name]) => !NOT_SCRIPTS.has(name));
@@ -49,6 +49,14 @@ function withoutInitCwd(env: Record<string, string>): Record<string, string> {
   const { INIT_CWD: _, ...rest } = env;
   return rest;
 }
+
+Deno.test("serve refuses arguments other than --help, with exit code 1", async () => {
+  const { main } = await import(join(ROOT, "functions/server.ts")) as { main: TaskMain };
+  let err = "";
+  const code = await main(["--port", "9"], { out: () => {}, err: (l) => (err += l) });
+  assert.equal(code, 1);
+  assert.match(err, /^error: serve takes no arguments/);
+});
 
 Deno.test("deno task resolves relative paths against the caller's directory", async () => {
   const cwd = join(ROOT, "tests/fixtures");

@@ -284,3 +284,31 @@ Deno.test("ProgressBar redraws with \\r on a terminal and prints ~10% lines othe
   assert.equal(log[0], "[..........] 1/50 4.0 it/s ETA 12s\n");
   assert.equal(log.at(-1), "[##########] 50/50 4.0 it/s ETA 0s\n");
 });
+
+Deno.test("train --preview-every N writes a preview grid every N steps; a bad N is refused", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const images = await writeDiscPngs(tmp, 3);
+    const previews = join(tmp, "previews");
+    const env = { DD_CACHE_DIR: join(tmp, "cache") };
+    const base = ["--images", images, "--out", join(tmp, "store"), ...TINY, "--steps", "4"];
+    const r = await runTaskFile("train.ts", [
+      ...base,
+      "--preview-every",
+      "2",
+      "--preview-dir",
+      previews,
+    ], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^dd_[a-z0-9]+\n$/, "previews do not change stdout");
+    const files = [...Deno.readDirSync(previews)].map((e) => e.name).sort();
+    assert.deepEqual(files, ["preview-step-000002.png", "preview-step-000004.png"]);
+    const png = await Deno.readFile(join(previews, files[0]!));
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+    const bad = await runTaskFile("train.ts", [...base, "--preview-every", "0"], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: .*--preview-every/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
