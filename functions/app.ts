@@ -44,6 +44,7 @@ import { jobsList } from "./routes/jobs_list.ts";
 import { modelsList } from "./routes/models_list.ts";
 import { DOCS_ASSET_PATHS, openapi } from "./routes/openapi.ts";
 import { internalJobs } from "./routes/internal_jobs.ts";
+import { playground, PLAYGROUND_PATHS } from "./routes/playground.ts";
 import { samplesCreate } from "./routes/samples_create.ts";
 import { textualInversionGet } from "./routes/textual_inversion_get.ts";
 
@@ -139,6 +140,7 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
     "/openapi.json",
     "/docs",
     ...DOCS_ASSET_PATHS,
+    ...PLAYGROUND_PATHS,
     "/internal/jobs/run",
   ];
   app.use(auth({ keys: config.apiKeys, open }));
@@ -171,5 +173,6 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
   embeddingsCreate(app, deps);
   internalJobs(app, deps);
   openapi(app);
+  playground(app);
   return app;
 }
