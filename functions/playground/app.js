@@ -315,7 +315,8 @@ function renderWeights() {
     });
     const name = document.createElement("code");
     name.textContent = id;
-    label.append("weight of ", name, slider, out);
+    name.title = id;
+    label.append(name, slider, out);
     return label;
   }));
 }
