@@ -182,6 +182,8 @@ async function train() {
       } else if (event === "done") {
         $("progress").value = 1;
         $("progress-text").textContent = `done: ${data.manifest.id}`;
+        // the new distribution is the one to sample next
+        picked.clear();
         picked.add(data.manifest.id);
         await loadDistributions();
       } else if (event === "error") {

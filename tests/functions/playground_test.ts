@@ -80,7 +80,14 @@ Deno.test("the playground trains, previews, samples at two gammas, mixes, export
     await shot("01-no-key");
     await b.type("#key", "wrong");
     await b.click("#connect");
-    await b.until(`document.getElementById("error").textContent.includes("HTTP 401")`, "401");
+    const wrong = await apiMessage(
+      await fetch(`${base}/v1/models`, { headers: { Authorization: "Bearer wrong" } }),
+    );
+    assert.notEqual(wrong, noKey);
+    await b.until(
+      `document.getElementById("error").textContent.includes(${JSON.stringify(wrong)})`,
+      "the wrong key's message",
+    );
     await b.type("#key", KEY);
     await b.click("#connect");
     await b.until(`document.getElementById("error").hidden`, "the error box to clear");
