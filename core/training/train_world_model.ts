@@ -245,7 +245,7 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
   const t0 = performance.now();
   try {
     for (let step = first; step < first + o.steps; step++) {
-      if (o.signal?.aborted) throw new Error("training cancelled");
+      o.signal?.throwIfAborted();
       // Fresh moments make Adam's first updates full-size in every coordinate: warm up.
       const lr = scheduledLearningRate(o, step - first, state === null);
       optText.options.lr = optUnet.options.lr = lr;
