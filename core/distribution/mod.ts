@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./errors.ts";
+export * from "./fit.ts";
 export * from "./objective.ts";
 export * from "./prompt_distribution.ts";
 export * from "./sample.ts";
