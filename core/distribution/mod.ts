@@ -3,6 +3,7 @@
  * over text features (DESIGN §3–§4).
  * @module
  */
+export * from "./checkpoint.ts";
 export * from "./errors.ts";
 export * from "./fit.ts";
 export * from "./objective.ts";
