@@ -38,8 +38,8 @@ export class CodedError<Code extends string = string> extends Error {
 }
 
 /**
- * Whether `e` is a cancellation: the reason of an aborted signal (`AbortError` or
- * `TimeoutError` DOMException, as `signal.throwIfAborted()` throws by default).
+ * Whether `e` is a cancellation: the default reason of an aborted signal (an `AbortError`
+ * DOMException, as `signal.throwIfAborted()` throws after `controller.abort()`).
  *
  * @param e What was thrown.
  * @returns True for an abort.
@@ -52,5 +52,5 @@ export class CodedError<Code extends string = string> extends Error {
  * ```
  */
 export function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError");
+  return e instanceof Error && e.name === "AbortError";
 }

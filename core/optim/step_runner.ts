@@ -39,7 +39,7 @@ export interface ParameterGroup {
 /** What {@linkcode runSteps} runs. */
 export interface StepRun {
   /** The train-step graph; its output `loss` is the scalar minimised. */
-  session: Session;
+  session: Pick<Session, "run">;
   /** Outputs fetched each step (absent: all). */
   outputs?: string[];
   groups: ParameterGroup[];
