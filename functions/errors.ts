@@ -81,7 +81,7 @@ const HTTP_CODES: Partial<Record<number, string>> = {
   504: "timeout",
 };
 
-/** Core error codes whose status is not the EngineError's own. */
+/** Core error codes whose status is not 400 (an EngineError's default) or 422 (an image's). */
 const CODE_STATUS: Partial<Record<string, ContentfulStatusCode>> = {
   invalid_image: 422,
   unsupported_format: 415,
@@ -105,11 +105,7 @@ export function toApiError(e: unknown): ApiError {
     return new ApiError(e.status as ContentfulStatusCode, code, message);
   }
   if (e instanceof EngineError) {
-    return new ApiError(
-      CODE_STATUS[e.code] ?? (e.status as ContentfulStatusCode),
-      e.code,
-      e.message,
-    );
+    return new ApiError(CODE_STATUS[e.code] ?? 400, e.code, e.message);
   }
   if (e instanceof ImageError) return new ApiError(CODE_STATUS[e.code] ?? 422, e.code, e.message);
   if (e instanceof ModelError) {
@@ -136,7 +132,8 @@ export function toApiError(e: unknown): ApiError {
 
 /**
  * The error as the response renders it: status, body and headers. An error raised after the
- * request's deadline fired (core throws plain "cancelled" errors) reports the deadline's reason.
+ * request's deadline fired (core rejects with the signal's reason, `signal.throwIfAborted()`)
+ * reports the deadline's reason.
  *
  * @param e What was thrown.
  * @param signal The request's deadline signal, if any.

@@ -21,6 +21,7 @@ import {
 import { canonicalise } from "./canonical.ts";
 import { GraphIndex } from "./graph_index.ts";
 import { RULES } from "./rules/mod.ts";
+import { AutodiffError } from "./autodiff_error.ts";
 import { ABSORBED, NodeView } from "./types.ts";
 
 /**
@@ -73,7 +74,9 @@ function topoOrder(nodes: Node[], available: Set<string>): Node[] {
     out.push(nodes[i]!);
     for (const u of users.get(i) ?? []) if (--indeg[u]! === 0) ready.push(u);
   }
-  if (out.length !== nodes.length) throw new Error("graph has a cycle or a missing producer");
+  if (out.length !== nodes.length) {
+    throw new AutodiffError("invalid_request", "graph has a cycle or a missing producer");
+  }
   return out;
 }
 
@@ -140,19 +143,33 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
   const graph = model.graph;
   const table = inferShapes(model, opts.shapes ?? {});
   const lossType = table.types.get(opts.loss);
-  if (!lossType) throw new Error(`unknown loss '${opts.loss}'`);
-  if (!isFloat(lossType.dtype)) throw new Error(`loss '${opts.loss}' is not a float value`);
-  if (numel(lossType.shape) !== 1) {
-    throw new Error(`loss '${opts.loss}' is not scalar: shape [${lossType.shape.join(",")}]`);
+  if (!lossType) throw new AutodiffError("invalid_request", `unknown loss '${opts.loss}'`);
+  if (!isFloat(lossType.dtype)) {
+    throw new AutodiffError("invalid_request", `loss '${opts.loss}' is not a float value`);
   }
-  if (opts.wrt.length === 0) throw new Error("nothing to differentiate with respect to");
+  if (numel(lossType.shape) !== 1) {
+    throw new AutodiffError(
+      "invalid_request",
+      `loss '${opts.loss}' is not scalar: shape [${lossType.shape.join(",")}]`,
+    );
+  }
+  if (opts.wrt.length === 0) {
+    throw new AutodiffError("invalid_request", "nothing to differentiate with respect to");
+  }
   const sources = new Set([
     ...graph.inputs.map((v) => v.name),
     ...graph.initializers.map((t) => t.name),
   ]);
   for (const w of opts.wrt) {
-    if (!sources.has(w)) throw new Error(`unknown wrt '${w}': not a graph input or initializer`);
-    if (!isFloat(table.type(w).dtype)) throw new Error(`wrt '${w}' is not a float tensor`);
+    if (!sources.has(w)) {
+      throw new AutodiffError(
+        "invalid_request",
+        `unknown wrt '${w}': not a graph input or initializer`,
+      );
+    }
+    if (!isFloat(table.type(w).dtype)) {
+      throw new AutodiffError("invalid_request", `wrt '${w}' is not a float tensor`);
+    }
   }
   const opset = Math.max(defaultOpset(model), 17);
   const g = new Builder(table, opset);
@@ -201,7 +218,11 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
     if (dys.every((d) => d === undefined)) continue;
     const rule = RULES[n.opType];
     if (!rule || (n.domain !== "" && n.domain !== "ai.onnx")) {
-      throw new Error(`autodiff: no gradient rule for operator ${n.opType} (node '${n.name}')`);
+      throw new AutodiffError(
+        "missing_rule",
+        `autodiff: no gradient rule for operator ${n.opType} (node '${n.name}')`,
+        { op: n.opType, node: n.name },
+      );
     }
     const first = g.nodes.length;
     const view = new NodeView(n, g, dys, index, (v) => {
@@ -214,8 +235,10 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
       const thunk = results[i];
       if (thunk === ABSORBED) return;
       if (!thunk) {
-        throw new Error(
+        throw new AutodiffError(
+          "missing_rule",
           `autodiff: rule for ${n.opType} gives no gradient for input ${i} (node '${n.name}')`,
+          { op: n.opType, node: n.name },
         );
       }
       push(x, g.unbroadcast(thunk(), table.type(x).shape));
@@ -230,7 +253,10 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
   opts.wrt.forEach((w, i) => {
     const name = gradNames[i]!;
     if (table.types.has(name)) {
-      throw new Error(`gradient name '${name}' is already used in the graph`);
+      throw new AutodiffError(
+        "invalid_request",
+        `gradient name '${name}' is already used in the graph`,
+      );
     }
     const t = table.type(w);
     const grad = gradOf(w) ?? g.zeros(t.shape, t.dtype);
@@ -248,7 +274,7 @@ export function differentiate(model: Model, opts: DifferentiateOptions): Differe
 
   for (const name of opts.extraOutputs ?? []) {
     const t = table.types.get(name);
-    if (!t) throw new Error(`unknown extra output '${name}'`);
+    if (!t) throw new AutodiffError("invalid_request", `unknown extra output '${name}'`);
     outputs.push({ name, dtype: t.dtype, shape: t.shape });
   }
 

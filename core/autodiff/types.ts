@@ -6,6 +6,7 @@ import type { Builder } from "../onnx/builder.ts";
 import type { ConstValue } from "../onnx/shape_inference.ts";
 import type { Attribute, Node } from "../onnx/types.ts";
 import type { GraphIndex } from "./graph_index.ts";
+import { AutodiffError } from "./autodiff_error.ts";
 
 /**
  * Returned by a pattern rule for an input whose producer it has differentiated through
@@ -101,9 +102,11 @@ export class NodeView {
   staticValue(i: number, what: string): number[] {
     const v = this.value(i);
     if (!v) {
-      throw new Error(
+      throw new AutodiffError(
+        "unsupported",
         `autodiff: ${this.node.opType} node '${this.node.name}': ${what} must be computable ` +
           `from static shapes`,
+        { op: this.node.opType, node: this.node.name },
       );
     }
     return v;

@@ -3,7 +3,9 @@
  * over text features (DESIGN §3–§4).
  * @module
  */
+export * from "./checkpoint.ts";
 export * from "./errors.ts";
+export * from "./fit.ts";
 export * from "./objective.ts";
 export * from "./prompt_distribution.ts";
 export * from "./sample.ts";

@@ -22,7 +22,7 @@ import {
   PromptDistribution,
   type SamplerKind,
 } from "./prompt_distribution.ts";
-import { fitDistribution } from "./train.ts";
+import { fitDistribution } from "./fit.ts";
 import { readTokenTable, templateIds, type TemplateTokenizer } from "./template.ts";
 
 /** A tokenizer that also pads full sequences (for the negative prompt). */

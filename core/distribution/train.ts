@@ -12,15 +12,16 @@ import type { RgbImage } from "../images/types.ts";
 import { flipHorizontal } from "../images/crop.ts";
 import { preprocessImage } from "../images/preprocess.ts";
 import { Session } from "../onnx/runtime.ts";
-import { AdamW, type AdamWState, NonFiniteGradientError } from "../optim/adamw.ts";
+import { AdamW, type AdamWState } from "../optim/adamw.ts";
+import { runSteps, type TrainProgress } from "../optim/step_runner.ts";
 import type { ModelRuntime } from "../pipeline/model_runtime.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
 import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";
 import { DistributionInputError } from "./errors.ts";
-import { PromptDistribution } from "./prompt_distribution.ts";
+import { distributionOfFeatures as distributionOf, promptFeatures } from "./fit.ts";
+import type { PromptDistribution } from "./prompt_distribution.ts";
 import {
-  assembleEmbeds,
   embedRows,
   readTokenTable,
   type TemplateIds,
@@ -35,14 +36,7 @@ import {
   validateTrainOptions,
 } from "./train_options.ts";
 
-/** Progress of one step. */
-export interface TrainProgress {
-  step: number;
-  steps: number;
-  loss: number;
-  stepsPerSecond: number;
-  etaSeconds: number;
-}
+export type { TrainProgress } from "../optim/step_runner.ts";
 
 /** A resumable snapshot of a run. */
 export interface TrainCheckpoint {
@@ -124,55 +118,6 @@ async function referenceLatents(
     out.push(lat.map((v) => v * scalingFactor));
   }
   return out;
-}
-
-/** Text features c [K, L, d] of K learned prompts ctx [K, M, d] inside a template. */
-export function promptFeatures(
-  rt: ModelRuntime,
-  table: Float32Array,
-  ids: TemplateIds,
-  ctx: Float32Array,
-  K: number,
-  M: number,
-): Promise<Float32Array> {
-  return rt.encodeEmbeds(assembleEmbeds(table, rt.graphs.info.hiddenSize, ids, ctx, K, M), K);
-}
-
-/**
- * Encodes K learned prompts inside a template and fits N(mu, sigma) to their features
- * (sigma = 0 for Textual Inversion).
- */
-export async function fitDistribution(
-  rt: ModelRuntime,
-  table: Float32Array,
-  ids: TemplateIds,
-  ctx: Float32Array,
-  K: number,
-  M: number,
-  sigma: "unbiased" | "population" | "none",
-): Promise<PromptDistribution> {
-  const c = await promptFeatures(rt, table, ids, ctx, K, M);
-  return distributionOf(rt, c, K, sigma);
-}
-
-/** N(mu, sigma) of features c [K, L, d], keeping them for the other samplers. */
-function distributionOf(
-  rt: ModelRuntime,
-  c: Float32Array,
-  K: number,
-  sigma: "unbiased" | "population" | "none",
-): PromptDistribution {
-  const { maxLength: L, hiddenSize: d } = rt.graphs.info;
-  if (sigma === "none") {
-    // Textual Inversion: sigma = 0, and a spread of one zero row, so every sampler gives mu.
-    const one = PromptDistribution.withFeatures(
-      PromptDistribution.fromFeatures(c, K, [L, d], "population").mu,
-      1,
-      [L, d],
-    );
-    return new PromptDistribution(one.mu, new Float32Array(one.mu.length), [L, d], one.spread);
-  }
-  return PromptDistribution.withFeatures(c, K, [L, d], sigma);
 }
 
 function initialContext(o: TrainOptions, table: Float32Array, d: number, tok: TemplateTokenizer) {
@@ -258,7 +203,6 @@ export async function trainDistribution(
   const lossCurve = [...(hooks.resume?.lossCurve ?? [])];
   const lat = C * h * h;
   const T = inputs.schedulerConfig.num_train_timesteps;
-  let ortMs = 0, optimizerMs = 0;
   const omegaRows = spec.omegaPerImage ? o.S * o.batchSize : o.S;
   const best = spec.bestPromptWeight > 0;
   // Softmin responsibilities [references, K]; uniform until the first refresh.
@@ -333,58 +277,52 @@ export async function trainDistribution(
     return total / evalFeeds.length;
   };
   const evalBefore = hooks.resume ? NaN : await evalLoss();
-  const start = hooks.resume?.step ?? 0;
-  const loopStart = performance.now();
-  let evalAfter = NaN;
+  let evalAfter = NaN, ortMs = 0, optimizerMs = 0;
   try {
-    for (let step = start; step < o.steps; step++) {
-      hooks.signal?.throwIfAborted();
-      if (best && (step % o.bestPromptRefresh === 0 || stale)) {
-        stale = false;
-        const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
-        const losses = await promptLossTable(rt, inputs.schedulerConfig, latents, c, o.K, o.seed);
-        resp = responsibilities(losses, latents.length, o.K, o.bestPromptTemperature);
-      }
-      const feeds = makeFeeds(new Rng(o.seed).fork(step));
-      const r0 = performance.now();
-      const out = await session.run(feeds, ["loss", "grad_ctx"]);
-      const r1 = performance.now();
-      const loss = Number(out.loss!.data[0]);
-      if (!Number.isFinite(loss)) throw diverged(step, `the loss is ${loss}`);
-      try {
-        opt.step(ctx, out.grad_ctx!.data as Float32Array);
-      } catch (e) {
-        if (e instanceof NonFiniteGradientError) throw diverged(step, "the gradient is not finite");
-        throw e;
-      }
-      optimizerMs += performance.now() - r1;
-      ortMs += r1 - r0;
-      lossCurve.push(loss);
-      const done = step + 1 - start;
-      const rate = done / ((performance.now() - loopStart) / 1000);
-      hooks.onProgress?.({
-        step: step + 1,
-        steps: o.steps,
-        loss,
-        stepsPerSecond: rate,
-        etaSeconds: (o.steps - step - 1) / rate,
-      });
-      const every = hooks.previewEvery ?? 0;
-      if (hooks.onPreview && every > 0 && (step + 1) % every === 0) {
-        const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
-        const distribution = distributionOf(rt, c, o.K, sigmaMode);
-        await hooks.onPreview({ step: step + 1, steps: o.steps, distribution });
-      }
-      if (hooks.onCheckpoint && o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery === 0) {
-        await hooks.onCheckpoint({
-          step: step + 1,
-          ctx: ctx.slice(),
-          adam: structuredClone(opt.state),
-          lossCurve: [...lossCurve],
-          ...(best ? { responsibilities: Array.from(resp) } : {}),
-        });
-      }
-    }
+    ({ ortMs, optimizerMs } = await runSteps({
+      session,
+      outputs: ["loss", "grad_ctx"],
+      groups: [{
+        values: ctx,
+        optimizer: opt,
+        gradient: (out) => out.grad_ctx!.data as Float32Array,
+      }],
+      first: hooks.resume?.step ?? 0,
+      end: o.steps,
+      lossCurve,
+      signal: hooks.signal,
+      beforeStep: async (step) => {
+        if (best && (step % o.bestPromptRefresh === 0 || stale)) {
+          stale = false;
+          const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
+          const losses = await promptLossTable(rt, inputs.schedulerConfig, latents, c, o.K, o.seed);
+          resp = responsibilities(losses, latents.length, o.K, o.bestPromptTemperature);
+        }
+      },
+      feeds: (step) => makeFeeds(new Rng(o.seed).fork(step)),
+      checkLoss: (step, loss) => {
+        if (!Number.isFinite(loss)) throw diverged(step, `the loss is ${loss}`);
+      },
+      nonFiniteGradient: (step) => diverged(step, "the gradient is not finite"),
+      onProgress: hooks.onProgress,
+      afterStep: async (done) => {
+        const every = hooks.previewEvery ?? 0;
+        if (hooks.onPreview && every > 0 && done % every === 0) {
+          const c = await promptFeatures(rt, table, ids, ctx, o.K, o.M);
+          const distribution = distributionOf(rt, c, o.K, sigmaMode);
+          await hooks.onPreview({ step: done, steps: o.steps, distribution });
+        }
+        if (hooks.onCheckpoint && o.checkpointEvery > 0 && done % o.checkpointEvery === 0) {
+          await hooks.onCheckpoint({
+            step: done,
+            ctx: ctx.slice(),
+            adam: structuredClone(opt.state),
+            lossCurve: [...lossCurve],
+            ...(best ? { responsibilities: Array.from(resp) } : {}),
+          });
+        }
+      },
+    }));
     evalAfter = await evalLoss();
   } finally {
     await session.release();

@@ -15,6 +15,7 @@ import {
   newDistributionId,
   saveDistribution,
 } from "../artifacts/distribution_artifact.ts";
+import { CodedError } from "../errors.ts";
 import { writeSafetensors } from "../artifacts/safetensors_write.ts";
 import { decodeImage, type DecodeOptions } from "../images/decode.ts";
 import { sha256Hex } from "../images/hash.ts";
@@ -92,13 +93,11 @@ export type EmbeddingsRequest = Omit<
   "steps" | "guidance" | "scheduler" | "batchSize"
 >;
 
-/** Errors the callers map to client errors (4xx). */
-export class EngineError extends Error {
-  constructor(readonly code: string, message: string, readonly status = 400) {
-    super(message);
-    this.name = "EngineError";
-  }
-}
+/**
+ * Errors the callers map to client errors (functions/errors.ts gives each code its status,
+ * 400 unless listed there).
+ */
+export class EngineError extends CodedError<string> {}
 
 /**
  * The product's operations.

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { CodedError } from "../errors.ts";
 import { ImageError } from "../images/image_error.ts";
 import { ModelError } from "../models/model_error.ts";
 import { StoreError } from "../store/store.ts";
@@ -33,7 +34,6 @@ export interface WireError {
   name: string;
   message: string;
   code?: string;
-  status?: number;
 }
 
 /** Messages to the worker. */
@@ -63,14 +63,12 @@ export type FromWorker =
  * An error as sent across the boundary.
  *
  * @param e What was thrown.
- * @returns Its name, message and, for core's coded errors, code and status.
+ * @returns Its name, message and, for core's coded errors, code.
  */
 export function toWire(e: unknown): WireError {
   if (!(e instanceof Error)) return { name: "Error", message: String(e) };
   const w: WireError = { name: e.name, message: e.message };
-  const { code, status } = e as { code?: unknown; status?: unknown };
-  if (typeof code === "string") w.code = code;
-  if (typeof status === "number") w.status = status;
+  if (e instanceof CodedError) w.code = e.code;
   return w;
 }
 
@@ -82,7 +80,7 @@ export function fromWire(w: WireError): Error {
   const code = w.code as never;
   switch (w.name) {
     case "EngineError":
-      return new EngineError(w.code ?? "invalid_request", w.message, w.status ?? 400);
+      return new EngineError(w.code ?? "invalid_request", w.message);
     case "ImageError":
       return new ImageError(code, w.message);
     case "ModelError":

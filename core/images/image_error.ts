@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { CodedError } from "../errors.ts";
 
 /**
  * Why image bytes were refused:
@@ -23,18 +24,4 @@ export type ImageErrorCode = "invalid_image" | "unsupported_format" | "image_too
  * console.assert(e.code === "unsupported_format" && e instanceof Error);
  * ```
  */
-export class ImageError extends Error {
-  /** Machine-readable reason, stable across versions. */
-  readonly code: ImageErrorCode;
-
-  /**
-   * @param code Why the image was refused.
-   * @param message A human-readable explanation (no image bytes in it).
-   * @param options Standard error options (`cause`).
-   */
-  constructor(code: ImageErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ImageError";
-    this.code = code;
-  }
-}
+export class ImageError extends CodedError<ImageErrorCode> {}

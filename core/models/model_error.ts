@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { CodedError } from "../errors.ts";
 
 /**
  * Why a model could not be resolved or fetched:
@@ -33,18 +34,4 @@ export type ModelErrorCode =
  * console.assert(e.code === "pending" && e instanceof Error);
  * ```
  */
-export class ModelError extends Error {
-  /** Machine-readable reason, stable across versions. */
-  readonly code: ModelErrorCode;
-
-  /**
-   * @param code Why it failed.
-   * @param message One line naming the model (and file).
-   * @param options Standard error options (`cause`).
-   */
-  constructor(code: ModelErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ModelError";
-    this.code = code;
-  }
-}
+export class ModelError extends CodedError<ModelErrorCode> {}

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { CodedError } from "../errors.ts";
 
 /** AdamW hyper-parameters (DESIGN §4 defaults). */
 export interface AdamWOptions {
@@ -67,10 +68,9 @@ export interface AdamWStepInfo {
  * }
  * ```
  */
-export class NonFiniteGradientError extends Error {
+export class NonFiniteGradientError extends CodedError<"non_finite_gradient"> {
   constructor() {
-    super("AdamW: gradient is not finite");
-    this.name = "NonFiniteGradientError";
+    super("non_finite_gradient", "AdamW: gradient is not finite");
   }
 }
 

@@ -3,3 +3,4 @@
  * @module
  */
 export * from "./adamw.ts";
+export * from "./step_runner.ts";

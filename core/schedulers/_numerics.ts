@@ -4,6 +4,7 @@
  * alphas_cumprod, timesteps and sigmas equal to the reference bit for bit, not just close.
  * @module
  */
+import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
 
@@ -94,18 +95,25 @@ export function checkLengths(
   noise?: Float32Array,
 ): void {
   if (modelOutput.length !== sample.length) {
-    throw new Error(
+    throw new SchedulerError(
+      "invalid_argument",
       `${who}: modelOutput has ${modelOutput.length} values but sample has ${sample.length}`,
     );
   }
   if (noise !== undefined && noise.length !== sample.length) {
-    throw new Error(`${who}: noise has ${noise.length} values but sample has ${sample.length}`);
+    throw new SchedulerError(
+      "invalid_argument",
+      `${who}: noise has ${noise.length} values but sample has ${sample.length}`,
+    );
   }
 }
 
 /** Throws unless `stepIndex` is an integer index into `timesteps`. */
 export function checkStepIndex(who: string, stepIndex: number, steps: number): void {
   if (!Number.isInteger(stepIndex) || stepIndex < 0 || stepIndex >= steps) {
-    throw new Error(`${who}: stepIndex ${stepIndex} is outside the plan's 0..${steps - 1}`);
+    throw new SchedulerError(
+      "invalid_argument",
+      `${who}: stepIndex ${stepIndex} is outside the plan's 0..${steps - 1}`,
+    );
   }
 }

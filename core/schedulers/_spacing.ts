@@ -5,12 +5,14 @@
  */
 import { type SchedulerConfig, TimestepSpacing } from "./config.ts";
 import { npLinspace, roundHalfEven } from "./_numerics.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 /** Throws unless `n` is an integer in 1..num_train_timesteps. */
 export function checkNumSteps(who: string, n: number, config: SchedulerConfig): void {
   const T = config.num_train_timesteps;
   if (!Number.isInteger(n) || n < 1 || n > T) {
-    throw new Error(
+    throw new SchedulerError(
+      "invalid_options",
       `${who}: numInferenceSteps must be an integer in 1..${T} (num_train_timesteps), got ${n}`,
     );
   }
@@ -21,13 +23,15 @@ export function checkTimesteps(who: string, timesteps: number[], config: Schedul
   const T = config.num_train_timesteps;
   timesteps.forEach((t, i) => {
     if (!(t >= 0 && t <= T - 1)) {
-      throw new Error(
+      throw new SchedulerError(
+        "invalid_options",
         `${who}: timestep ${t} is outside 0..${T - 1} (${config.timestep_spacing} spacing, ` +
           `steps_offset ${config.steps_offset}, ${timesteps.length} steps); use fewer steps`,
       );
     }
     if (i > 0 && t >= timesteps[i - 1]!) {
-      throw new Error(
+      throw new SchedulerError(
+        "invalid_options",
         `${who}: ${timesteps.length} steps with ${config.timestep_spacing} spacing give ` +
           `repeated timesteps (${timesteps[i - 1]}, ${t}); use fewer steps`,
       );

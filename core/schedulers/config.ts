@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { torchCumprodF32, torchLinspaceF32 } from "./_numerics.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 /** How betas are laid out over the training timesteps. */
 export enum BetaSchedule {
@@ -122,7 +123,7 @@ export function parseSchedulerConfig(json: unknown): SchedulerConfig {
   const parsed = SchedulerConfigSchema.safeParse(json);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new Error(`invalid scheduler config: ${lines.join("; ")}`);
+    throw new SchedulerError("invalid_config", `invalid scheduler config: ${lines.join("; ")}`);
   }
   return Object.freeze(parsed.data);
 }

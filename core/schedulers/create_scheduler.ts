@@ -7,6 +7,7 @@ import { DDIMScheduler } from "./ddim.ts";
 import { DPMSolverPPScheduler } from "./dpm_solver_pp.ts";
 import { EulerAncestralScheduler } from "./euler_ancestral.ts";
 import { type Scheduler, SchedulerKind, type SchedulerOptions } from "./scheduler.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 /**
  * A scheduler of `kind` for `config`; any kind works with any config, as in diffusers'
@@ -29,7 +30,10 @@ export function createScheduler(
   options: SchedulerOptions = {},
 ): Scheduler {
   if (kind !== SchedulerKind.DDIM && options.eta !== undefined) {
-    throw new Error(`eta is a DDIM option; the ${kind} scheduler does not take it`);
+    throw new SchedulerError(
+      "invalid_options",
+      `eta is a DDIM option; the ${kind} scheduler does not take it`,
+    );
   }
   switch (kind) {
     case SchedulerKind.DDIM:
@@ -39,7 +43,8 @@ export function createScheduler(
     case SchedulerKind.DPMSolverPP2M:
       return new DPMSolverPPScheduler(config);
     default:
-      throw new Error(
+      throw new SchedulerError(
+        "invalid_options",
         `unknown scheduler kind ${JSON.stringify(kind)}; expected one of ` +
           Object.values(SchedulerKind).join(", "),
       );

@@ -16,6 +16,7 @@ import {
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 /** A DDIM schedule: ᾱ at each timestep and at the timestep it steps to. */
 export interface DDIMPlan extends SchedulerPlan {
@@ -61,7 +62,9 @@ export class DDIMScheduler implements Scheduler {
    */
   constructor(config: SchedulerConfig, options: SchedulerOptions = {}) {
     const eta = options.eta ?? 0;
-    if (!(eta >= 0 && Number.isFinite(eta))) throw new Error(`DDIM: eta must be >= 0, got ${eta}`);
+    if (!(eta >= 0 && Number.isFinite(eta))) {
+      throw new SchedulerError("invalid_options", `DDIM: eta must be >= 0, got ${eta}`);
+    }
     this.config = config;
     this.eta = eta;
     this.stochastic = eta > 0;
@@ -116,7 +119,10 @@ export class DDIMScheduler implements Scheduler {
     checkStepIndex("DDIM", stepIndex, p.timesteps.length);
     checkLengths("DDIM", sample, modelOutput, noise);
     if (this.stochastic && noise === undefined) {
-      throw new Error(`DDIM: eta = ${this.eta} > 0 needs noise for every step`);
+      throw new SchedulerError(
+        "invalid_argument",
+        `DDIM: eta = ${this.eta} > 0 needs noise for every step`,
+      );
     }
     // 1. ᾱ_t and ᾱ_{t-1} (the plan holds both, eq. 12's alpha_t and alpha_{t-1})
     const a = p.alphaProds[stepIndex]!, aPrev = p.alphaProdsPrev[stepIndex]!;

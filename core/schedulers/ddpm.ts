@@ -10,6 +10,7 @@
  * @module
  */
 import { alphasCumprod, PredictionType, type SchedulerConfig } from "./config.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
 
@@ -22,14 +23,20 @@ function coefficients(
 ): { sa: Float32Array; sb: Float32Array; size: number } {
   const B = timesteps.length, T = config.num_train_timesteps;
   if (B === 0 || length % B !== 0) {
-    throw new Error(`${who}: ${length} values do not split into ${B} batch items`);
+    throw new SchedulerError(
+      "invalid_argument",
+      `${who}: ${length} values do not split into ${B} batch items`,
+    );
   }
   const ac = alphasCumprod(config);
   const sa = new Float32Array(B), sb = new Float32Array(B);
   for (let b = 0; b < B; b++) {
     const t = timesteps[b]!;
     if (!Number.isInteger(t) || t < 0 || t >= T) {
-      throw new Error(`${who}: timestep ${t} (item ${b}) is not an integer in 0..${T - 1}`);
+      throw new SchedulerError(
+        "invalid_argument",
+        `${who}: timestep ${t} (item ${b}) is not an integer in 0..${T - 1}`,
+      );
     }
     sa[b] = Math.sqrt(ac[t]!);
     sb[b] = Math.sqrt(f32(1 - ac[t]!));
@@ -46,7 +53,9 @@ function combine(
   timesteps: ArrayLike<number>,
   pick: (sa: number, sb: number) => [number, number],
 ): Float32Array {
-  if (u.length !== w.length) throw new Error(`${who}: ${u.length} vs ${w.length} values`);
+  if (u.length !== w.length) {
+    throw new SchedulerError("invalid_argument", `${who}: ${u.length} vs ${w.length} values`);
+  }
   const { sa, sb, size } = coefficients(who, config, u.length, timesteps);
   const out = new Float32Array(u.length);
   for (let b = 0; b < timesteps.length; b++) {
@@ -117,7 +126,10 @@ export function trainingTarget(
 ): Float32Array {
   coefficients("trainingTarget", config, x0.length, timesteps);
   if (x0.length !== noise.length) {
-    throw new Error(`trainingTarget: ${x0.length} vs ${noise.length} values`);
+    throw new SchedulerError(
+      "invalid_argument",
+      `trainingTarget: ${x0.length} vs ${noise.length} values`,
+    );
   }
   switch (config.prediction_type) {
     case PredictionType.Epsilon:
@@ -163,7 +175,9 @@ export function minSnrWeights(
   timesteps: ArrayLike<number>,
   gamma = 5,
 ): Float32Array {
-  if (!(gamma > 0)) throw new Error(`minSnrWeights: gamma must be > 0, got ${gamma}`);
+  if (!(gamma > 0)) {
+    throw new SchedulerError("invalid_argument", `minSnrWeights: gamma must be > 0, got ${gamma}`);
+  }
   const s = snr(config, timesteps);
   return Float32Array.from(s, (v) => {
     const clipped = Math.min(v, gamma);

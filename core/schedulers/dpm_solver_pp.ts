@@ -37,6 +37,7 @@ import {
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
 
@@ -163,7 +164,8 @@ export class DPMSolverPPScheduler implements Scheduler {
     checkStepIndex("DPM-Solver++", stepIndex, steps);
     checkLengths("DPM-Solver++", sample, modelOutput);
     if (s.previousX0 !== null && s.lastStepIndex !== stepIndex - 1) {
-      throw new Error(
+      throw new SchedulerError(
+        "invalid_argument",
         `DPM-Solver++: the state is from step ${s.lastStepIndex}, so the next step is ` +
           `${s.lastStepIndex + 1}, not ${stepIndex}`,
       );

@@ -24,6 +24,7 @@ import {
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
 
@@ -115,7 +116,9 @@ export class EulerAncestralScheduler implements Scheduler {
     checkKind(state, this.kind, "state");
     checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
     checkLengths("Euler ancestral", sample, modelOutput, noise);
-    if (noise === undefined) throw new Error("Euler ancestral: step needs noise");
+    if (noise === undefined) {
+      throw new SchedulerError("invalid_argument", "Euler ancestral: step needs noise");
+    }
     const sigma = p.sigmas[stepIndex]!, sigmaTo = p.sigmas[stepIndex + 1]!;
     // 1. ancestral split of sigma_to: sigma_to^2 = sigma_down^2 + sigma_up^2
     const sigmaUp = Math.sqrt((sigmaTo ** 2 * (sigma ** 2 - sigmaTo ** 2)) / sigma ** 2);

@@ -29,3 +29,4 @@ export * from "./ddim.ts";
 export * from "./euler_ancestral.ts";
 export * from "./dpm_solver_pp.ts";
 export * from "./create_scheduler.ts";
+export * from "./scheduler_error.ts";

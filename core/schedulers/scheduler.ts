@@ -9,6 +9,7 @@
  * @module
  */
 import type { SchedulerConfig } from "./config.ts";
+import { SchedulerError } from "./scheduler_error.ts";
 
 /** The inference schedulers the project implements. */
 export enum SchedulerKind {
@@ -102,7 +103,10 @@ export function checkKind<T extends { readonly kind: SchedulerKind }>(
   what: string,
 ): T {
   if (value.kind !== kind) {
-    throw new Error(`a ${value.kind} ${what} was given to the ${kind} scheduler`);
+    throw new SchedulerError(
+      "invalid_argument",
+      `a ${value.kind} ${what} was given to the ${kind} scheduler`,
+    );
   }
   return value as T;
 }

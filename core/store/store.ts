@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { CodedError } from "../errors.ts";
 
 /**
  * Why a store operation failed:
@@ -65,21 +66,7 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
  * console.assert(e.code === "not_found" && e instanceof Error);
  * ```
  */
-export class StoreError extends Error {
-  /** Machine-readable reason, stable across versions. */
-  readonly code: StoreErrorCode;
-
-  /**
-   * @param code Why the operation failed.
-   * @param message A human-readable explanation naming the key.
-   * @param options Standard error options (`cause`).
-   */
-  constructor(code: StoreErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "StoreError";
-    this.code = code;
-  }
-}
+export class StoreError extends CodedError<StoreErrorCode> {}
 
 /** Options of {@linkcode Store.put}. */
 export interface PutOptions {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import { checkpointBody, parseCheckpointBody } from "../distribution/checkpoint.ts";
 import type { TrainCheckpoint } from "../distribution/train.ts";
 import type { TrainOptions } from "../distribution/train_options.ts";
 import { UsageError } from "./_cli.ts";
@@ -14,23 +14,12 @@ const FORMAT = "dreamdistribution-train-checkpoint/1";
 /** Options that may differ between a checkpoint and the run resuming it. */
 const FREE: ReadonlySet<string> = new Set(["steps", "checkpointEvery"]);
 
+/** The file: the checkpoint's body (checkpoint.ts) inside this envelope. */
 interface CheckpointFile {
   format: string;
   model: string;
   options: Record<string, unknown>;
   step: number;
-  lossCurve: number[];
-  ctx: string;
-  adam: { step: number; m: string; v: string };
-  responsibilities?: number[];
-}
-
-const b64 = (a: Float32Array | Float64Array) =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
-
-function fromB64<T>(text: string, make: (b: ArrayBuffer) => T): T {
-  const bytes = Buffer.from(text, "base64");
-  return make(new Uint8Array(bytes).buffer);
 }
 
 /**
@@ -46,15 +35,11 @@ export async function writeCheckpoint(
   options: TrainOptions,
   model: string,
 ): Promise<void> {
-  const file: CheckpointFile = {
+  const file = {
     format: FORMAT,
     model,
     options: JSON.parse(JSON.stringify(options)),
-    step: c.step,
-    lossCurve: c.lossCurve,
-    ctx: b64(c.ctx),
-    adam: { step: c.adam.step, m: b64(c.adam.m), v: b64(c.adam.v) },
-    ...(c.responsibilities ? { responsibilities: c.responsibilities } : {}),
+    ...checkpointBody(c),
   };
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   await Deno.writeTextFile(tmp, JSON.stringify(file));
@@ -94,15 +79,7 @@ export async function readCheckpoint(
   if (f.step >= options.steps) {
     throw new UsageError(`checkpoint ${path} is at step ${f.step}; --steps must be larger`);
   }
-  return {
-    step: f.step,
-    lossCurve: f.lossCurve,
-    ctx: fromB64(f.ctx, (b) => new Float32Array(b)),
-    adam: {
-      step: f.adam.step,
-      m: fromB64(f.adam.m, (b) => new Float64Array(b)),
-      v: fromB64(f.adam.v, (b) => new Float64Array(b)),
-    },
-    ...(Array.isArray(f.responsibilities) ? { responsibilities: f.responsibilities } : {}),
-  };
+  const c = parseCheckpointBody(f);
+  if (c === null) throw new UsageError(`${path} is not a training checkpoint`);
+  return c;
 }

@@ -11,6 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { CodedError, isAbort } from "../errors.ts";
 
 /** One command-line option: its type, default (for --help) and description. */
 export interface OptionSpec {
@@ -32,10 +33,10 @@ export type OptionTable = Record<string, OptionSpec>;
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** An error in how the task was called (shown as one line, exit code 1). */
-export class UsageError extends Error {
+export class UsageError extends CodedError<"usage"> {
+  /** @param message What was wrong with the call, in one line. */
   constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
+    super("usage", message);
   }
 }
 
@@ -209,8 +210,7 @@ export async function runTask(
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     err(`${prefix}: ${msg.split("\n")[0]}`);
-    const aborted = e instanceof Error && e.name === "AbortError";
-    return aborted || /cancelled$/.test(msg) ? 130 : 1;
+    return isAbort(e) ? 130 : 1;
   }
 }
 

@@ -208,7 +208,7 @@ export const main: TaskMain = defineTask({
       stateDir: str(values, "state") ?? `${ROOT}.cache/model-train/${basename(out)}`,
       schedule: WORLD_SCHEDULES[scheduleName],
       onNotice: (message) => io.err(message),
-      onProgress: (step, loss, rate) => {
+      onProgress: ({ step, loss, stepsPerSecond: rate }) => {
         // `step` counts from the start of training (it goes on across --resume).
         if (++done === 1 || step % 10 === 0 || done === steps) {
           const eta = (steps - done) / rate;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { CodedError } from "../errors.ts";
 
 /**
  * Why tokenizer files were refused:
@@ -25,22 +26,19 @@ export type TokenizerErrorCode = "missing_file" | "malformed_json" | "invalid_fi
  * console.assert(e.code === "missing_file" && e.file === "vocab.json");
  * ```
  */
-export class TokenizerError extends Error {
-  /** Machine-readable reason, stable across versions. */
-  readonly code: TokenizerErrorCode;
-  /** The file at fault (a path for `fromDir`, a file name for `fromFiles`). */
-  readonly file: string;
-
+export class TokenizerError extends CodedError<TokenizerErrorCode> {
   /**
    * @param code Why the files were refused.
-   * @param file The file at fault.
+   * @param file The file at fault (a path for `fromDir`, a file name for `fromFiles`).
    * @param message A human-readable explanation naming the file.
    * @param options Standard error options (`cause`).
    */
-  constructor(code: TokenizerErrorCode, file: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TokenizerError";
-    this.code = code;
-    this.file = file;
+  constructor(
+    code: TokenizerErrorCode,
+    readonly file: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
   }
 }

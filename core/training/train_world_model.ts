@@ -15,8 +15,9 @@ import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
 import { clipTextShapes, unetShapes } from "../models/init.ts";
 import { type HostTensor, Session } from "../onnx/runtime.ts";
 import { AdamW } from "../optim/adamw.ts";
+import { runSteps, type TrainProgress } from "../optim/step_runner.ts";
 import { Rng } from "../random.ts";
-import { parseSchedulerConfig } from "../schedulers/config.ts";
+import { parseSchedulerConfig, type SchedulerConfig } from "../schedulers/config.ts";
 import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";
 import { ClipTokenizer } from "../tokenizer/clip.ts";
 import { caption, render, sampleScene } from "../world/mod.ts";
@@ -69,7 +70,8 @@ export interface WorldTrainOptions {
    * the shipped checkpoint because it is 5x its size. Undefined: not saved.
    */
   stateDir?: string;
-  onProgress?: (step: number, loss: number, stepsPerSecond: number) => void;
+  /** Called after every step (`step` counts from the start of training, across resumes). */
+  onProgress?: (p: TrainProgress) => void;
   /**
    * The noise schedule (a diffusers scheduler_config.json object) written to the checkpoint
    * and trained under. Default `WORLD_SCHEDULER_CONFIG` (v-prediction, zero terminal SNR).
@@ -183,6 +185,46 @@ async function noticeScheduleChange(o: WorldTrainOptions): Promise<void> {
   }
 }
 
+/**
+ * The data feeds of global step `step`: captions (10% dropped) of random scenes, their
+ * renders noised at random timesteps, the training target and the min-SNR loss weights.
+ */
+function worldBatch(
+  o: WorldTrainOptions,
+  tokenizer: ClipTokenizer,
+  schedule: SchedulerConfig,
+  step: number,
+): Record<string, HostTensor> {
+  const px = 3 * 32 * 32;
+  const rng = new Rng(o.seed).fork(step);
+  const ids = new Int32Array(o.batch * WORLD_SEQ);
+  const x0 = new Float32Array(o.batch * px);
+  const t = new Float32Array(o.batch);
+  for (let b = 0; b < o.batch; b++) {
+    const scene = sampleScene(rng);
+    const text = rng.uniform() < o.captionDropout ? "" : caption(scene);
+    ids.set(tokenizer.encodePadded(text, WORLD_SEQ), b * WORLD_SEQ);
+    x0.set(toTensor(render(scene, Math.floor(rng.uniform() * 1e9))), b * px);
+    t[b] = Math.floor(rng.uniform() * schedule.num_train_timesteps);
+  }
+  const noise = rng.normals(x0.length);
+  const weight = o.minSnrGamma > 0
+    ? minSnrWeights(schedule, t, o.minSnrGamma)
+    : new Float32Array(o.batch).fill(1);
+  const image = (data: Float32Array) => ({
+    dtype: "float32" as const,
+    dims: [o.batch, 3, 32, 32],
+    data,
+  });
+  return {
+    input_ids: { dtype: "int32", dims: [o.batch, WORLD_SEQ], data: ids },
+    x_t: image(addNoise(schedule, x0, noise, t)),
+    timestep: { dtype: "float32", dims: [o.batch], data: t },
+    target: image(trainingTarget(schedule, x0, noise, t)),
+    loss_weight: { dtype: "float32", dims: [o.batch, 1, 1, 1], data: weight },
+  };
+}
+
 /** Trains (or continues training) the world model into `o.out`; returns the loss curve. */
 export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
   if (o.resume) await noticeScheduleChange(o);
@@ -241,61 +283,45 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
     return flat;
   };
   const curve: number[] = log?.loss.slice(0, first) ?? [];
-  const px = 3 * 32 * 32;
-  const t0 = performance.now();
   try {
-    for (let step = first; step < first + o.steps; step++) {
-      if (o.signal?.aborted) throw new Error("training cancelled");
-      // Fresh moments make Adam's first updates full-size in every coordinate: warm up.
-      const lr = scheduledLearningRate(o, step - first, state === null);
-      optText.options.lr = optUnet.options.lr = lr;
-      const rng = new Rng(o.seed).fork(step);
-      const ids = new Int32Array(o.batch * WORLD_SEQ);
-      const x0 = new Float32Array(o.batch * px);
-      const t = new Float32Array(o.batch);
-      for (let b = 0; b < o.batch; b++) {
-        const scene = sampleScene(rng);
-        const text = rng.uniform() < o.captionDropout ? "" : caption(scene);
-        ids.set(tokenizer.encodePadded(text, WORLD_SEQ), b * WORLD_SEQ);
-        x0.set(toTensor(render(scene, Math.floor(rng.uniform() * 1e9))), b * px);
-        t[b] = Math.floor(rng.uniform() * schedule.num_train_timesteps);
-      }
-      const noise = rng.normals(x0.length);
-      const weight = o.minSnrGamma > 0
-        ? minSnrWeights(schedule, t, o.minSnrGamma)
-        : new Float32Array(o.batch).fill(1);
-      const out = await session.run({
-        ...weightFeeds,
-        input_ids: { dtype: "int32", dims: [o.batch, WORLD_SEQ], data: ids },
-        x_t: {
-          dtype: "float32",
-          dims: [o.batch, 3, 32, 32],
-          data: addNoise(schedule, x0, noise, t),
+    await runSteps({
+      session,
+      groups: [
+        {
+          values: text.flat,
+          optimizer: optText,
+          gradient: (out) => gradOf(out, text, TEXT_PREFIX),
         },
-        timestep: { dtype: "float32", dims: [o.batch], data: t },
-        target: {
-          dtype: "float32",
-          dims: [o.batch, 3, 32, 32],
-          data: trainingTarget(schedule, x0, noise, t),
+        {
+          values: unet.flat,
+          optimizer: optUnet,
+          gradient: (out) => gradOf(out, unet, UNET_PREFIX),
         },
-        loss_weight: { dtype: "float32", dims: [o.batch, 1, 1, 1], data: weight },
-      });
-      optText.step(text.flat, gradOf(out, text, TEXT_PREFIX));
-      optUnet.step(unet.flat, gradOf(out, unet, UNET_PREFIX));
-      // EMA warm-up (as diffusers' EMAModel): early averages follow the weights closely.
-      const decay = Math.min(o.emaDecay, (1 + step) / (10 + step));
-      text.updateEma(ema.text, decay);
-      unet.updateEma(ema.unet, decay);
-      const loss = Number(out.loss!.data[0]);
-      curve.push(loss);
-      const done = step + 1 - first;
-      o.onProgress?.(step + 1, loss, done / ((performance.now() - t0) / 1000));
-      if (done % o.saveEvery === 0 || done === o.steps) {
+      ],
+      first,
+      end: first + o.steps,
+      lossCurve: curve,
+      signal: o.signal,
+      beforeStep: (step) => {
+        // Fresh moments make Adam's first updates full-size in every coordinate: warm up.
+        optText.options.lr = optUnet.options.lr = scheduledLearningRate(o, step - first, !state);
+      },
+      feeds: (step) => ({ ...weightFeeds, ...worldBatch(o, tokenizer, schedule, step) }),
+      afterUpdate: (step) => {
+        // EMA warm-up (as diffusers' EMAModel): early averages follow the weights closely.
+        const decay = Math.min(o.emaDecay, (1 + step) / (10 + step));
+        text.updateEma(ema.text, decay);
+        unet.updateEma(ema.unet, decay);
+      },
+      onProgress: o.onProgress,
+      afterStep: async (step) => {
+        const done = step - first;
+        if (done % o.saveEvery !== 0 && done !== o.steps) return;
         // State first: a crash between the two writes leaves a state one save ahead,
         // which the step check above reports instead of silently mixing runs.
         if (o.stateDir) {
           await writeTrainState(o.stateDir, {
-            step: step + 1,
+            step,
             text: text.flat,
             unet: unet.flat,
             adamText: optText.state,
@@ -307,12 +333,12 @@ export async function trainWorldModel(o: WorldTrainOptions): Promise<number[]> {
           seed: o.seed,
           batch: o.batch,
           lr: o.lr,
-          steps: step + 1,
+          steps: step,
           loss: curve,
         };
         await writeAtomic(join(o.out, "training_log.json"), JSON.stringify(entry));
-      }
-    }
+      },
+    });
   } finally {
     await session.release();
   }

@@ -17,6 +17,7 @@
  */
 import { Buffer } from "node:buffer";
 import { z } from "@hono/zod-openapi";
+import { checkpointBody, parseCheckpointBody } from "../../core/distribution/checkpoint.ts";
 import type { TrainCheckpoint } from "../../core/distribution/train.ts";
 import type { ImageInput } from "../../core/engine/engine.ts";
 import type { Store } from "../../core/store/store.ts";
@@ -38,14 +39,7 @@ const InputFile = z.object({
   images: z.array(z.object({ name: z.string().optional(), base64: z.string() })),
 });
 
-const CheckpointFile = z.object({
-  format: z.literal("dreamdistribution-job-checkpoint/1"),
-  step: z.number().int().min(0),
-  lossCurve: z.array(z.number()),
-  ctx: z.string(),
-  adam: z.object({ step: z.number().int().min(0), m: z.string(), v: z.string() }),
-  responsibilities: z.array(z.number()).optional(),
-});
+const CHECKPOINT_FORMAT = "dreamdistribution-job-checkpoint/1";
 
 /** The store key of a job's input. */
 export const inputKey = (id: string): string => `jobs/${id}/input.json`;
@@ -53,8 +47,7 @@ export const inputKey = (id: string): string => `jobs/${id}/input.json`;
 export const checkpointKey = (id: string): string => `jobs/${id}/checkpoint.json`;
 
 const json = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
-const b64 = (a: Uint8Array | Float32Array | Float64Array) =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+const b64 = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
 const bytesOf = (s: string) => new Uint8Array(Buffer.from(s, "base64"));
 
 /**
@@ -103,14 +96,7 @@ export async function loadJobInput(store: Store, id: string): Promise<JobInput |
 
 /** Stores a job's latest checkpoint (one PUT: readers see the previous one or this one). */
 export async function saveCheckpoint(store: Store, id: string, c: TrainCheckpoint) {
-  const file: z.infer<typeof CheckpointFile> = {
-    format: "dreamdistribution-job-checkpoint/1",
-    step: c.step,
-    lossCurve: c.lossCurve,
-    ctx: b64(c.ctx),
-    adam: { step: c.adam.step, m: b64(c.adam.m), v: b64(c.adam.v) },
-    ...(c.responsibilities ? { responsibilities: c.responsibilities } : {}),
-  };
+  const file = { format: CHECKPOINT_FORMAT, ...checkpointBody(c) };
   await store.put(checkpointKey(id), json(file), { contentType: "application/json" });
 }
 
@@ -123,19 +109,6 @@ export async function saveCheckpoint(store: Store, id: string, c: TrainCheckpoin
 export async function loadCheckpoint(store: Store, id: string): Promise<TrainCheckpoint | null> {
   const bytes = await store.get(checkpointKey(id));
   if (bytes === null) return null;
-  const r = CheckpointFile.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
-  if (!r.success) return null;
-  const f = r.data;
-  const floats = <T>(s: string, make: (b: ArrayBuffer) => T) => make(bytesOf(s).slice().buffer);
-  return {
-    step: f.step,
-    lossCurve: f.lossCurve,
-    ctx: floats(f.ctx, (b) => new Float32Array(b)),
-    adam: {
-      step: f.adam.step,
-      m: floats(f.adam.m, (b) => new Float64Array(b)),
-      v: floats(f.adam.v, (b) => new Float64Array(b)),
-    },
-    ...(f.responsibilities ? { responsibilities: f.responsibilities } : {}),
-  };
+  const f = JSON.parse(new TextDecoder().decode(bytes));
+  return f?.format === CHECKPOINT_FORMAT ? parseCheckpointBody(f) : null;
 }

@@ -12,6 +12,7 @@
  */
 import type { Builder, ConvOptions } from "../../onnx/builder.ts";
 import type { NodeView, Vjp } from "../types.ts";
+import { AutodiffError } from "../autodiff_error.ts";
 
 /** The geometry of a convolution node, pads made explicit. */
 interface Geometry {
@@ -53,7 +54,14 @@ function autoPads(mode: string, size: number[], k: number[], s: number[], d: num
 }
 
 function unsupported(n: NodeView, what: string): never {
-  throw new Error(`autodiff: ${n.node.opType} node '${n.node.name}': unsupported ${what}`);
+  throw new AutodiffError(
+    "unsupported",
+    `autodiff: ${n.node.opType} node '${n.node.name}': unsupported ${what}`,
+    {
+      op: n.node.opType,
+      node: n.node.name,
+    },
+  );
 }
 
 function options(geo: Geometry, outputPadding?: number[]): ConvOptions {

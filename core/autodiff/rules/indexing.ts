@@ -10,6 +10,7 @@
 import type { Builder } from "../../onnx/builder.ts";
 import { DType } from "../../onnx/types.ts";
 import type { NodeView, Vjp } from "../types.ts";
+import { AutodiffError } from "../autodiff_error.ts";
 
 const range = (from: number, to: number): number[] =>
   Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
@@ -112,7 +113,8 @@ function padAmounts(n: NodeView, r: number): number[] {
 export const pad: Vjp = (g, n, dy) => {
   const mode = n.attrString("mode", "constant");
   if (mode !== "constant") {
-    throw new Error(
+    throw new AutodiffError(
+      "unsupported",
       `autodiff: Pad node '${n.node.name}': unsupported mode=${mode} (only constant)`,
     );
   }

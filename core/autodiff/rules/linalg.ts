@@ -5,6 +5,7 @@
  */
 import type { Builder } from "../../onnx/builder.ts";
 import type { Vjp } from "../types.ts";
+import { AutodiffError } from "../autodiff_error.ts";
 
 /** Swaps the last two axes. */
 function swapLast(g: Builder, x: string): string {
@@ -86,14 +87,18 @@ export function parseEinsum(equation: string, nInputs: number): { ins: string[][
     : [...new Set(all)].filter((l) => all.indexOf(l) === all.lastIndexOf(l)).sort();
   for (const term of [...ins, out]) {
     if (term.some((l) => !/[A-Za-z]/.test(l)) || new Set(term).size !== term.length) {
-      throw new Error(
+      throw new AutodiffError(
+        "unsupported",
         `autodiff: Einsum '${equation}': ellipses and repeated labels (traces, ` +
           `diagonals) have no gradient rule`,
       );
     }
   }
   if (ins.length !== nInputs) {
-    throw new Error(`autodiff: Einsum '${equation}' names ${ins.length} operands, has ${nInputs}`);
+    throw new AutodiffError(
+      "unsupported",
+      `autodiff: Einsum '${equation}' names ${ins.length} operands, has ${nInputs}`,
+    );
   }
   return { ins, out };
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import type { NodeView, Vjp } from "../types.ts";
+import { AutodiffError } from "../autodiff_error.ts";
 
 type Coord = (o: number, scale: number, inLen: number, outLen: number) => number;
 
@@ -31,7 +32,8 @@ const ROUND: Record<string, (x: number) => number> = {
 };
 
 function unsupported(n: NodeView, what: string): never {
-  throw new Error(
+  throw new AutodiffError(
+    "unsupported",
     `autodiff: Resize node '${n.node.name}': unsupported ${what} (only nearest upsampling ` +
       `by integer factors that repeats each element is differentiable)`,
   );

@@ -1,5 +1,6 @@
 /** The driver: path selection, sums, errors, integer subgraphs, initializers as wrt. */
 import assert from "node:assert/strict";
+import { AutodiffError } from "../../../core/autodiff/autodiff_error.ts";
 import { differentiate } from "../../../core/autodiff/driver.ts";
 import { attr } from "../../../core/onnx/builder.ts";
 import { startGraph } from "../../../core/onnx/compose.ts";
@@ -36,6 +37,12 @@ Deno.test("differentiate() names the operator and node that has no rule", () => 
   assert.throws(
     () => differentiate(finish(["loss"]), { loss: "loss", wrt: ["x"] }),
     /no gradient rule for operator Hardmax \(node '.*Hardmax.*'\)/,
+  );
+  assert.throws(
+    () => differentiate(finish(["loss"]), { loss: "loss", wrt: ["x"] }),
+    (e) =>
+      e instanceof AutodiffError && e.code === "missing_rule" && e.op === "Hardmax" &&
+      /Hardmax/.test(e.node ?? ""),
   );
 });
 

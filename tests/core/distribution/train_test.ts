@@ -5,11 +5,8 @@
 import assert from "node:assert/strict";
 import { loadOnnxFolder } from "../../../core/models/onnx_folder.ts";
 import { buildTrainGraph, TRAIN_INPUTS } from "../../../core/distribution/train_graph.ts";
-import {
-  promptFeatures,
-  type TrainCheckpoint,
-  trainDistribution,
-} from "../../../core/distribution/train.ts";
+import { promptFeatures } from "../../../core/distribution/fit.ts";
+import { type TrainCheckpoint, trainDistribution } from "../../../core/distribution/train.ts";
 import { readTokenTable } from "../../../core/distribution/template.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
 import { ModelRuntime } from "../../../core/pipeline/model_runtime.ts";

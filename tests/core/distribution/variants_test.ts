@@ -11,11 +11,8 @@ import {
 } from "../../../core/distribution/prompt_distribution.ts";
 import { drawSelection, responsibilities } from "../../../core/distribution/best_prompt.ts";
 import { buildTrainGraph, TRAIN_INPUTS } from "../../../core/distribution/train_graph.ts";
-import {
-  promptFeatures,
-  type TrainCheckpoint,
-  trainDistribution,
-} from "../../../core/distribution/train.ts";
+import { promptFeatures } from "../../../core/distribution/fit.ts";
+import { type TrainCheckpoint, trainDistribution } from "../../../core/distribution/train.ts";
 import { readTokenTable, templateIds } from "../../../core/distribution/template.ts";
 import { validateTrainOptions } from "../../../core/distribution/train_options.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
