@@ -18,10 +18,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { EngineError } from "../core/engine/engine.ts";
-import { ImageError } from "../core/images/image_error.ts";
-import { ModelError } from "../core/models/model_error.ts";
-import { StoreError } from "../core/store/store.ts";
+import { EngineError, ImageError, ModelError, StoreError } from "../core/engine/mod.ts";
 import type { AppEnv, Log } from "./env.ts";
 
 /** An error with its HTTP status and machine-readable code, rendered as JSON. */

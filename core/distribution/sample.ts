@@ -10,7 +10,7 @@ import type { DistributionTensors, Manifest } from "../artifacts/distribution_ar
 import type { RgbImage } from "../images/types.ts";
 import { fromTensor } from "../images/tensor.ts";
 import type { ModelRuntime } from "../pipeline/model_runtime.ts";
-import { txt2img } from "../pipeline/txt2img.ts";
+import { type PlannedTimesteps, txt2img } from "../pipeline/txt2img.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
 import { createScheduler } from "../schedulers/create_scheduler.ts";
@@ -51,6 +51,11 @@ export interface SampleOptions {
   /** diffusers' guidance_rescale phi in [0, 1] (0: plain classifier-free guidance). */
   guidanceRescale?: number;
   scheduler?: SchedulerKind;
+  /**
+   * The request's timesteps, planned once by the caller (core/engine's `planTimesteps`, the
+   * one check of `steps`); absent: planned here from `scheduler` and `steps` (previews).
+   */
+  timesteps?: PlannedTimesteps;
   /** How c~ is drawn (DESIGN §4b); default `DEFAULT_SAMPLER`. */
   sampler?: SamplerKind;
   /** One c~ shared by all images (authors' code) instead of a fresh one each (paper). */
@@ -183,9 +188,9 @@ export async function renderDistribution(
   o: Omit<SampleOptions, "template" | "mixMode">,
 ): Promise<RgbImage[]> {
   const { cond, uncond } = await sampleFeatures(model, dist, o);
-  const scheduler = createScheduler(o.scheduler ?? SchedulerKind.DDIM, model.schedulerConfig);
+  const { scheduler, plan } = o.timesteps ?? planOwn(o, model.schedulerConfig);
   const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
-    steps: o.steps,
+    plan,
     guidance: o.guidance,
     guidanceRescale: o.guidanceRescale ?? 0,
     seed: o.seed,
@@ -199,4 +204,10 @@ export async function renderDistribution(
     { length: o.n },
     (_, i) => fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side),
   );
+}
+
+/** The timesteps of a request whose caller planned none. */
+function planOwn(o: Pick<SampleOptions, "scheduler" | "steps">, config: SchedulerConfig) {
+  const scheduler = createScheduler(o.scheduler ?? SchedulerKind.DDIM, config);
+  return { scheduler, plan: scheduler.setTimesteps(o.steps) };
 }

@@ -13,6 +13,7 @@ import {
   loadDistribution,
   type Manifest,
   newDistributionId,
+  readManifest,
   saveDistribution,
 } from "../artifacts/distribution_artifact.ts";
 import { writeSafetensors } from "../artifacts/safetensors_write.ts";
@@ -24,7 +25,6 @@ import type { SessionOptions } from "../onnx/runtime.ts";
 import { ModelRuntime } from "../pipeline/model_runtime.ts";
 import { readSamplerDefaults } from "../models/sampler_defaults.ts";
 import { parseSchedulerConfig } from "../schedulers/config.ts";
-import { createScheduler } from "../schedulers/create_scheduler.ts";
 import { SchedulerKind } from "../schedulers/scheduler.ts";
 import type { Store } from "../store/store.ts";
 import { ClipTokenizer } from "../tokenizer/clip.ts";
@@ -39,7 +39,9 @@ import {
 import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
 import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
 import { budgetModelFacts, estimateSampleBytes, estimateTrainBytes } from "./budget.ts";
+import { EngineError } from "./engine_error.ts";
 import { previewHooks, type PreviewOptions } from "./preview.ts";
+import { planTimesteps } from "./requests.ts";
 
 /** Where a named model's files are, and which revision they are. */
 export interface ResolvedModel {
@@ -80,7 +82,8 @@ export interface ImageInput {
 }
 
 /** A sample request: distribution ids with weights, and sampling options. */
-export interface SampleRequest extends Omit<SampleOptions, "onProgress" | "signal" | "guidance"> {
+export interface SampleRequest
+  extends Omit<SampleOptions, "onProgress" | "signal" | "guidance" | "timesteps"> {
   distributions: { id: string; weight: number }[];
   /** Classifier-free guidance scale; absent: the model's default. */
   guidance?: number;
@@ -92,12 +95,14 @@ export type EmbeddingsRequest = Omit<
   "steps" | "guidance" | "scheduler" | "batchSize"
 >;
 
-/** Errors the callers map to client errors (4xx). */
-export class EngineError extends Error {
-  constructor(readonly code: string, message: string, readonly status = 400) {
-    super(message);
-    this.name = "EngineError";
-  }
+export { EngineError } from "./engine_error.ts";
+
+/** A page of {@linkcode Engine.page}. */
+export interface DistributionPage {
+  items: Manifest[];
+  corrupt: { id: string; message: string }[];
+  /** The `after` of the next page; null on the last. */
+  next: string | null;
 }
 
 /**
@@ -270,6 +275,33 @@ export class Engine {
     return listDistributions(this.options.store, opts);
   }
 
+  /**
+   * A page of stored distributions' manifests, in id order: `limit` of them after `after`,
+   * and `next` (the `after` of the next page, null on the last). A manifest that cannot be
+   * read does not fail the page: it is reported in `corrupt` with the reason.
+   */
+  async page(opts: { limit: number; after?: string }): Promise<DistributionPage> {
+    const ids = await this.list({ ...opts, limit: opts.limit + 1 });
+    const page = ids.slice(0, opts.limit);
+    const items: Manifest[] = [];
+    const corrupt: { id: string; message: string }[] = [];
+    for (const id of page) {
+      const m = await readManifest(this.options.store, id);
+      if (m === null) continue; // deleted since it was listed
+      if (typeof m === "string") corrupt.push({ id, message: m });
+      else items.push(m);
+    }
+    return { items, corrupt, next: ids.length > opts.limit ? page[page.length - 1]! : null };
+  }
+
+  /**
+   * A distribution's manifest alone (its files unread): null when absent, a string saying why
+   * when unreadable.
+   */
+  manifest(id: string): Promise<Manifest | string | null> {
+    return readManifest(this.options.store, id);
+  }
+
   /** Deletes a distribution (manifest first). */
   delete(id: string): Promise<void> {
     return deleteDistribution(this.options.store, id);
@@ -301,20 +333,21 @@ export class Engine {
     hooks: Pick<SampleOptions, "onProgress" | "signal"> = {},
   ): Promise<RgbImage[]> {
     const { dists, model } = await this.weighted(req);
-    // A bad `steps` (outside 1..num_train_timesteps, or repeated timesteps) is the caller's,
-    // but core/schedulers reports it as a plain Error from setTimesteps, which throws for
-    // nothing else: plan the timesteps here, before any model work, and map that failure.
+    // The one check of `steps`: the timesteps are planned here, before any model work, and
+    // the plan passed down to the denoising loop.
     const kind = req.scheduler ?? model.defaultScheduler;
-    const scheduler = createScheduler(kind, model.schedulerConfig);
-    try {
-      scheduler.setTimesteps(req.steps);
-    } catch (e) {
-      throw new EngineError("invalid_request", (e as Error).message);
-    }
+    const timesteps = planTimesteps(kind, model.schedulerConfig, req.steps);
     const guidance = req.guidance ?? model.defaultGuidance;
     const guidanceRescale = req.guidanceRescale ?? model.defaultGuidanceRescale;
     return await clientErrors(() =>
-      sampleImages(model, dists, { ...req, guidance, guidanceRescale, scheduler: kind, ...hooks })
+      sampleImages(model, dists, {
+        ...req,
+        guidance,
+        guidanceRescale,
+        scheduler: kind,
+        timesteps,
+        ...hooks,
+      })
     );
   }
 

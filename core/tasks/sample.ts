@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine } from "../engine/engine.ts";
+import { Engine, SAMPLE_STEPS } from "../engine/mod.ts";
 import { encodePng } from "../images/encode.ts";
 import { makeGrid } from "../images/grid.ts";
 import type { RgbImage } from "../images/types.ts";
@@ -77,7 +77,11 @@ export const main: TaskMain = defineTask({
     const selection = parseSelection(values);
     const req = {
       ...featureRequest(values),
-      steps: num(values, "steps", 25, { integer: true, min: 1, max: 1000 }),
+      steps: num(values, "steps", SAMPLE_STEPS.default, {
+        integer: true,
+        min: SAMPLE_STEPS.min,
+        max: SAMPLE_STEPS.max,
+      }),
       ...(str(values, "guidance") !== undefined
         ? { guidance: num(values, "guidance", 0, { min: 0 }) }
         : {}),

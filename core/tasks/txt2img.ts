@@ -10,11 +10,11 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine } from "../engine/engine.ts";
+import { Engine, planTimesteps, SAMPLE_STEPS } from "../engine/mod.ts";
 import { encodePng } from "../images/encode.ts";
 import { fromTensor } from "../images/tensor.ts";
 import { txt2img } from "../pipeline/txt2img.ts";
-import { createScheduler, SchedulerKind } from "../schedulers/mod.ts";
+import { SchedulerKind } from "../schedulers/mod.ts";
 import { FsStore } from "../store/fs_store.ts";
 import {
   choice,
@@ -76,7 +76,11 @@ export const main: TaskMain = defineTask({
   run: async ({ values, io }) => {
     const prompt = required(values, "prompt");
     const out = required(values, "out");
-    const steps = num(values, "steps", 25, { integer: true, min: 1, max: 1000 });
+    const steps = num(values, "steps", SAMPLE_STEPS.default, {
+      integer: true,
+      min: SAMPLE_STEPS.min,
+      max: SAMPLE_STEPS.max,
+    });
     const n = num(values, "n", 1, { integer: true, min: 1, max: 1024 });
     const seed = num(values, "seed", 0, { integer: true, min: 0 });
     const batchSize = num(values, "batch-size", 4, { integer: true, min: 1, max: 64 });
@@ -103,8 +107,8 @@ export const main: TaskMain = defineTask({
       const rt = model.runtime;
       const L = rt.graphs.info.maxLength;
       const kind = schedulerArg ?? model.defaultScheduler;
-      const scheduler = createScheduler(kind, model.schedulerConfig);
-      scheduler.setTimesteps(steps); // a bad step count fails before any model work
+      // The one check of the step count, before any model work; the plan is passed down.
+      const { scheduler, plan } = planTimesteps(kind, model.schedulerConfig, steps);
       const ids = model.tokenizer.encodePadded(prompt, L);
       const one = await rt.encodeIds(Int32Array.from(ids), 1);
       const cond = new Float32Array(one.length * n);
@@ -120,7 +124,7 @@ export const main: TaskMain = defineTask({
       const start = performance.now();
       const { pixels } = await withInterrupt((signal) =>
         txt2img(rt, scheduler, cond, uncond, {
-          steps,
+          plan,
           guidance,
           guidanceRescale,
           seed,

@@ -17,9 +17,7 @@
  */
 import { Buffer } from "node:buffer";
 import { z } from "@hono/zod-openapi";
-import type { TrainCheckpoint } from "../../core/distribution/train.ts";
-import type { ImageInput } from "../../core/engine/engine.ts";
-import type { Store } from "../../core/store/store.ts";
+import type { ImageInput, Store, TrainCheckpoint } from "../../core/engine/mod.ts";
 import { ApiError } from "../errors.ts";
 
 /** The training a job runs. */

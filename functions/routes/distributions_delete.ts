@@ -19,7 +19,7 @@ export function distributionsDelete(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
   });
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await deps.store.exists(`distributions/${id}/manifest.json`))) {
+    if ((await deps.engine.manifest(id)) === null) {
       throw new ApiError(404, "not_found", `distribution ${id} not found`);
     }
     await deps.engine.delete(id);

@@ -9,8 +9,7 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { encodePng } from "../../core/images/encode.ts";
-import type { Store } from "../../core/store/store.ts";
+import { encodePng, type Store } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponses, ErrorSchema } from "../errors.ts";
 import { toBase64 } from "../lib/base64.ts";

@@ -8,7 +8,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { zipSync } from "fflate";
-import { textualInversionFiles, TI_NAME } from "../../core/export/textual_inversion.ts";
+import { textualInversionFiles, TI_NAME } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponses } from "../errors.ts";
 import { DistributionIdParams } from "../lib/schemas.ts";
