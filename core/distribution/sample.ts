@@ -9,7 +9,7 @@
 import type { DistributionTensors, Manifest } from "../artifacts/distribution_artifact.ts";
 import type { RgbImage } from "../images/types.ts";
 import { fromTensor } from "../images/tensor.ts";
-import type { ModelRuntime } from "../pipeline/model_runtime.ts";
+import type { ModelRuntime } from "../models/model_runtime.ts";
 import { type PlannedTimesteps, txt2img } from "../pipeline/txt2img.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";

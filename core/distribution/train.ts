@@ -13,7 +13,7 @@ import { flipHorizontal } from "../images/crop.ts";
 import { preprocessImage } from "../images/preprocess.ts";
 import { Session } from "../onnx/runtime.ts";
 import { AdamW, type AdamWState, NonFiniteGradientError } from "../optim/adamw.ts";
-import type { ModelRuntime } from "../pipeline/model_runtime.ts";
+import type { ModelRuntime } from "../models/model_runtime.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
 import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import {
   deleteDistribution,
   type DistributionTensors,
@@ -20,20 +19,14 @@ import { writeSafetensors } from "../artifacts/safetensors_write.ts";
 import { decodeImage, type DecodeOptions } from "../images/decode.ts";
 import { sha256Hex } from "../images/hash.ts";
 import type { RgbImage } from "../images/types.ts";
-import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
+import { type LoadedModel, loadModel, type ModelLocation } from "../models/load_model.ts";
 import type { SessionOptions } from "../onnx/runtime.ts";
-import { ModelRuntime } from "../pipeline/model_runtime.ts";
-import { readSamplerDefaults } from "../models/sampler_defaults.ts";
-import { parseSchedulerConfig } from "../schedulers/config.ts";
-import { SchedulerKind } from "../schedulers/scheduler.ts";
 import type { Store } from "../store/store.ts";
-import { ClipTokenizer } from "../tokenizer/clip.ts";
 import { DistributionInputError } from "../distribution/errors.ts";
 import {
   resolveDistribution,
   sampleFeatures,
   sampleImages,
-  type SampleModel,
   type SampleOptions,
 } from "../distribution/sample.ts";
 import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
@@ -44,23 +37,9 @@ import { previewHooks, type PreviewOptions } from "./preview.ts";
 import { planTimesteps } from "./requests.ts";
 
 /** Where a named model's files are, and which revision they are. */
-export interface ResolvedModel {
-  dir: string;
-  revision: string;
-}
+export type ResolvedModel = ModelLocation;
 
-/** A loaded model: graphs, sessions, tokenizer, scheduler config. */
-export interface LoadedModel extends SampleModel {
-  name: string;
-  revision: string;
-  tokenizer: ClipTokenizer;
-  /** Guidance scale when a request names none (the checkpoint's, else 7.5). */
-  defaultGuidance: number;
-  /** The checkpoint's guidance_rescale (0: none). */
-  defaultGuidanceRescale: number;
-  /** The checkpoint's sampler (DDIM unless it names one). */
-  defaultScheduler: SchedulerKind;
-}
+export type { LoadedModel };
 
 /** Engine settings. */
 export interface EngineOptions {
@@ -79,6 +58,18 @@ export interface EngineOptions {
 export interface ImageInput {
   bytes: Uint8Array;
   name?: string;
+}
+
+/** A training request: reference images, the model's name (default the engine's), options. */
+export interface TrainRequest {
+  model?: string;
+  images: ImageInput[];
+  /**
+   * The images already decoded by the caller with {@linkcode Engine.decodeImages}, in the same
+   * order (the task shows their sizes before training): not decoded again.
+   */
+  decoded?: RgbImage[];
+  options: Partial<TrainOptions>;
 }
 
 /** A sample request: distribution ids with weights, and sampling options. */
@@ -169,29 +160,11 @@ export class Engine {
     return m;
   }
 
-  private async loadModel(name: string): Promise<LoadedModel> {
-    const { dir, revision } = await this.options.resolveModel(name);
-    const graphs = await loadDiffusersCheckpoint(dir);
-    const tokenizer = await ClipTokenizer.fromDir(join(dir, "tokenizer"));
-    const schedulerConfig = parseSchedulerConfig(
-      JSON.parse(await Deno.readTextFile(join(dir, "scheduler", "scheduler_config.json"))),
-    );
-    const runtime = new ModelRuntime(graphs, this.options.sessionOptions ?? {});
-    const defaults = await readSamplerDefaults(dir);
-    const kinds = Object.values(SchedulerKind) as string[];
-    if (defaults.scheduler !== undefined && !kinds.includes(defaults.scheduler)) {
-      throw new Error(`${name}: unknown default scheduler ${defaults.scheduler}`);
-    }
-    return {
-      name,
-      revision,
-      runtime,
-      tokenizer,
-      schedulerConfig,
-      defaultGuidance: defaults.guidance,
-      defaultGuidanceRescale: defaults.guidanceRescale,
-      defaultScheduler: (defaults.scheduler as SchedulerKind | undefined) ?? SchedulerKind.DDIM,
-    };
+  private loadModel(name: string): Promise<LoadedModel> {
+    return loadModel(name, {
+      resolve: this.options.resolveModel,
+      sessionOptions: this.options.sessionOptions ?? {},
+    });
   }
 
   /** Decodes reference images (limits checked from headers first). */
@@ -213,11 +186,11 @@ export class Engine {
 
   /** Learns a distribution and saves it; nothing is written unless training succeeds. */
   async train(
-    req: { model?: string; images: ImageInput[]; options: Partial<TrainOptions> },
+    req: TrainRequest,
     hooks: TrainHooks & { preview?: PreviewOptions } = {},
   ): Promise<Manifest> {
     const { preview, ...coreHooks } = hooks;
-    const images = await this.decodeImages(req.images);
+    const images = req.decoded ?? await this.decodeImages(req.images);
     const model = await this.model(req.model);
     let result;
     try {

@@ -24,6 +24,7 @@ export type { TrainCheckpoint, TrainProgress } from "../distribution/train.ts";
 export { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
 export { textualInversionFiles, TI_NAME } from "../export/textual_inversion.ts";
 export { encodePng } from "../images/encode.ts";
+export type { RgbImage } from "../images/types.ts";
 export { sha256Hex } from "../images/hash.ts";
 export { ImageError } from "../images/image_error.ts";
 export { probeImage } from "../images/probe.ts";

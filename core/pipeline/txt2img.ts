@@ -9,7 +9,7 @@
  */
 import { Rng } from "../random.ts";
 import type { Scheduler, SchedulerPlan } from "../schedulers/scheduler.ts";
-import type { ModelRuntime } from "./model_runtime.ts";
+import type { ModelRuntime } from "../models/model_runtime.ts";
 
 /** A scheduler and its plan for one request: planned once (core/engine's `planTimesteps`). */
 export interface PlannedTimesteps {

@@ -10,12 +10,12 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine, planTimesteps, SAMPLE_STEPS } from "../engine/mod.ts";
+import { planTimesteps, SAMPLE_STEPS } from "../engine/mod.ts";
 import { encodePng } from "../images/encode.ts";
 import { fromTensor } from "../images/tensor.ts";
+import { loadModel } from "../models/load_model.ts";
 import { txt2img } from "../pipeline/txt2img.ts";
 import { SchedulerKind } from "../schedulers/mod.ts";
-import { FsStore } from "../store/fs_store.ts";
 import {
   choice,
   defineTask,
@@ -27,7 +27,7 @@ import {
   type TaskMain,
   withInterrupt,
 } from "./_cli.ts";
-import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
 const SCHEDULERS = Object.values(SchedulerKind);
@@ -94,16 +94,9 @@ export const main: TaskMain = defineTask({
       ? undefined
       : choice(values, "scheduler", SCHEDULERS, SchedulerKind.DDIM);
     const name = str(values, "model") ?? DEFAULT_MODEL;
-    await resolveModel(name); // an unknown model fails before any work
-    const engine = new Engine({
-      // Only the model loader is used: nothing is read from or written to this store.
-      store: new FsStore(".data"),
-      resolveModel,
-      defaultModel: name,
-      cacheDir: null,
-    });
+    // Resolved (an unknown model fails before any work) and loaded once.
+    const model = await loadModel(name, { folders: true });
     try {
-      const model = await engine.model(name);
       const rt = model.runtime;
       const L = rt.graphs.info.maxLength;
       const kind = schedulerArg ?? model.defaultScheduler;
@@ -156,7 +149,7 @@ export const main: TaskMain = defineTask({
       );
       return 0;
     } finally {
-      await engine.close();
+      await model.runtime.release();
     }
   },
 });
