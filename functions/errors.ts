@@ -64,6 +64,30 @@ export const errorResponses = {
   500: { description: "Internal error", content: errorContent },
 } as const;
 
+/**
+ * A JSON response's OpenAPI description.
+ * @example
+ * ```ts
+ * import { z } from "@hono/zod-openapi";
+ * console.assert(json("The job", z.object({})).description === "The job");
+ * ```
+ */
+export function json<S extends z.ZodType>(description: string, schema: S) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/**
+ * A route's responses: its own (`ok`) and the shared error statuses ({@linkcode errorResponses}).
+ * @example
+ * ```ts
+ * import { z } from "@hono/zod-openapi";
+ * console.assert(500 in withErrors({ 200: json("Ok", z.object({})) }));
+ * ```
+ */
+export function withErrors<R extends object>(ok: R): R & typeof errorResponses {
+  return { ...ok, ...errorResponses };
+}
+
 const HTTP_CODES: Partial<Record<number, string>> = {
   400: "bad_request",
   401: "unauthorized",

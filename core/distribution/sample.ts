@@ -13,8 +13,7 @@ import type { ModelRuntime } from "../models/model_runtime.ts";
 import { type PlannedTimesteps, txt2img } from "../pipeline/txt2img.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
-import { createScheduler } from "../schedulers/create_scheduler.ts";
-import { SchedulerKind } from "../schedulers/scheduler.ts";
+import type { SchedulerKind } from "../schedulers/scheduler.ts";
 import { DistributionInputError } from "./errors.ts";
 import {
   DEFAULT_SAMPLER,
@@ -52,10 +51,10 @@ export interface SampleOptions {
   guidanceRescale?: number;
   scheduler?: SchedulerKind;
   /**
-   * The request's timesteps, planned once by the caller (core/engine's `planTimesteps`, the
-   * one check of `steps`); absent: planned here from `scheduler` and `steps` (previews).
+   * The request's timesteps (for `scheduler` and `steps`), planned once by the caller:
+   * core/engine's `planTimesteps`, the one check of `steps`.
    */
-  timesteps?: PlannedTimesteps;
+  timesteps: PlannedTimesteps;
   /** How c~ is drawn (DESIGN §4b); default `DEFAULT_SAMPLER`. */
   sampler?: SamplerKind;
   /** One c~ shared by all images (authors' code) instead of a fresh one each (paper). */
@@ -188,7 +187,7 @@ export async function renderDistribution(
   o: Omit<SampleOptions, "template" | "mixMode">,
 ): Promise<RgbImage[]> {
   const { cond, uncond } = await sampleFeatures(model, dist, o);
-  const { scheduler, plan } = o.timesteps ?? planOwn(o, model.schedulerConfig);
+  const { scheduler, plan } = o.timesteps;
   const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
     plan,
     guidance: o.guidance,
@@ -204,10 +203,4 @@ export async function renderDistribution(
     { length: o.n },
     (_, i) => fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side),
   );
-}
-
-/** The timesteps of a request whose caller planned none. */
-function planOwn(o: Pick<SampleOptions, "scheduler" | "steps">, config: SchedulerConfig) {
-  const scheduler = createScheduler(o.scheduler ?? SchedulerKind.DDIM, config);
-  return { scheduler, plan: scheduler.setTimesteps(o.steps) };
 }

@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses } from "../errors.ts";
+import { ApiError, withErrors } from "../errors.ts";
 import { DistributionIdParams } from "../lib/schemas.ts";
 
 /** Mounts the route on `app`. */
@@ -15,7 +15,7 @@ export function distributionsDelete(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     path: "/v1/distributions/{id}",
     summary: "Delete a distribution",
     request: { params: DistributionIdParams },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: withErrors({ 204: { description: "Deleted" } }),
   });
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");

@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { json, withErrors } from "../errors.ts";
 import { DistributionIdParams, ManifestSchema, manifestView } from "../lib/schemas.ts";
 
 /** Mounts the route on `app`. */
@@ -15,13 +15,7 @@ export function distributionsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
     path: "/v1/distributions/{id}",
     summary: "A distribution's manifest",
     request: { params: DistributionIdParams },
-    responses: {
-      200: {
-        description: "The manifest",
-        content: { "application/json": { schema: ManifestSchema } },
-      },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("The manifest", ManifestSchema) }),
   });
   app.openapi(route, async (c) => {
     const { manifest } = await deps.engine.get(c.req.valid("param").id);

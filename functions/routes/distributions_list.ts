@@ -8,7 +8,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { json, withErrors } from "../errors.ts";
 import { DistributionId, DistributionSummarySchema, manifestSummary } from "../lib/schemas.ts";
 
 const Query = z.object({
@@ -38,10 +38,7 @@ export function distributionsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     path: "/v1/distributions",
     summary: "List distributions (summaries, without loss curves)",
     request: { query: Query },
-    responses: {
-      200: { description: "A page", content: { "application/json": { schema: Page } } },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("A page", Page) }),
   });
   app.openapi(route, async (c) => {
     const { limit, after } = c.req.valid("query");

@@ -7,7 +7,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses } from "../errors.ts";
+import { ApiError, errorResponses, json, withErrors } from "../errors.ts";
 import { JOB_ID, previewKey, previewUrl, readJob } from "../lib/jobs.ts";
 
 const JobId = z.string().regex(JOB_ID, "expected job_ and 20 of a-z 2-7")
@@ -27,10 +27,7 @@ export function jobPreviews(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     path: "/v1/jobs/{id}/previews",
     summary: "A training job's preview grids, oldest first",
     request: { params: z.object({ id: JobId }) },
-    responses: {
-      200: { description: "The previews", content: { "application/json": { schema: Previews } } },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("The previews", Previews) }),
   });
   app.openapi(list, async (c) => {
     const { id } = c.req.valid("param");

@@ -7,7 +7,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses } from "../errors.ts";
+import { ApiError, json, withErrors } from "../errors.ts";
 import { jobView, jobViewSchema } from "../lib/job_view.ts";
 import { JOB_ID } from "../lib/job_record.ts";
 
@@ -24,13 +24,7 @@ export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     path: "/v1/jobs/{id}",
     summary: "A training job",
     request: { params: JobParams },
-    responses: {
-      200: {
-        description: "The job",
-        content: { "application/json": { schema: jobViewSchema() } },
-      },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("The job", jobViewSchema()) }),
   });
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");

@@ -7,7 +7,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { json, withErrors } from "../errors.ts";
 import { JOB_ID } from "../lib/job_record.ts";
 import { jobView, jobViewSchema } from "../lib/job_view.ts";
 
@@ -30,10 +30,7 @@ export function jobsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     path: "/v1/jobs",
     summary: "List training jobs",
     request: { query: Query },
-    responses: {
-      200: { description: "A page", content: { "application/json": { schema: Page } } },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("A page", Page) }),
   });
   app.openapi(route, async (c) => {
     const { limit, after } = c.req.valid("query");

@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { json, withErrors } from "../errors.ts";
 
 const Models = z.object({
   models: z.array(z.object({ name: z.string(), default: z.boolean() })),
@@ -17,10 +17,7 @@ export function modelsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     method: "get",
     path: "/v1/models",
     summary: "Models offered",
-    responses: {
-      200: { description: "The models", content: { "application/json": { schema: Models } } },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("The models", Models) }),
   });
   app.openapi(route, async (c) => c.json({ models: await deps.models() }, 200));
 }
