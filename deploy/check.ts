@@ -300,6 +300,7 @@ function offlineEngine(store: Store): EngineApi {
     list: fail,
     page: fail,
     manifest: fail,
+    storeSamples: fail,
     trainBudgetBytes: fail,
     sampleBudgetBytes: fail,
     delete: fail,

@@ -88,6 +88,12 @@ export type EmbeddingsRequest = Omit<
 
 export { EngineError } from "./engine_error.ts";
 
+/** A stored sample image: its store key and, for object stores, a URL. */
+export interface StoredSample {
+  key: string;
+  url?: string;
+}
+
 /** A page of {@linkcode Engine.page}. */
 export interface DistributionPage {
   items: Manifest[];
@@ -273,6 +279,30 @@ export class Engine {
    */
   manifest(id: string): Promise<Manifest | string | null> {
     return readManifest(this.options.store, id);
+  }
+
+  /**
+   * Stores sampled PNGs under `samples/<id>/<i>.png`; on failure removes what was written.
+   * Each answer holds the store-relative key and, for an object store, a URL a client can
+   * use: pre-signed for an hour when the store can presign, else the public object URL. A
+   * folder store's path is the server's business: its key alone is answered.
+   */
+  async storeSamples(id: string, pngs: Uint8Array[]): Promise<StoredSample[]> {
+    const store = this.options.store;
+    const out: StoredSample[] = [];
+    try {
+      for (const [i, png] of pngs.entries()) {
+        const key = `samples/${id}/${i}.png`;
+        await store.put(key, png, { contentType: "image/png" });
+        if (store.presignGet) out.push({ key, url: await store.presignGet(key, 3600) });
+        else if (/^https?:/.test(store.url)) out.push({ key, url: `${store.url}/${key}` });
+        else out.push({ key });
+      }
+    } catch (e) {
+      for (const { key } of out) await store.delete(key).catch(() => {});
+      throw e;
+    }
+    return out;
   }
 
   /** Deletes a distribution (manifest first). */

@@ -56,6 +56,7 @@ export interface EngineApi {
   list(opts?: { limit?: number; after?: string }): Promise<string[]>;
   page: Engine["page"];
   manifest: Engine["manifest"];
+  storeSamples: Engine["storeSamples"];
   /** Estimated peak bytes of a training (budget.ts), from the options and model files. */
   trainBudgetBytes: Engine["trainBudgetBytes"];
   /** Estimated peak bytes of a sampling request (budget.ts). */
@@ -148,6 +149,11 @@ export class WorkerEngine implements EngineApi {
   /** A page of manifests (local store reads). */
   page(...args: Parameters<Engine["page"]>): ReturnType<Engine["page"]> {
     return this.wo.local.page(...args);
+  }
+
+  /** Stores sampled PNGs (local store writes). */
+  storeSamples(...args: Parameters<Engine["storeSamples"]>): ReturnType<Engine["storeSamples"]> {
+    return this.wo.local.storeSamples(...args);
   }
 
   /** A manifest alone (local store read). */
