@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -68,7 +68,7 @@ export const errorResponses = {
  * A JSON response's OpenAPI description.
  * @example
  * ```ts
- * import { z } from "@hono/zod-openapi";
+ * import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
  * console.assert(json("The job", z.object({})).description === "The job");
  * ```
  */
@@ -80,12 +80,29 @@ export function json<S extends z.ZodType>(description: string, schema: S) {
  * A route's responses: its own (`ok`) and the shared error statuses ({@linkcode errorResponses}).
  * @example
  * ```ts
- * import { z } from "@hono/zod-openapi";
+ * import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
  * console.assert(500 in withErrors({ 200: json("Ok", z.object({})) }));
  * ```
  */
 export function withErrors<R extends object>(ok: R): R & typeof errorResponses {
   return { ...ok, ...errorResponses };
+}
+
+/**
+ * A route's definition: method, path and summary first, then the rest (request, responses,
+ * middleware), as `createRoute` takes it.
+ * @example
+ * ```ts
+ * const r = route("get", "/v1/models", "Models offered", { responses: withErrors({}) });
+ * console.assert(r.path === "/v1/models");
+ * ```
+ */
+export function route<
+  const M extends RouteConfig["method"],
+  const P extends string,
+  const R extends Omit<RouteConfig, "method" | "path" | "summary">,
+>(method: M, path: P, summary: string, rest: R) {
+  return createRoute({ method, path, summary, ...rest });
 }
 
 const HTTP_CODES: Partial<Record<number, string>> = {

@@ -7,13 +7,13 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { encodePng, type RgbImage, sha256Hex } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponse, errorResponses } from "../errors.ts";
+import { ApiError, errorResponse, errorResponses, route } from "../errors.ts";
 import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotency.ts";
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
@@ -39,44 +39,46 @@ import {
 /** Mounts the route on `app`. */
 export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { json, form } = trainBodySchemas(deps.config.limits);
-  const route = createRoute({
-    method: "post",
-    path: "/v1/distributions",
-    summary: "Learn a prompt distribution from reference images",
-    // before the form is parsed: the parser drops a part that lacks its closing boundary
-    middleware: [multipartComplete()] as const,
-    request: {
-      headers: z.object({
-        "idempotency-key": z.string().optional(),
-        prefer: z.string().optional().openapi({ example: "respond-async" }),
-      }),
-      body: {
-        content: {
-          "application/json": { schema: json },
-          "multipart/form-data": { schema: form },
+  const def = route(
+    "post",
+    "/v1/distributions",
+    "Learn a prompt distribution from reference images",
+    {
+      // before the form is parsed: the parser drops a part that lacks its closing boundary
+      middleware: [multipartComplete()] as const,
+      request: {
+        headers: z.object({
+          "idempotency-key": z.string().optional(),
+          prefer: z.string().optional().openapi({ example: "respond-async" }),
+        }),
+        body: {
+          content: {
+            "application/json": { schema: json },
+            "multipart/form-data": { schema: form },
+          },
         },
       },
+      responses: {
+        201: {
+          description: "The learned distribution",
+          content: { "application/json": { schema: ManifestSchema } },
+        },
+        202: {
+          description: "Accepted as a job (see Location)",
+          content: { "application/json": { schema: jobViewSchema() } },
+        },
+        200: {
+          description: "Progress events, then `done` or `error`",
+          content: { "text/event-stream": { schema: z.string() } },
+        },
+        ...errorResponses,
+      },
     },
-    responses: {
-      201: {
-        description: "The learned distribution",
-        content: { "application/json": { schema: ManifestSchema } },
-      },
-      202: {
-        description: "Accepted as a job (see Location)",
-        content: { "application/json": { schema: jobViewSchema() } },
-      },
-      200: {
-        description: "Progress events, then `done` or `error`",
-        content: { "text/event-stream": { schema: z.string() } },
-      },
-      ...errorResponses,
-    },
-  });
+  );
   const idempotency = new Idempotency(deps.store, deps.config.leaseMs);
   const dispatcher = dispatcherFromConfig(deps.config);
 
-  app.openapi(route, async (c) => {
+  app.openapi(def, async (c) => {
     const { req, mode } = await parseTrain(c, deps, dispatcher !== null, {
       form: () => c.req.valid("form") as TrainForm,
       json: () => c.req.valid("json") as TrainJson,

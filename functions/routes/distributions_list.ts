@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { json, withErrors } from "../errors.ts";
+import { json, route, withErrors } from "../errors.ts";
 import { DistributionId, DistributionSummarySchema, manifestSummary } from "../lib/schemas.ts";
 
 const Query = z.object({
@@ -33,14 +33,16 @@ const Page = z.object({
 
 /** Mounts the route on `app`. */
 export function distributionsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "get",
-    path: "/v1/distributions",
-    summary: "List distributions (summaries, without loss curves)",
-    request: { query: Query },
-    responses: withErrors({ 200: json("A page", Page) }),
-  });
-  app.openapi(route, async (c) => {
+  const def = route(
+    "get",
+    "/v1/distributions",
+    "List distributions (summaries, without loss curves)",
+    {
+      request: { query: Query },
+      responses: withErrors({ 200: json("A page", Page) }),
+    },
+  );
+  app.openapi(def, async (c) => {
     const { limit, after } = c.req.valid("query");
     const page = await deps.engine.page({ limit, ...(after ? { after } : {}) });
     return c.json({ ...page, items: page.items.map(manifestSummary) }, 200);

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { encodePng } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses, ErrorSchema } from "../errors.ts";
+import { ApiError, errorResponses, ErrorSchema, route } from "../errors.ts";
 import { toBase64 } from "../lib/base64.ts";
 import { checkSampleBudget } from "../lib/memory_budget.ts";
 import { samplesBodySchema, toSampleRequest } from "../lib/sample_input.ts";
@@ -28,10 +28,7 @@ const SamplesSchema = z.object({
 
 /** Mounts the route on `app`. */
 export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "post",
-    path: "/v1/samples",
-    summary: "Generate images from a distribution or a mix",
+  const def = route("post", "/v1/samples", "Generate images from a distribution or a mix", {
     request: {
       body: {
         required: true,
@@ -53,7 +50,7 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       },
     },
   });
-  app.openapi(route, async (c) => {
+  app.openapi(def, async (c) => {
     const body = c.req.valid("json");
     const req = toSampleRequest(body);
     const accept = c.req.header("accept") ?? "";
