@@ -17,8 +17,7 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Engine } from "../core/engine/engine.ts";
-import { openStore } from "../core/store/open.ts";
+import { type EngineApi, openStore, type Store } from "../core/engine/mod.ts";
 import { defineTask, runMain, str, type TaskMain } from "../core/tasks/mod.ts";
 import { createApp } from "../functions/app.ts";
 import { ENV_NAMES, parseConfig } from "../functions/config.ts";
@@ -68,10 +67,7 @@ async function codeFacts(root: string, lockPath: string, problems: string[]): Pr
   if (new Set(denoVersions.values()).size > 1) {
     problems.push(`the Deno versions disagree: ${[...denoVersions.keys()].join(", ")}`);
   }
-  const engine = {
-    options: { store: await openStore("/nonexistent/deploy-check"), defaultModel: "check" },
-    model: () => new Promise<never>(() => {}),
-  } as unknown as Engine;
+  const engine = offlineEngine(await openStore("/nonexistent/deploy-check"));
   const app = (keys: string) =>
     createApp({ engine, config: parseConfig({ DD_API_KEYS: keys }), log: () => {} });
   const [keyed, open] = [app("check"), app("")];
@@ -287,5 +283,29 @@ export const main: TaskMain = defineTask({
     return problems.length === 0 ? 0 : 1;
   },
 });
+
+/**
+ * The engine behind the route probes: its model never finishes loading (the app stays not
+ * ready) and every other operation fails (a probe that reaches one answers 500).
+ */
+function offlineEngine(store: Store): EngineApi {
+  const fail = () => Promise.reject(new Error("deploy check: no engine"));
+  return {
+    options: { store, defaultModel: "check" },
+    model: () => new Promise<never>(() => {}),
+    train: fail,
+    sample: fail,
+    embeddings: fail,
+    get: fail,
+    list: fail,
+    page: fail,
+    manifest: fail,
+    storeSamples: fail,
+    trainBudgetBytes: fail,
+    sampleBudgetBytes: fail,
+    delete: fail,
+    close: () => Promise.resolve(),
+  };
+}
 
 if (import.meta.main) await runMain(main);

@@ -82,10 +82,7 @@ async function runOn(
 ): Promise<Run> {
   const engine = new Engine({
     store: new FsStore(join(dir, `store-${provider}`)),
-    resolveModel: async (name) => {
-      const m = await resolveModel(name);
-      return { dir: m.dir, revision: m.revision };
-    },
+    resolveModel: (name) => resolveModel(name),
     defaultModel: o.model,
     sessionOptions: { provider },
     // The train graph does not depend on the provider: the second run loads the first's.

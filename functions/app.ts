@@ -19,7 +19,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { EngineApi } from "../core/engine/worker_engine.ts";
+import type { EngineApi } from "../core/engine/mod.ts";
 import { type Config, parseConfig } from "./config.ts";
 import type { AppDeps, AppEnv, Log, ModelInfo } from "./env.ts";
 import { defaultHook, errorHandler, notFound } from "./errors.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { serveEngine } from "../core/engine/worker_host.ts";
+import { serveEngine } from "../core/engine/mod.ts";
 import type { Config } from "./config.ts";
 import { engineFromConfig } from "./server.ts";
 

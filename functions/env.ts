@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { EngineApi } from "../core/engine/worker_engine.ts";
-import type { Store } from "../core/store/store.ts";
+import type { EngineApi, Store } from "../core/engine/mod.ts";
 import type { Config } from "./config.ts";
 import type { JobRunner } from "./lib/jobs.ts";
 import type { NetOptions } from "./lib/url_guard.ts";

@@ -13,15 +13,12 @@
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { EngineError } from "../core/engine/engine.ts";
-import { ImageError } from "../core/images/image_error.ts";
-import { ModelError } from "../core/models/model_error.ts";
-import { StoreError } from "../core/store/store.ts";
+import { EngineError, ImageError, ModelError, StoreError } from "../core/engine/mod.ts";
 import type { AppEnv, Log } from "./env.ts";
 
 /** An error with its HTTP status and machine-readable code, rendered as JSON. */
@@ -66,6 +63,47 @@ export const errorResponses = {
   429: { description: "Queue full (see Retry-After)", content: errorContent },
   500: { description: "Internal error", content: errorContent },
 } as const;
+
+/**
+ * A JSON response's OpenAPI description.
+ * @example
+ * ```ts
+ * import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
+ * console.assert(json("The job", z.object({})).description === "The job");
+ * ```
+ */
+export function json<S extends z.ZodType>(description: string, schema: S) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/**
+ * A route's responses: its own (`ok`) and the shared error statuses ({@linkcode errorResponses}).
+ * @example
+ * ```ts
+ * import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
+ * console.assert(500 in withErrors({ 200: json("Ok", z.object({})) }));
+ * ```
+ */
+export function withErrors<R extends object>(ok: R): R & typeof errorResponses {
+  return { ...ok, ...errorResponses };
+}
+
+/**
+ * A route's definition: method, path and summary first, then the rest (request, responses,
+ * middleware), as `createRoute` takes it.
+ * @example
+ * ```ts
+ * const r = route("get", "/v1/models", "Models offered", { responses: withErrors({}) });
+ * console.assert(r.path === "/v1/models");
+ * ```
+ */
+export function route<
+  const M extends RouteConfig["method"],
+  const P extends string,
+  const R extends Omit<RouteConfig, "method" | "path" | "summary">,
+>(method: M, path: P, summary: string, rest: R) {
+  return createRoute({ method, path, summary, ...rest });
+}
 
 const HTTP_CODES: Partial<Record<number, string>> = {
   400: "bad_request",

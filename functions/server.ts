@@ -24,13 +24,20 @@
  * @module
  */
 import { resolve } from "node:path";
-import { Engine, type EngineOptions, type ResolvedModel } from "../core/engine/engine.ts";
-import { type EngineApi, WorkerEngine } from "../core/engine/worker_engine.ts";
-import { isPending, readModelsLock } from "../core/models/lock.ts";
-import { openMirror } from "../core/models/mirror.ts";
-import { ModelError } from "../core/models/model_error.ts";
-import { DEFAULT_LOCK_PATH, resolveModel as resolveLocked } from "../core/models/registry.ts";
-import { openStore } from "../core/store/open.ts";
+import {
+  DEFAULT_LOCK_PATH,
+  Engine,
+  type EngineApi,
+  type EngineOptions,
+  isPending,
+  ModelError,
+  openMirror,
+  openStore,
+  readModelsLock,
+  type ResolvedModel,
+  resolveModel as resolveLocked,
+  WorkerEngine,
+} from "../core/engine/mod.ts";
 import { type AppOptions, createApp, resolveDeps } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { sweepTempFiles } from "./lib/recovery.ts";

@@ -103,3 +103,11 @@ Deno.test("layers: the checker names upward, sideways, unknown and private impor
     "core/new is not in the Layers table (core/new/x.ts)",
   ]);
 });
+
+Deno.test("layers: functions/ reaches core only through core/engine/mod.ts", () => {
+  const stray = imports()
+    .filter(({ from, to }) => from.startsWith("functions/") && to.startsWith("core/"))
+    .filter(({ to }) => to !== "core/engine/mod.ts")
+    .map(({ from, to }) => `${from} imports ${to}`);
+  assert.deepEqual(stray, []);
+});

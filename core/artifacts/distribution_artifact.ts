@@ -325,6 +325,39 @@ export async function listDistributions(
   return limit === undefined ? ids : ids.slice(0, limit);
 }
 
+/**
+ * A distribution's manifest alone, for listings: absent (`null`), unreadable (why, as a
+ * string: not valid JSON, or the first schema issue), or parsed. Its files are not read.
+ *
+ * @param store Where to look.
+ * @param id A distribution id.
+ * @returns The manifest, why it cannot be read, or null.
+ * @throws {StoreError} `invalid_key` for a bad id; `io` when the store fails.
+ * @example
+ * ```ts
+ * import { FsStore } from "../store/fs_store.ts";
+ * import { readManifest } from "./distribution_artifact.ts";
+ * const store = new FsStore(await Deno.makeTempDir());
+ * console.assert((await readManifest(store, "dd_missing")) === null);
+ * await Deno.remove(store.root, { recursive: true });
+ * ```
+ */
+export async function readManifest(store: Store, id: string): Promise<Manifest | string | null> {
+  validateId(id);
+  const raw = await store.get(key(id, MANIFEST));
+  if (raw === null) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch {
+    return "manifest.json is not valid JSON";
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  return `invalid manifest.json: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`;
+}
+
 function validateId(id: unknown): asserts id is string {
   if (typeof id !== "string" || !ID.test(id)) {
     throw new StoreError(

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { ModelRuntime } from "../pipeline/model_runtime.ts";
+import type { ModelRuntime } from "../models/model_runtime.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
 import { addNoise, trainingTarget } from "../schedulers/ddpm.ts";

@@ -9,12 +9,11 @@
 import type { DistributionTensors, Manifest } from "../artifacts/distribution_artifact.ts";
 import type { RgbImage } from "../images/types.ts";
 import { fromTensor } from "../images/tensor.ts";
-import type { ModelRuntime } from "../pipeline/model_runtime.ts";
-import { txt2img } from "../pipeline/txt2img.ts";
+import type { ModelRuntime } from "../models/model_runtime.ts";
+import { type PlannedTimesteps, txt2img } from "../pipeline/txt2img.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
-import { createScheduler } from "../schedulers/create_scheduler.ts";
-import { SchedulerKind } from "../schedulers/scheduler.ts";
+import type { SchedulerKind } from "../schedulers/scheduler.ts";
 import { DistributionInputError } from "./errors.ts";
 import {
   DEFAULT_SAMPLER,
@@ -51,6 +50,11 @@ export interface SampleOptions {
   /** diffusers' guidance_rescale phi in [0, 1] (0: plain classifier-free guidance). */
   guidanceRescale?: number;
   scheduler?: SchedulerKind;
+  /**
+   * The request's timesteps (for `scheduler` and `steps`), planned once by the caller:
+   * core/engine's `planTimesteps`, the one check of `steps`.
+   */
+  timesteps: PlannedTimesteps;
   /** How c~ is drawn (DESIGN §4b); default `DEFAULT_SAMPLER`. */
   sampler?: SamplerKind;
   /** One c~ shared by all images (authors' code) instead of a fresh one each (paper). */
@@ -183,9 +187,9 @@ export async function renderDistribution(
   o: Omit<SampleOptions, "template" | "mixMode">,
 ): Promise<RgbImage[]> {
   const { cond, uncond } = await sampleFeatures(model, dist, o);
-  const scheduler = createScheduler(o.scheduler ?? SchedulerKind.DDIM, model.schedulerConfig);
+  const { scheduler, plan } = o.timesteps;
   const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
-    steps: o.steps,
+    plan,
     guidance: o.guidance,
     guidanceRescale: o.guidanceRescale ?? 0,
     seed: o.seed,

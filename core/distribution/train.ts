@@ -14,7 +14,7 @@ import { preprocessImage } from "../images/preprocess.ts";
 import { Session } from "../onnx/runtime.ts";
 import { AdamW, type AdamWState } from "../optim/adamw.ts";
 import { runSteps, type TrainProgress } from "../optim/step_runner.ts";
-import type { ModelRuntime } from "../pipeline/model_runtime.ts";
+import type { ModelRuntime } from "../models/model_runtime.ts";
 import { Rng } from "../random.ts";
 import type { SchedulerConfig } from "../schedulers/config.ts";
 import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";

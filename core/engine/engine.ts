@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import {
   deleteDistribution,
   type DistributionTensors,
@@ -13,53 +12,34 @@ import {
   loadDistribution,
   type Manifest,
   newDistributionId,
+  readManifest,
   saveDistribution,
 } from "../artifacts/distribution_artifact.ts";
-import { CodedError } from "../errors.ts";
 import { writeSafetensors } from "../artifacts/safetensors_write.ts";
 import { decodeImage, type DecodeOptions } from "../images/decode.ts";
 import { sha256Hex } from "../images/hash.ts";
 import type { RgbImage } from "../images/types.ts";
-import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
+import { type LoadedModel, loadModel, type ModelLocation } from "../models/load_model.ts";
 import type { SessionOptions } from "../onnx/runtime.ts";
-import { ModelRuntime } from "../pipeline/model_runtime.ts";
-import { readSamplerDefaults } from "../models/sampler_defaults.ts";
-import { parseSchedulerConfig } from "../schedulers/config.ts";
-import { createScheduler } from "../schedulers/create_scheduler.ts";
-import { SchedulerKind } from "../schedulers/scheduler.ts";
 import type { Store } from "../store/store.ts";
-import { ClipTokenizer } from "../tokenizer/clip.ts";
 import { DistributionInputError } from "../distribution/errors.ts";
 import {
   resolveDistribution,
   sampleFeatures,
   sampleImages,
-  type SampleModel,
   type SampleOptions,
 } from "../distribution/sample.ts";
 import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
 import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
 import { budgetModelFacts, estimateSampleBytes, estimateTrainBytes } from "./budget.ts";
+import { EngineError } from "./engine_error.ts";
 import { previewHooks, type PreviewOptions } from "./preview.ts";
+import { planTimesteps } from "./requests.ts";
 
 /** Where a named model's files are, and which revision they are. */
-export interface ResolvedModel {
-  dir: string;
-  revision: string;
-}
+export type ResolvedModel = ModelLocation;
 
-/** A loaded model: graphs, sessions, tokenizer, scheduler config. */
-export interface LoadedModel extends SampleModel {
-  name: string;
-  revision: string;
-  tokenizer: ClipTokenizer;
-  /** Guidance scale when a request names none (the checkpoint's, else 7.5). */
-  defaultGuidance: number;
-  /** The checkpoint's guidance_rescale (0: none). */
-  defaultGuidanceRescale: number;
-  /** The checkpoint's sampler (DDIM unless it names one). */
-  defaultScheduler: SchedulerKind;
-}
+export type { LoadedModel };
 
 /** Engine settings. */
 export interface EngineOptions {
@@ -80,8 +60,21 @@ export interface ImageInput {
   name?: string;
 }
 
+/** A training request: reference images, the model's name (default the engine's), options. */
+export interface TrainRequest {
+  model?: string;
+  images: ImageInput[];
+  /**
+   * The images already decoded by the caller with {@linkcode Engine.decodeImages}, in the same
+   * order (the task shows their sizes before training): not decoded again.
+   */
+  decoded?: RgbImage[];
+  options: Partial<TrainOptions>;
+}
+
 /** A sample request: distribution ids with weights, and sampling options. */
-export interface SampleRequest extends Omit<SampleOptions, "onProgress" | "signal" | "guidance"> {
+export interface SampleRequest
+  extends Omit<SampleOptions, "onProgress" | "signal" | "guidance" | "timesteps"> {
   distributions: { id: string; weight: number }[];
   /** Classifier-free guidance scale; absent: the model's default. */
   guidance?: number;
@@ -93,11 +86,21 @@ export type EmbeddingsRequest = Omit<
   "steps" | "guidance" | "scheduler" | "batchSize"
 >;
 
-/**
- * Errors the callers map to client errors (functions/errors.ts gives each code its status,
- * 400 unless listed there).
- */
-export class EngineError extends CodedError<string> {}
+export { EngineError } from "./engine_error.ts";
+
+/** A stored sample image: its store key and, for object stores, a URL. */
+export interface StoredSample {
+  key: string;
+  url?: string;
+}
+
+/** A page of {@linkcode Engine.page}. */
+export interface DistributionPage {
+  items: Manifest[];
+  corrupt: { id: string; message: string }[];
+  /** The `after` of the next page; null on the last. */
+  next: string | null;
+}
 
 /**
  * The product's operations.
@@ -163,29 +166,11 @@ export class Engine {
     return m;
   }
 
-  private async loadModel(name: string): Promise<LoadedModel> {
-    const { dir, revision } = await this.options.resolveModel(name);
-    const graphs = await loadDiffusersCheckpoint(dir);
-    const tokenizer = await ClipTokenizer.fromDir(join(dir, "tokenizer"));
-    const schedulerConfig = parseSchedulerConfig(
-      JSON.parse(await Deno.readTextFile(join(dir, "scheduler", "scheduler_config.json"))),
-    );
-    const runtime = new ModelRuntime(graphs, this.options.sessionOptions ?? {});
-    const defaults = await readSamplerDefaults(dir);
-    const kinds = Object.values(SchedulerKind) as string[];
-    if (defaults.scheduler !== undefined && !kinds.includes(defaults.scheduler)) {
-      throw new Error(`${name}: unknown default scheduler ${defaults.scheduler}`);
-    }
-    return {
-      name,
-      revision,
-      runtime,
-      tokenizer,
-      schedulerConfig,
-      defaultGuidance: defaults.guidance,
-      defaultGuidanceRescale: defaults.guidanceRescale,
-      defaultScheduler: (defaults.scheduler as SchedulerKind | undefined) ?? SchedulerKind.DDIM,
-    };
+  private loadModel(name: string): Promise<LoadedModel> {
+    return loadModel(name, {
+      resolve: this.options.resolveModel,
+      sessionOptions: this.options.sessionOptions ?? {},
+    });
   }
 
   /** Decodes reference images (limits checked from headers first). */
@@ -207,11 +192,11 @@ export class Engine {
 
   /** Learns a distribution and saves it; nothing is written unless training succeeds. */
   async train(
-    req: { model?: string; images: ImageInput[]; options: Partial<TrainOptions> },
+    req: TrainRequest,
     hooks: TrainHooks & { preview?: PreviewOptions } = {},
   ): Promise<Manifest> {
     const { preview, ...coreHooks } = hooks;
-    const images = await this.decodeImages(req.images);
+    const images = req.decoded ?? await this.decodeImages(req.images);
     const model = await this.model(req.model);
     let result;
     try {
@@ -269,6 +254,57 @@ export class Engine {
     return listDistributions(this.options.store, opts);
   }
 
+  /**
+   * A page of stored distributions' manifests, in id order: `limit` of them after `after`,
+   * and `next` (the `after` of the next page, null on the last). A manifest that cannot be
+   * read does not fail the page: it is reported in `corrupt` with the reason.
+   */
+  async page(opts: { limit: number; after?: string }): Promise<DistributionPage> {
+    const ids = await this.list({ ...opts, limit: opts.limit + 1 });
+    const page = ids.slice(0, opts.limit);
+    const items: Manifest[] = [];
+    const corrupt: { id: string; message: string }[] = [];
+    for (const id of page) {
+      const m = await readManifest(this.options.store, id);
+      if (m === null) continue; // deleted since it was listed
+      if (typeof m === "string") corrupt.push({ id, message: m });
+      else items.push(m);
+    }
+    return { items, corrupt, next: ids.length > opts.limit ? page[page.length - 1]! : null };
+  }
+
+  /**
+   * A distribution's manifest alone (its files unread): null when absent, a string saying why
+   * when unreadable.
+   */
+  manifest(id: string): Promise<Manifest | string | null> {
+    return readManifest(this.options.store, id);
+  }
+
+  /**
+   * Stores sampled PNGs under `samples/<id>/<i>.png`; on failure removes what was written.
+   * Each answer holds the store-relative key and, for an object store, a URL a client can
+   * use: pre-signed for an hour when the store can presign, else the public object URL. A
+   * folder store's path is the server's business: its key alone is answered.
+   */
+  async storeSamples(id: string, pngs: Uint8Array[]): Promise<StoredSample[]> {
+    const store = this.options.store;
+    const out: StoredSample[] = [];
+    try {
+      for (const [i, png] of pngs.entries()) {
+        const key = `samples/${id}/${i}.png`;
+        await store.put(key, png, { contentType: "image/png" });
+        if (store.presignGet) out.push({ key, url: await store.presignGet(key, 3600) });
+        else if (/^https?:/.test(store.url)) out.push({ key, url: `${store.url}/${key}` });
+        else out.push({ key });
+      }
+    } catch (e) {
+      for (const { key } of out) await store.delete(key).catch(() => {});
+      throw e;
+    }
+    return out;
+  }
+
   /** Deletes a distribution (manifest first). */
   delete(id: string): Promise<void> {
     return deleteDistribution(this.options.store, id);
@@ -300,20 +336,21 @@ export class Engine {
     hooks: Pick<SampleOptions, "onProgress" | "signal"> = {},
   ): Promise<RgbImage[]> {
     const { dists, model } = await this.weighted(req);
-    // A bad `steps` (outside 1..num_train_timesteps, or repeated timesteps) is the caller's,
-    // but core/schedulers reports it as a plain Error from setTimesteps, which throws for
-    // nothing else: plan the timesteps here, before any model work, and map that failure.
+    // The one check of `steps`: the timesteps are planned here, before any model work, and
+    // the plan passed down to the denoising loop.
     const kind = req.scheduler ?? model.defaultScheduler;
-    const scheduler = createScheduler(kind, model.schedulerConfig);
-    try {
-      scheduler.setTimesteps(req.steps);
-    } catch (e) {
-      throw new EngineError("invalid_request", (e as Error).message);
-    }
+    const timesteps = planTimesteps(kind, model.schedulerConfig, req.steps);
     const guidance = req.guidance ?? model.defaultGuidance;
     const guidanceRescale = req.guidanceRescale ?? model.defaultGuidanceRescale;
     return await clientErrors(() =>
-      sampleImages(model, dists, { ...req, guidance, guidanceRescale, scheduler: kind, ...hooks })
+      sampleImages(model, dists, {
+        ...req,
+        guidance,
+        guidanceRescale,
+        scheduler: kind,
+        timesteps,
+        ...hooks,
+      })
     );
   }
 

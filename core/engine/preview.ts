@@ -17,6 +17,7 @@ import type { TrainHooks } from "../distribution/train.ts";
 import { makeGrid } from "../images/grid.ts";
 import type { RgbImage } from "../images/types.ts";
 import type { LoadedModel } from "./engine.ts";
+import { type PlannedTimesteps, planTimesteps } from "./requests.ts";
 
 /** A rendered preview. */
 export interface Preview {
@@ -53,9 +54,15 @@ export function previewHooks(
   signal?: AbortSignal,
 ): Pick<TrainHooks, "previewEvery" | "onPreview"> {
   const n = o.n ?? 4;
+  let timesteps: PlannedTimesteps | undefined; // planned once, at the first preview
   return {
     previewEvery: o.every,
     onPreview: async ({ step, steps, distribution }) => {
+      timesteps ??= planTimesteps(
+        model.defaultScheduler,
+        model.schedulerConfig,
+        o.sampleSteps ?? 10,
+      );
       const images = await renderDistribution(model, distribution, {
         gamma: 1,
         n,
@@ -64,6 +71,7 @@ export function previewHooks(
         guidance: model.defaultGuidance,
         guidanceRescale: model.defaultGuidanceRescale,
         scheduler: model.defaultScheduler,
+        timesteps,
         ...(signal ? { signal } : {}),
       });
       const cols = Math.ceil(Math.sqrt(n));

@@ -54,6 +54,9 @@ export interface EngineApi {
   embeddings(req: EmbeddingsRequest, hooks?: { signal?: AbortSignal }): Promise<Uint8Array>;
   get(id: string): Promise<{ manifest: Manifest; tensors: DistributionTensors }>;
   list(opts?: { limit?: number; after?: string }): Promise<string[]>;
+  page: Engine["page"];
+  manifest: Engine["manifest"];
+  storeSamples: Engine["storeSamples"];
   /** Estimated peak bytes of a training (budget.ts), from the options and model files. */
   trainBudgetBytes: Engine["trainBudgetBytes"];
   /** Estimated peak bytes of a sampling request (budget.ts). */
@@ -141,6 +144,21 @@ export class WorkerEngine implements EngineApi {
   /** @inheritdoc */
   list(opts?: { limit?: number; after?: string }): Promise<string[]> {
     return this.wo.local.list(opts);
+  }
+
+  /** A page of manifests (local store reads). */
+  page(...args: Parameters<Engine["page"]>): ReturnType<Engine["page"]> {
+    return this.wo.local.page(...args);
+  }
+
+  /** Stores sampled PNGs (local store writes). */
+  storeSamples(...args: Parameters<Engine["storeSamples"]>): ReturnType<Engine["storeSamples"]> {
+    return this.wo.local.storeSamples(...args);
+  }
+
+  /** A manifest alone (local store read). */
+  manifest(id: string): ReturnType<Engine["manifest"]> {
+    return this.wo.local.manifest(id);
   }
 
   /** Budgets read only config files: answered on the calling thread, before any model work. */

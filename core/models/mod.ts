@@ -14,6 +14,8 @@
 export * from "./checkpoint.ts";
 export * from "./clip_text.ts";
 export * from "./config.ts";
+export * from "./load_model.ts";
+export * from "./model_runtime.ts";
 export * from "./safetensors.ts";
 export type * from "./types.ts";
 export * from "./unet.ts";

@@ -56,6 +56,11 @@ export interface ResolveOptions extends Partial<FetchOptions> {
   allowUnlocked?: boolean;
   /** Format of an unlocked model (default `diffusers`). */
   format?: ModelFormat;
+  /**
+   * An existing folder named by any path (`ckpt`, `./ckpt`, `/abs/ckpt`) is used as it is,
+   * unlocked, revision `local`, before models.lock is read (the deno tasks' `--model DIR`).
+   */
+  folders?: boolean;
 }
 
 /** A model ready to load. */
@@ -98,6 +103,15 @@ export async function resolveModel(
   name: string,
   opts: ResolveOptions = {},
 ): Promise<ResolvedModel> {
+  if (opts.folders && await isFolder(name)) {
+    return {
+      name,
+      dir: resolve(name),
+      format: opts.format ?? "diffusers",
+      revision: "local",
+      locked: false,
+    };
+  }
   const lockPath = opts.lockPath ?? DEFAULT_LOCK_PATH;
   const lock = opts.lock ?? await readModelsLock(lockPath);
   const entry = Object.hasOwn(lock.models, name) ? lock.models[name] : undefined;
@@ -168,6 +182,16 @@ async function resolveUnlocked(
   const { entry, dir } = await pinModel(m[1]!, m[2] ?? "main", format, hub);
   const revision = "repo" in entry.source ? entry.source.revision : "local";
   return { name, dir, format, revision, locked: false };
+}
+
+/** Whether `path` is an existing folder (other stat failures are thrown). */
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 
 /** `sha256-` and 16 hex digits of the sorted `path sha256 size` lines of a folder's pins. */

@@ -1,6 +1,5 @@
 /**
- * Model sessions and the text-to-image pipeline.
+ * The text-to-image pipeline (its model sessions, `ModelRuntime`, live in core/models).
  * @module
  */
-export * from "./model_runtime.ts";
 export * from "./txt2img.ts";

@@ -8,12 +8,28 @@
  * @module
  */
 import { Rng } from "../random.ts";
-import type { Scheduler } from "../schedulers/scheduler.ts";
-import type { ModelRuntime } from "./model_runtime.ts";
+import type { Scheduler, SchedulerPlan } from "../schedulers/scheduler.ts";
+import type { ModelRuntime } from "../models/model_runtime.ts";
 
-/** Sampling settings. */
-export interface Txt2ImgOptions {
-  steps: number;
+/** A scheduler and its plan for one request: planned once (core/engine's `planTimesteps`). */
+export interface PlannedTimesteps {
+  scheduler: Scheduler;
+  plan: SchedulerPlan;
+}
+
+/**
+ * Sampling settings: the denoising steps as a count (planned here) or as a plan made earlier
+ * by the same scheduler (the request's one check of `steps`, passed down).
+ */
+export type Txt2ImgOptions =
+  & Txt2ImgSettings
+  & (
+    | { steps: number; plan?: never }
+    | { plan: SchedulerPlan; steps?: never }
+  );
+
+/** The settings of {@linkcode Txt2ImgOptions} besides the steps. */
+export interface Txt2ImgSettings {
   /** Classifier-free guidance scale (1 disables the unconditional branch). */
   guidance: number;
   /**
@@ -56,7 +72,10 @@ export async function txt2img(
     throw new Error(`uncond must be [${L}, ${d}] or [${n}, ${L}, ${d}]`);
   }
   const batch = Math.max(1, Math.min(opts.batchSize ?? 4, n));
-  const plan = scheduler.setTimesteps(opts.steps);
+  const plan = opts.plan ?? scheduler.setTimesteps(opts.steps);
+  if (plan.kind !== scheduler.kind) {
+    throw new Error(`a ${plan.kind} plan given to the ${scheduler.kind} scheduler`);
+  }
   const rngs = Array.from({ length: n }, (_, i) => new Rng(opts.seed).fork(i));
   const latents = new Float32Array(n * lat);
   const pixels: Float32Array[] = [];

@@ -122,6 +122,12 @@ export interface Store {
    * @throws {RangeError} for a limit that is not a positive integer.
    */
   list(prefix: string, opts?: ListOptions): Promise<string[]>;
+  /**
+   * An optional capability: a URL that lets anyone GET `key` for `expiresInSeconds`
+   * (object stores, e.g. S3's pre-signed URLs). A folder store has none.
+   * @throws {RangeError} for a duration the backend does not accept.
+   */
+  presignGet?(key: string, expiresInSeconds?: number): Promise<string>;
 }
 
 /**

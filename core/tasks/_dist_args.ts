@@ -14,7 +14,7 @@ import {
   SAMPLER_KINDS,
 } from "../distribution/prompt_distribution.ts";
 import { splitTemplate } from "../distribution/template.ts";
-import type { SampleRequest } from "../engine/engine.ts";
+import { EngineError, mixWeights, type SampleRequest } from "../engine/mod.ts";
 import { openStore } from "../store/open.ts";
 import type { ListOptions, PutOptions, Store } from "../store/store.ts";
 import {
@@ -76,8 +76,12 @@ export function parseSelection(values: Values): Selection {
     return { ref: part.slice(0, at).trim(), weight: w };
   });
   if (entries.some((e) => e.ref === "")) throw new UsageError("--dist: empty distribution id");
-  const total = entries.reduce((a, e) => a + e.weight, 0);
-  if (Math.abs(total - 1) > 1e-6) throw new UsageError(`--mix weights must sum to 1, got ${total}`);
+  try {
+    mixWeights(entries.map((e) => ({ id: e.ref, weight: e.weight })), { exact: true });
+  } catch (e) {
+    if (e instanceof EngineError) throw new UsageError(`--${e.message}`);
+    throw e;
+  }
   return { entries, mixMode: mode, storeUrl: str(values, "store") ?? "./.data" };
 }
 

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import { resolve } from "node:path";
-import type { ResolvedModel } from "../engine/engine.ts";
-import { resolveModel as resolveLocked } from "../models/registry.ts";
+import { type ResolvedModel, resolveModel as resolveLocked } from "../models/registry.ts";
 import { isDirectory } from "./_cli.ts";
 
 /** The model used when `--model` is not given: the embedded model, shipped in the repo. */
@@ -15,7 +13,8 @@ export const DEFAULT_MODEL = "dd-world-tiny";
 
 /**
  * Where a model's files are: a directory path → that directory (revision "local");
- * a name → its models.lock entry, files verified (and fetched when missing).
+ * a name → its models.lock entry, files verified (and fetched when missing). The registry's
+ * `resolveModel` with `folders: true`, the one resolver.
  * @throws Error for a name not in models.lock, a pending entry, or a failed fetch.
  * @example
  * ```ts
@@ -24,18 +23,27 @@ export const DEFAULT_MODEL = "dd-world-tiny";
  * console.assert(revision.startsWith("sha256-"));
  * ```
  */
-export async function resolveModel(name: string): Promise<ResolvedModel> {
-  if (await isDirectory(name)) return { dir: resolve(name), revision: "local" };
-  const m = await resolveLocked(name);
-  return { dir: m.dir, revision: m.revision };
+export function resolveModel(name: string): Promise<ResolvedModel> {
+  return resolveLocked(name, { folders: true });
 }
 
 /**
- * The name to record for `--model`: an absolute path for a directory (so a distribution
- * trained from `./ckpt` can be sampled from elsewhere), the name itself otherwise.
+ * `--model`, resolved once: the name to record (an absolute path for a directory, so a
+ * distribution trained from `./ckpt` can be sampled from elsewhere; the name itself
+ * otherwise) and where its files are.
  * @throws Error for an unknown model (see {@linkcode resolveModel}).
  */
-export async function modelName(arg: string): Promise<string> {
-  const { dir } = await resolveModel(arg);
-  return (await isDirectory(arg)) ? dir : arg;
+export async function modelArg(arg: string): Promise<{ name: string; files: ResolvedModel }> {
+  const files = await resolveModel(arg);
+  return { name: (await isDirectory(arg)) ? files.dir : arg, files };
+}
+
+/**
+ * A resolver that answers `known` for its name without resolving it again, and resolves any
+ * other name (for an Engine whose model was resolved by the task).
+ */
+export function resolverWith(
+  known: { name: string; files: ResolvedModel },
+): (name: string) => Promise<ResolvedModel> {
+  return (name) => name === known.name ? Promise.resolve(known.files) : resolveModel(name);
 }

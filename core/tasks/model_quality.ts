@@ -12,16 +12,15 @@
  * @module
  */
 import { join } from "node:path";
+import { planTimesteps } from "../engine/requests.ts";
 import { encodePng } from "../images/encode.ts";
 import { makeGrid } from "../images/grid.ts";
 import { fromTensor } from "../images/tensor.ts";
-import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
+import { loadModel } from "../models/load_model.ts";
 import { readSamplerDefaults } from "../models/sampler_defaults.ts";
-import { ModelRuntime } from "../pipeline/model_runtime.ts";
 import { txt2img } from "../pipeline/txt2img.ts";
 import { Rng } from "../random.ts";
-import { createScheduler, parseSchedulerConfig, SchedulerKind } from "../schedulers/mod.ts";
-import { ClipTokenizer } from "../tokenizer/clip.ts";
+import { SchedulerKind } from "../schedulers/mod.ts";
 import { analyse, caption, sampleScene, type Scene } from "../world/mod.ts";
 import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 
@@ -103,23 +102,19 @@ async function quality(values: QualityArgs, out: (line: string) => void): Promis
     `--scheduler must be one of ${Object.values(SchedulerKind).join(", ")}`,
   ].find((m) => typeof m === "string");
   if (bad) throw new UsageError(bad);
-  const graphs = await loadDiffusersCheckpoint(values.model);
-  const guidance = values.guidance !== undefined
-    ? Number(values.guidance)
-    : (await readSamplerDefaults(values.model)).guidance;
-  const tokenizer = await ClipTokenizer.fromDir(join(values.model, "tokenizer"));
-  const config = parseSchedulerConfig(
-    JSON.parse(await Deno.readTextFile(join(values.model, "scheduler", "scheduler_config.json"))),
-  );
-  const rt = new ModelRuntime(graphs);
+  const model = await loadModel(values.model, { folders: true });
+  const { runtime: rt, tokenizer, schedulerConfig: config } = model;
+  const graphs = rt.graphs;
+  const guidance = values.guidance !== undefined ? Number(values.guidance) : model.defaultGuidance;
   const L = graphs.info.maxLength;
   const rng = new Rng(seed).fork("scenes");
   const scenes: Scene[] = Array.from({ length: n }, () => sampleScene(rng));
   const ids = Int32Array.from(scenes.flatMap((s) => tokenizer.encodePadded(caption(s), L)));
   const cond = await rt.encodeIds(ids, n);
   const uncond = await rt.encodeIds(Int32Array.from(tokenizer.encodePadded("", L)), 1);
-  const { pixels } = await txt2img(rt, createScheduler(kind, config), cond, uncond, {
-    steps,
+  const { scheduler, plan } = planTimesteps(kind, config, steps); // the one check of steps
+  const { pixels } = await txt2img(rt, scheduler, cond, uncond, {
+    plan,
     guidance,
     guidanceRescale: rescale,
     seed,

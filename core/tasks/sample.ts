@@ -9,13 +9,11 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine } from "../engine/engine.ts";
+import { Engine } from "../engine/mod.ts";
 import { encodePng } from "../images/encode.ts";
 import { makeGrid } from "../images/grid.ts";
 import type { RgbImage } from "../images/types.ts";
-import { SchedulerKind } from "../schedulers/scheduler.ts";
 import {
-  choice,
   defineTask,
   num,
   type OptionTable,
@@ -27,32 +25,12 @@ import {
 } from "./_cli.ts";
 import { FEATURE_OPTIONS, featureRequest, openSelection, parseSelection } from "./_dist_args.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { SAMPLING_OPTIONS, samplingArgs } from "./_sampling_args.ts";
 import { ProgressBar } from "./_progress.ts";
-
-const SCHEDULERS = [
-  SchedulerKind.DDIM,
-  SchedulerKind.EulerAncestral,
-  SchedulerKind.DPMSolverPP2M,
-] as const;
 
 const OPTIONS: OptionTable = {
   ...FEATURE_OPTIONS,
-  steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
-  guidance: {
-    type: "string",
-    arg: "X",
-    help: "classifier-free guidance scale (default: the model's; 7.5 for Stable Diffusion)",
-  },
-  "guidance-rescale": {
-    type: "string",
-    arg: "X",
-    help: "diffusers' guidance_rescale in [0, 1] (default: the model's; 0 for Stable Diffusion)",
-  },
-  scheduler: {
-    type: "string",
-    arg: "NAME",
-    help: `denoising scheduler: ${SCHEDULERS.join(", ")} (default: the model's; DDIM for SD)`,
-  },
+  ...SAMPLING_OPTIONS,
   "batch-size": { type: "string", arg: "N", default: "4", help: "images denoised together" },
   out: { type: "string", arg: "DIR", help: "write sample_000.png, sample_001.png, ... here" },
   grid: { type: "string", arg: "FILE.png", help: "write all images as one grid PNG" },
@@ -77,16 +55,7 @@ export const main: TaskMain = defineTask({
     const selection = parseSelection(values);
     const req = {
       ...featureRequest(values),
-      steps: num(values, "steps", 25, { integer: true, min: 1, max: 1000 }),
-      ...(str(values, "guidance") !== undefined
-        ? { guidance: num(values, "guidance", 0, { min: 0 }) }
-        : {}),
-      ...(str(values, "guidance-rescale") !== undefined
-        ? { guidanceRescale: num(values, "guidance-rescale", 0, { min: 0, max: 1 }) }
-        : {}),
-      ...(str(values, "scheduler") !== undefined
-        ? { scheduler: choice(values, "scheduler", SCHEDULERS, SchedulerKind.DDIM) }
-        : {}),
+      ...samplingArgs(values),
       batchSize: num(values, "batch-size", 4, { integer: true, min: 1, max: 64 }),
       mixMode: selection.mixMode,
     };

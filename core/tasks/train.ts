@@ -43,7 +43,7 @@ import {
   withInterrupt,
 } from "./_cli.ts";
 import { readCheckpoint, writeCheckpoint } from "./_checkpoint.ts";
-import { DEFAULT_MODEL, modelName, resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL, modelArg, resolverWith } from "./_models.ts";
 import { formatDuration, ProgressBar } from "./_progress.ts";
 
 type Kind = "int" | "float" | "string" | "bool" | "float-or-off" | readonly string[];
@@ -314,8 +314,9 @@ export const main: TaskMain = defineTask({
   run: async ({ values, io }) => {
     const imagesDir = required(values, "images");
     const flags = trainOptionsFromArgs(values);
-    const model = await modelName(str(values, "model") ?? DEFAULT_MODEL);
-    const defaults = await readTrainDefaults((await resolveModel(model)).dir);
+    const arg = await modelArg(str(values, "model") ?? DEFAULT_MODEL); // resolved once
+    const model = arg.name;
+    const defaults = await readTrainDefaults(arg.files.dir);
     const options = { ...defaults.options, ...flags };
     const images = await readImageDir(imagesDir);
     let valid: TrainOptions;
@@ -335,7 +336,12 @@ export const main: TaskMain = defineTask({
     if (previewEvery > 0) await Deno.mkdir(previewDir, { recursive: true });
     const store = await openStore(str(values, "out") ?? "./.data");
     const cacheDir = values["no-cache"] ? null : str(values, "cache-dir") ?? defaultCacheDir();
-    const engine = new Engine({ store, resolveModel, defaultModel: DEFAULT_MODEL, cacheDir });
+    const engine = new Engine({
+      store,
+      resolveModel: resolverWith(arg),
+      defaultModel: DEFAULT_MODEL,
+      cacheDir,
+    });
     const t0 = performance.now();
     try {
       const pixels = await engine.decodeImages(images);
@@ -347,7 +353,7 @@ export const main: TaskMain = defineTask({
         tty: io.tty,
       });
       const manifest = await withInterrupt((signal) =>
-        engine.train({ model, images, options }, {
+        engine.train({ model, images, decoded: pixels, options }, {
           signal,
           onProgress: (p) =>
             bar.update(p.step, { loss: p.loss, rate: p.stepsPerSecond, eta: p.etaSeconds }),

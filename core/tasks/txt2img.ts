@@ -10,14 +10,12 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine } from "../engine/engine.ts";
+import { planTimesteps } from "../engine/mod.ts";
 import { encodePng } from "../images/encode.ts";
 import { fromTensor } from "../images/tensor.ts";
+import { loadModel } from "../models/load_model.ts";
 import { txt2img } from "../pipeline/txt2img.ts";
-import { createScheduler, SchedulerKind } from "../schedulers/mod.ts";
-import { FsStore } from "../store/fs_store.ts";
 import {
-  choice,
   defineTask,
   num,
   type OptionTable,
@@ -27,10 +25,9 @@ import {
   type TaskMain,
   withInterrupt,
 } from "./_cli.ts";
-import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL } from "./_models.ts";
+import { SAMPLING_OPTIONS, samplingArgs } from "./_sampling_args.ts";
 import { ProgressBar } from "./_progress.ts";
-
-const SCHEDULERS = Object.values(SchedulerKind);
 
 const OPTIONS: OptionTable = {
   model: {
@@ -41,22 +38,7 @@ const OPTIONS: OptionTable = {
   },
   prompt: { type: "string", arg: "TEXT", help: "the prompt, required" },
   negative: { type: "string", arg: "TEXT", default: '""', help: "negative prompt" },
-  steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
-  guidance: {
-    type: "string",
-    arg: "X",
-    help: "classifier-free guidance scale (default: the model's; 7.5 for Stable Diffusion)",
-  },
-  "guidance-rescale": {
-    type: "string",
-    arg: "X",
-    help: "diffusers' guidance_rescale in [0, 1] (default: the model's; 0 for Stable Diffusion)",
-  },
-  scheduler: {
-    type: "string",
-    arg: "NAME",
-    help: `denoising scheduler: ${SCHEDULERS.join(", ")} (default: the model's; DDIM for SD)`,
-  },
+  ...SAMPLING_OPTIONS,
   seed: { type: "string", arg: "N", default: "0", help: "random seed" },
   n: { type: "string", arg: "N", default: "1", help: "number of images" },
   "batch-size": { type: "string", arg: "N", default: "4", help: "images denoised together" },
@@ -76,35 +58,19 @@ export const main: TaskMain = defineTask({
   run: async ({ values, io }) => {
     const prompt = required(values, "prompt");
     const out = required(values, "out");
-    const steps = num(values, "steps", 25, { integer: true, min: 1, max: 1000 });
+    const { steps, ...sampling } = samplingArgs(values);
     const n = num(values, "n", 1, { integer: true, min: 1, max: 1024 });
     const seed = num(values, "seed", 0, { integer: true, min: 0 });
     const batchSize = num(values, "batch-size", 4, { integer: true, min: 1, max: 64 });
-    const guidanceArg = str(values, "guidance") === undefined
-      ? undefined
-      : num(values, "guidance", 0, { min: 0 });
-    const rescaleArg = str(values, "guidance-rescale") === undefined
-      ? undefined
-      : num(values, "guidance-rescale", 0, { min: 0, max: 1 });
-    const schedulerArg = str(values, "scheduler") === undefined
-      ? undefined
-      : choice(values, "scheduler", SCHEDULERS, SchedulerKind.DDIM);
     const name = str(values, "model") ?? DEFAULT_MODEL;
-    await resolveModel(name); // an unknown model fails before any work
-    const engine = new Engine({
-      // Only the model loader is used: nothing is read from or written to this store.
-      store: new FsStore(".data"),
-      resolveModel,
-      defaultModel: name,
-      cacheDir: null,
-    });
+    // Resolved (an unknown model fails before any work) and loaded once.
+    const model = await loadModel(name, { folders: true });
     try {
-      const model = await engine.model(name);
       const rt = model.runtime;
       const L = rt.graphs.info.maxLength;
-      const kind = schedulerArg ?? model.defaultScheduler;
-      const scheduler = createScheduler(kind, model.schedulerConfig);
-      scheduler.setTimesteps(steps); // a bad step count fails before any model work
+      const kind = sampling.scheduler ?? model.defaultScheduler;
+      // The one check of the step count, before any model work; the plan is passed down.
+      const { scheduler, plan } = planTimesteps(kind, model.schedulerConfig, steps);
       const ids = model.tokenizer.encodePadded(prompt, L);
       const one = await rt.encodeIds(Int32Array.from(ids), 1);
       const cond = new Float32Array(one.length * n);
@@ -114,13 +80,13 @@ export const main: TaskMain = defineTask({
         Int32Array.from(model.tokenizer.encodePadded(negative, L)),
         1,
       );
-      const guidance = guidanceArg ?? model.defaultGuidance;
-      const guidanceRescale = rescaleArg ?? model.defaultGuidanceRescale;
+      const guidance = sampling.guidance ?? model.defaultGuidance;
+      const guidanceRescale = sampling.guidanceRescale ?? model.defaultGuidanceRescale;
       let bar: ProgressBar | undefined;
       const start = performance.now();
       const { pixels } = await withInterrupt((signal) =>
         txt2img(rt, scheduler, cond, uncond, {
-          steps,
+          plan,
           guidance,
           guidanceRescale,
           seed,
@@ -152,7 +118,7 @@ export const main: TaskMain = defineTask({
       );
       return 0;
     } finally {
-      await engine.close();
+      await model.runtime.release();
     }
   },
 });

@@ -17,7 +17,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { type TrainOptions, TrainOptionsSchema } from "../../core/distribution/train_options.ts";
+import { type TrainOptions, TrainOptionsSchema } from "../../core/engine/mod.ts";
 import type { Limits } from "../config.ts";
 
 type CoreKey = keyof typeof TrainOptionsSchema.shape;

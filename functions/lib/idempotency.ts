@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { Store } from "../../core/store/store.ts";
+import type { Store } from "../../core/engine/mod.ts";
 import { ApiError } from "../errors.ts";
 
 const KEY = /^[\x21-\x7e]{1,255}$/;

@@ -26,7 +26,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { Store } from "../../core/store/store.ts";
+import type { Store } from "../../core/engine/mod.ts";
 import { ApiError } from "../errors.ts";
 
 /** Job ids: `job_` and 20 lowercase base32 characters. */

@@ -17,10 +17,13 @@
  */
 import { Buffer } from "node:buffer";
 import { z } from "@hono/zod-openapi";
-import { checkpointBody, parseCheckpointBody } from "../../core/distribution/checkpoint.ts";
-import type { TrainCheckpoint } from "../../core/distribution/train.ts";
-import type { ImageInput } from "../../core/engine/engine.ts";
-import type { Store } from "../../core/store/store.ts";
+import {
+  checkpointBody,
+  type ImageInput,
+  parseCheckpointBody,
+  type Store,
+  type TrainCheckpoint,
+} from "../../core/engine/mod.ts";
 import { ApiError } from "../errors.ts";
 
 /** The training a job runs. */

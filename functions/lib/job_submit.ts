@@ -6,8 +6,7 @@
  *
  * @module
  */
-import type { ImageInput } from "../../core/engine/engine.ts";
-import type { Store } from "../../core/store/store.ts";
+import type { ImageInput, Store } from "../../core/engine/mod.ts";
 import { ApiError } from "../errors.ts";
 import type { JobDispatcher } from "./job_dispatch.ts";
 import { saveJobInput } from "./job_store.ts";

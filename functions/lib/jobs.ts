@@ -18,9 +18,7 @@
  *
  * @module
  */
-import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
-import type { TrainProgress } from "../../core/distribution/train.ts";
-import type { Store } from "../../core/store/store.ts";
+import type { Manifest, Store, TrainProgress } from "../../core/engine/mod.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import type { Log } from "../env.ts";
 import type { Ticket } from "../middleware/queue/index.ts";

@@ -6,9 +6,7 @@
  *
  * @module
  */
-import { manifestSchema } from "../../core/artifacts/distribution_artifact.ts";
-import type { TrainOptions } from "../../core/distribution/train_options.ts";
-import type { SampleRequest } from "../../core/engine/engine.ts";
+import type { SampleRequest, TrainOptions } from "../../core/engine/mod.ts";
 import type { AppDeps } from "../env.ts";
 import { ApiError } from "../errors.ts";
 
@@ -48,13 +46,9 @@ export async function checkTrainBudget(
 export async function checkSampleBudget(deps: AppDeps, req: SampleRequest): Promise<void> {
   let model: string | undefined;
   const first = req.distributions[0]?.id;
-  if (first !== undefined && /^[a-z0-9_-]{1,64}$/.test(first)) {
-    const raw = await deps.store.get(`distributions/${first}/manifest.json`).catch(() => null);
-    try {
-      if (raw) model = manifestSchema.parse(JSON.parse(new TextDecoder().decode(raw))).model.name;
-    } catch {
-      model = undefined;
-    }
+  if (first !== undefined) {
+    const manifest = await deps.engine.manifest(first).catch(() => null);
+    if (typeof manifest === "object" && manifest !== null) model = manifest.model.name;
   }
   const bytes = await deps.engine.sampleBudgetBytes(model, req);
   const ceiling = deps.config.limits.memoryBudgetMb;

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { FsStore } from "../../core/store/fs_store.ts";
+ * import { FsStore } from "../../core/engine/mod.ts";
  * import { sweepTempFiles } from "./recovery.ts";
  * const dir = await Deno.makeTempDir();
  * console.assert((await sweepTempFiles(new FsStore(dir), 0)).length === 0);
@@ -19,8 +19,7 @@
  * @module
  */
 import { join } from "node:path";
-import { FsStore } from "../../core/store/fs_store.ts";
-import type { Store } from "../../core/store/store.ts";
+import { FsStore, type Store } from "../../core/engine/mod.ts";
 
 /**
  * Removes a folder store's stray temp files (a no-op for other stores).

@@ -1,14 +1,20 @@
 /**
  * The request body shared by POST /v1/samples and POST /v1/embeddings: one distribution or a
  * weighted mix, and how to sample (limits from the configuration), turned into the engine's
- * {@linkcode SampleRequest}. Mix weights are normalised to sum to 1.
+ * {@linkcode SampleRequest}. Mix weights are normalised to sum to 1 (core/engine's `mixWeights`,
+ * the mix rule of both front ends).
  *
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { SampleRequest } from "../../core/engine/engine.ts";
-import { SchedulerKind } from "../../core/schedulers/scheduler.ts";
-import { SAMPLER_KINDS, type SamplerKind } from "../../core/distribution/prompt_distribution.ts";
+import {
+  mixWeights,
+  SAMPLE_STEPS,
+  SAMPLER_KINDS,
+  type SampleRequest,
+  type SamplerKind,
+  SchedulerKind,
+} from "../../core/engine/mod.ts";
 import type { Limits } from "../config.ts";
 import { DistributionId } from "./schemas.ts";
 
@@ -60,7 +66,7 @@ export function embeddingsBodySchema(limits: Limits) {
 export function samplesBodySchema(limits: Limits) {
   return z.object({
     ...selectionShape(limits),
-    steps: z.number().int().min(1).max(limits.maxSteps).default(25)
+    steps: z.number().int().min(SAMPLE_STEPS.min).max(limits.maxSteps).default(SAMPLE_STEPS.default)
       .openapi({ description: "denoising steps" }),
     // Absent: the model's own defaults (Stable Diffusion: 7.5, no rescale, DDIM; dd-world-tiny:
     // 3, rescale 0.7, Euler ancestral).
@@ -112,10 +118,8 @@ export interface SampleBody {
  * @returns The request (with the seed used).
  */
 export function toSampleRequest(b: SampleBody): SampleRequest {
-  const mix = b.mix ?? [{ id: b.distribution!, weight: 1 }];
-  const sum = mix.reduce((a, m) => a + m.weight, 0);
   return {
-    distributions: mix.map((m) => ({ id: m.id, weight: m.weight / sum })),
+    distributions: mixWeights(b.mix ?? [{ id: b.distribution!, weight: 1 }]),
     gamma: b.gamma,
     n: b.n,
     seed: b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!,

@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
+import type { Manifest } from "../../core/engine/mod.ts";
 import { toApiOptions } from "./api_options.ts";
 
 /** Distribution ids as the store accepts them. */

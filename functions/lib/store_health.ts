@@ -7,14 +7,14 @@
  * @example
  * ```ts
  * import { StoreHealth } from "./store_health.ts";
- * import { FsStore } from "../../core/store/fs_store.ts";
+ * import { FsStore } from "../../core/engine/mod.ts";
  * const health = new StoreHealth(new FsStore(await Deno.makeTempDir()));
  * console.assert((await health.check()).ok);
  * ```
  *
  * @module
  */
-import type { Store } from "../../core/store/store.ts";
+import type { Store } from "../../core/engine/mod.ts";
 
 /** The probe's outcome. */
 export interface StoreHealthStatus {

@@ -8,10 +8,13 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { type TrainOptions, TrainOptionsSchema } from "../../core/distribution/train_options.ts";
-import type { ImageInput } from "../../core/engine/engine.ts";
-import { ImageError } from "../../core/images/image_error.ts";
-import { probeImage } from "../../core/images/probe.ts";
+import {
+  ImageError,
+  type ImageInput,
+  probeImage,
+  type TrainOptions,
+  TrainOptionsSchema,
+} from "../../core/engine/mod.ts";
 import type { Limits } from "../config.ts";
 import { ApiError, describeIssues, toApiError } from "../errors.ts";
 import { optionsSchema, toCoreOptions } from "./api_options.ts";

@@ -7,14 +7,13 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { encodePng } from "../../core/images/encode.ts";
-import { sha256Hex } from "../../core/images/hash.ts";
+import { encodePng, type RgbImage, sha256Hex } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponse, errorResponses } from "../errors.ts";
+import { ApiError, errorResponse, errorResponses, route } from "../errors.ts";
 import { fingerprint, Idempotency, type StoredResponse } from "../lib/idempotency.ts";
 import { dispatcherFromConfig } from "../lib/job_dispatch.ts";
 import { submitDispatched } from "../lib/job_submit.ts";
@@ -40,79 +39,50 @@ import {
 /** Mounts the route on `app`. */
 export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { json, form } = trainBodySchemas(deps.config.limits);
-  const route = createRoute({
-    method: "post",
-    path: "/v1/distributions",
-    summary: "Learn a prompt distribution from reference images",
-    // before the form is parsed: the parser drops a part that lacks its closing boundary
-    middleware: [multipartComplete()] as const,
-    request: {
-      headers: z.object({
-        "idempotency-key": z.string().optional(),
-        prefer: z.string().optional().openapi({ example: "respond-async" }),
-      }),
-      body: {
-        content: {
-          "application/json": { schema: json },
-          "multipart/form-data": { schema: form },
+  const def = route(
+    "post",
+    "/v1/distributions",
+    "Learn a prompt distribution from reference images",
+    {
+      // before the form is parsed: the parser drops a part that lacks its closing boundary
+      middleware: [multipartComplete()] as const,
+      request: {
+        headers: z.object({
+          "idempotency-key": z.string().optional(),
+          prefer: z.string().optional().openapi({ example: "respond-async" }),
+        }),
+        body: {
+          content: {
+            "application/json": { schema: json },
+            "multipart/form-data": { schema: form },
+          },
         },
       },
+      responses: {
+        201: {
+          description: "The learned distribution",
+          content: { "application/json": { schema: ManifestSchema } },
+        },
+        202: {
+          description: "Accepted as a job (see Location)",
+          content: { "application/json": { schema: jobViewSchema() } },
+        },
+        200: {
+          description: "Progress events, then `done` or `error`",
+          content: { "text/event-stream": { schema: z.string() } },
+        },
+        ...errorResponses,
+      },
     },
-    responses: {
-      201: {
-        description: "The learned distribution",
-        content: { "application/json": { schema: ManifestSchema } },
-      },
-      202: {
-        description: "Accepted as a job (see Location)",
-        content: { "application/json": { schema: jobViewSchema() } },
-      },
-      200: {
-        description: "Progress events, then `done` or `error`",
-        content: { "text/event-stream": { schema: z.string() } },
-      },
-      ...errorResponses,
-    },
-  });
+  );
   const idempotency = new Idempotency(deps.store, deps.config.leaseMs);
   const dispatcher = dispatcherFromConfig(deps.config);
 
-  app.openapi(route, async (c) => {
-    const type = c.req.header("content-type") ?? "";
-    const { limits } = deps.config;
-    const multipart = /^multipart\/form-data/i.test(type);
-    if (!multipart && !/^application\/json/i.test(type)) {
-      throw new ApiError(415, "unsupported_media_type", "send multipart/form-data or JSON");
-    }
-    const req: TrainRequest = multipart
-      ? await fromForm(c.req.valid("form") as TrainForm, limits)
-      : fromJson(c.req.valid("json") as TrainJson);
-    // Core's camelCase option names still work, deprecated (functions/lib/api_options.ts).
-    const legacy = legacyOptionNames(
-      multipart ? (c.req.valid("form") as TrainForm).options : (await c.req.json()).options,
-    );
-    if (legacy.length > 0) {
-      c.header("Deprecation", "true");
-      deps.log("warn", "deprecated option names", { requestId: c.get("requestId"), legacy });
-    }
-
-    const models = await deps.models();
-    if (req.model !== undefined && !models.some((m) => m.name === req.model)) {
-      throw new ApiError(
-        422,
-        "unknown_model",
-        `model ${req.model} is not offered here (GET /v1/models)`,
-      );
-    }
-    await checkTrainBudget(deps, req.model, req.options);
-    await checkUrls(req, deps.net, deps.config.webhookSecret);
-    const mode = /respond-async/i.test(c.req.header("prefer") ?? "")
-      ? "async"
-      : /text\/event-stream/i.test(c.req.header("accept") ?? "")
-      ? "sse"
-      : "sync";
-
-    checkPreviews(req, mode, dispatcher !== null);
+  app.openapi(def, async (c) => {
+    const { req, mode } = await parseTrain(c, deps, dispatcher !== null, {
+      form: () => c.req.valid("form") as TrainForm,
+      json: () => c.req.valid("json") as TrainJson,
+    });
     const key = c.req.header("idempotency-key");
     const print = key === undefined ? "" : await fingerprint({
       model: req.model ?? null,
@@ -132,58 +102,142 @@ export function distributionsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       if (idem.kind === "replay") return replay(c, idem.response, mode === "sse");
     }
 
-    const deadline = c.get("deadline");
-    const ticket = c.get("ticket");
-    const finish = (r: StoredResponse) => idem?.kind === "new" ? idem.finish(r) : Promise.resolve();
-    const abandon = () => idem?.kind === "new" ? idem.abandon() : Promise.resolve();
+    const fresh = idem?.kind === "new" ? idem : null;
+    const finish = (r: StoredResponse) => fresh ? fresh.finish(r) : Promise.resolve();
+    const abandon = () => fresh ? fresh.abandon() : Promise.resolve();
     try {
-      const images = await loadImages(req, limits, deps.net, deadline.signal);
+      const images = await loadImages(req, deps.config.limits, deps.net, c.get("deadline").signal);
       const input = { images, options: req.options, ...(req.model ? { model: req.model } : {}) };
-      if (mode === "async") {
-        // On a platform the job goes to its queue and runs as an internal request
-        // (functions/routes/internal_jobs.ts); on one machine it runs here.
-        if (dispatcher) ticket.release();
-        const job = dispatcher
-          ? await submitDispatched(deps.store, dispatcher, input, req.webhook)
-          : await deps.jobs.submit(
-            ticket,
-            (signal, onProgress, job) =>
-              deps.engine.train(input, {
-                signal,
-                onProgress,
-                ...(req.previewEvery
-                  ? {
-                    preview: {
-                      every: req.previewEvery,
-                      onPreview: ({ step, steps, image }) =>
-                        job.onPreview({ step, steps, png: encodePng(image) }),
-                    },
-                  }
-                  : {}),
-              }),
-            req.webhook,
-            req.webhookEvents,
-            idem?.kind === "new" ? idem.storeKey : undefined,
-          );
-        const location = `/v1/jobs/${job.id}`;
-        const body = jobView(job);
-        await finish({ status: 202, body, location });
-        return c.json(body, 202, { Location: location });
-      }
-      if (mode === "sse") return stream(c, deps, input, finish, abandon, req.previewEvery);
-      const manifest = await ticket.run(
-        () => deps.engine.train(input, { signal: deadline.signal }),
-        deadline.signal,
-      );
-      const location = `/v1/distributions/${manifest.id}`;
-      const body = manifestView(manifest);
-      await finish({ status: 201, body, location });
-      return c.json(body, 201, { Location: location });
+      const accepted: Accepted = { req, input, finish, abandon, storeKey: fresh?.storeKey };
+      if (mode === "async") return await respondAsync(c, deps, dispatcher, accepted);
+      if (mode === "sse") return stream(c, deps, accepted);
+      return await respondSync(c, deps, accepted);
     } catch (e) {
       await abandon();
       throw e;
     }
   });
+}
+
+/** How the client asked to be answered. */
+type Mode = "sync" | "sse" | "async";
+
+/**
+ * Parses and checks a request before any work: media type, body, deprecated option names
+ * (answered with `Deprecation`), the model, the memory budget, the URLs, previews.
+ */
+async function parseTrain(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  dispatched: boolean,
+  body: { form: () => TrainForm; json: () => TrainJson },
+): Promise<{ req: TrainRequest; mode: Mode }> {
+  const type = c.req.header("content-type") ?? "";
+  const { limits } = deps.config;
+  const multipart = /^multipart\/form-data/i.test(type);
+  if (!multipart && !/^application\/json/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", "send multipart/form-data or JSON");
+  }
+  const req: TrainRequest = multipart ? await fromForm(body.form(), limits) : fromJson(body.json());
+  // Core's camelCase option names still work, deprecated (functions/lib/api_options.ts).
+  const legacy = legacyOptionNames(
+    multipart ? body.form().options : (await c.req.json()).options,
+  );
+  if (legacy.length > 0) {
+    c.header("Deprecation", "true");
+    deps.log("warn", "deprecated option names", { requestId: c.get("requestId"), legacy });
+  }
+
+  const models = await deps.models();
+  if (req.model !== undefined && !models.some((m) => m.name === req.model)) {
+    throw new ApiError(
+      422,
+      "unknown_model",
+      `model ${req.model} is not offered here (GET /v1/models)`,
+    );
+  }
+  await checkTrainBudget(deps, req.model, req.options);
+  await checkUrls(req, deps.net, deps.config.webhookSecret);
+  const mode: Mode = /respond-async/i.test(c.req.header("prefer") ?? "")
+    ? "async"
+    : /text\/event-stream/i.test(c.req.header("accept") ?? "")
+    ? "sse"
+    : "sync";
+  checkPreviews(req, mode, dispatched);
+  return { req, mode };
+}
+
+/** A checked request, its engine input, and how to settle its idempotency key. */
+interface Accepted {
+  req: TrainRequest;
+  input: TrainInput;
+  finish: (r: StoredResponse) => Promise<void>;
+  abandon: () => Promise<void>;
+  /** The idempotency record's key, for a job to release (absent without a fresh key). */
+  storeKey: string | undefined;
+}
+
+/** The engine's preview hook for `every` (none when absent). */
+function previews(
+  every: number | undefined,
+  onPreview: (p: { step: number; steps: number; png: Uint8Array }) => Promise<void> | void,
+) {
+  if (!every) return {};
+  return {
+    preview: {
+      every,
+      onPreview: ({ step, steps, image }: { step: number; steps: number; image: RgbImage }) =>
+        onPreview({ step, steps, png: encodePng(image) }),
+    },
+  };
+}
+
+/** 202 and the job: queued on the platform, or run here. */
+async function respondAsync(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  dispatcher: ReturnType<typeof dispatcherFromConfig>,
+  { req, input, finish, storeKey }: Accepted,
+): Promise<Response> {
+  const ticket = c.get("ticket");
+  // On a platform the job goes to its queue and runs as an internal request
+  // (functions/routes/internal_jobs.ts); on one machine it runs here.
+  if (dispatcher) ticket.release();
+  const job = dispatcher
+    ? await submitDispatched(deps.store, dispatcher, input, req.webhook)
+    : await deps.jobs.submit(
+      ticket,
+      (signal, onProgress, job) =>
+        deps.engine.train(input, {
+          signal,
+          onProgress,
+          ...previews(req.previewEvery, (p) => job.onPreview(p)),
+        }),
+      req.webhook,
+      req.webhookEvents,
+      storeKey,
+    );
+  const location = `/v1/jobs/${job.id}`;
+  const body = jobView(job);
+  await finish({ status: 202, body, location });
+  return c.json(body, 202, { Location: location });
+}
+
+/** 201 and the manifest, once trained. */
+async function respondSync(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  { input, finish }: Accepted,
+): Promise<Response> {
+  const deadline = c.get("deadline");
+  const manifest = await c.get("ticket").run(
+    () => deps.engine.train(input, { signal: deadline.signal }),
+    deadline.signal,
+  );
+  const location = `/v1/distributions/${manifest.id}`;
+  const body = manifestView(manifest);
+  await finish({ status: 201, body, location });
+  return c.json(body, 201, { Location: location });
 }
 
 type TrainInput = Parameters<AppDeps["engine"]["train"]>[0];
@@ -192,10 +246,7 @@ type TrainInput = Parameters<AppDeps["engine"]["train"]>[0];
 function stream(
   c: Context<AppEnv>,
   deps: AppDeps,
-  input: TrainInput,
-  finish: (r: StoredResponse) => Promise<void>,
-  abandon: () => Promise<void>,
-  previewEvery?: number,
+  { req, input, finish, abandon }: Accepted,
 ): Response {
   const deadline = c.get("deadline");
   const done = deadline.hold();
@@ -220,15 +271,8 @@ function stream(
               loss: p.loss,
               eta_seconds: p.etaSeconds,
             }),
-          ...(previewEvery
-            ? {
-              preview: {
-                every: previewEvery,
-                onPreview: ({ step, steps, image }) =>
-                  send("preview", { step, steps, png_base64: toBase64(encodePng(image)) }),
-              },
-            }
-            : {}),
+          ...previews(req.previewEvery, ({ step, steps, png }) =>
+            send("preview", { step, steps, png_base64: toBase64(png) })),
         }), signal);
       const body = manifestView(manifest);
       await finish({ status: 201, body, location: `/v1/distributions/${manifest.id}` });

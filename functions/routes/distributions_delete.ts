@@ -3,23 +3,20 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses } from "../errors.ts";
+import { ApiError, route, withErrors } from "../errors.ts";
 import { DistributionIdParams } from "../lib/schemas.ts";
 
 /** Mounts the route on `app`. */
 export function distributionsDelete(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "delete",
-    path: "/v1/distributions/{id}",
-    summary: "Delete a distribution",
+  const def = route("delete", "/v1/distributions/{id}", "Delete a distribution", {
     request: { params: DistributionIdParams },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: withErrors({ 204: { description: "Deleted" } }),
   });
-  app.openapi(route, async (c) => {
+  app.openapi(def, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await deps.store.exists(`distributions/${id}/manifest.json`))) {
+    if ((await deps.engine.manifest(id)) === null) {
       throw new ApiError(404, "not_found", `distribution ${id} not found`);
     }
     await deps.engine.delete(id);

@@ -3,27 +3,18 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { json, route, withErrors } from "../errors.ts";
 import { DistributionIdParams, ManifestSchema, manifestView } from "../lib/schemas.ts";
 
 /** Mounts the route on `app`. */
 export function distributionsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "get",
-    path: "/v1/distributions/{id}",
-    summary: "A distribution's manifest",
+  const def = route("get", "/v1/distributions/{id}", "A distribution's manifest", {
     request: { params: DistributionIdParams },
-    responses: {
-      200: {
-        description: "The manifest",
-        content: { "application/json": { schema: ManifestSchema } },
-      },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("The manifest", ManifestSchema) }),
   });
-  app.openapi(route, async (c) => {
+  app.openapi(def, async (c) => {
     const { manifest } = await deps.engine.get(c.req.valid("param").id);
     return c.json(manifestView(manifest), 200);
   });

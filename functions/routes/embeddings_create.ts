@@ -4,34 +4,36 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { errorResponses, route } from "../errors.ts";
 import { embeddingsBodySchema, toSampleRequest } from "../lib/sample_input.ts";
 
 /** Mounts the route on `app`. */
 export function embeddingsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "post",
-    path: "/v1/embeddings",
-    summary: "Sampled prompt features as safetensors (c_tilde [n,L,d], uncond [1,L,d])",
-    request: {
-      body: {
-        required: true,
-        content: { "application/json": { schema: embeddingsBodySchema(deps.config.limits) } },
-      },
-    },
-    responses: {
-      200: {
-        description: "A safetensors file",
-        content: {
-          "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+  const def = route(
+    "post",
+    "/v1/embeddings",
+    "Sampled prompt features as safetensors (c_tilde [n,L,d], uncond [1,L,d])",
+    {
+      request: {
+        body: {
+          required: true,
+          content: { "application/json": { schema: embeddingsBodySchema(deps.config.limits) } },
         },
       },
-      ...errorResponses,
+      responses: {
+        200: {
+          description: "A safetensors file",
+          content: {
+            "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+          },
+        },
+        ...errorResponses,
+      },
     },
-  });
-  app.openapi(route, async (c) => {
+  );
+  app.openapi(def, async (c) => {
     const req = toSampleRequest(c.req.valid("json"));
     const { signal } = c.get("deadline");
     const bytes = await c.get("ticket").run(() => deps.engine.embeddings(req, { signal }), signal);

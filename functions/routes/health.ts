@@ -8,32 +8,31 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ErrorSchema } from "../errors.ts";
+import { ErrorSchema, route } from "../errors.ts";
 import { StoreHealth } from "../lib/store_health.ts";
 
 const Ok = z.object({ status: z.literal("ok") });
 
 /** Mounts both routes on `app`. */
 export function health(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const healthz = createRoute({
-    method: "get",
-    path: "/healthz",
-    summary: "Liveness",
+  const healthz = route("get", "/healthz", "Liveness", {
     responses: { 200: { description: "Alive", content: { "application/json": { schema: Ok } } } },
   });
   app.openapi(healthz, (c) => c.json({ status: "ok" as const }, 200));
 
-  const readyz = createRoute({
-    method: "get",
-    path: "/readyz",
-    summary: "Readiness: the default model is loaded and the store answers",
-    responses: {
-      200: { description: "Ready", content: { "application/json": { schema: Ok } } },
-      503: { description: "Not ready", content: { "application/json": { schema: ErrorSchema } } },
+  const readyz = route(
+    "get",
+    "/readyz",
+    "Readiness: the default model is loaded and the store answers",
+    {
+      responses: {
+        200: { description: "Ready", content: { "application/json": { schema: Ok } } },
+        503: { description: "Not ready", content: { "application/json": { schema: ErrorSchema } } },
+      },
     },
-  });
+  );
   let logged: string | null = null;
   const storeHealth = new StoreHealth(deps.store);
   app.openapi(readyz, async (c) => {

@@ -14,8 +14,7 @@
  * @module
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Manifest } from "../../core/artifacts/distribution_artifact.ts";
-import type { TrainOptions } from "../../core/distribution/train_options.ts";
+import type { Manifest, TrainOptions } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { ApiError, errorResponse } from "../errors.ts";
 import { INTERNAL_SIGNATURE_HEADER, verifyInternal } from "../lib/job_dispatch.ts";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses } from "../errors.ts";
+import { ApiError, errorResponses, json, route, withErrors } from "../errors.ts";
 import { JOB_ID, previewKey, previewUrl, readJob } from "../lib/jobs.ts";
 
 const JobId = z.string().regex(JOB_ID, "expected job_ and 20 of a-z 2-7")
@@ -22,16 +22,15 @@ const Previews = z.object({
 
 /** Mounts both routes on `app`. */
 export function jobPreviews(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const list = createRoute({
-    method: "get",
-    path: "/v1/jobs/{id}/previews",
-    summary: "A training job's preview grids, oldest first",
-    request: { params: z.object({ id: JobId }) },
-    responses: {
-      200: { description: "The previews", content: { "application/json": { schema: Previews } } },
-      ...errorResponses,
+  const list = route(
+    "get",
+    "/v1/jobs/{id}/previews",
+    "A training job's preview grids, oldest first",
+    {
+      request: { params: z.object({ id: JobId }) },
+      responses: withErrors({ 200: json("The previews", Previews) }),
     },
-  });
+  );
   app.openapi(list, async (c) => {
     const { id } = c.req.valid("param");
     if ((await readJob(deps.store, id)) === null) {
@@ -44,10 +43,7 @@ export function jobPreviews(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     return c.json({ items }, 200);
   });
 
-  const one = createRoute({
-    method: "get",
-    path: "/v1/jobs/{id}/previews/{step}",
-    summary: "One preview grid (PNG)",
+  const one = route("get", "/v1/jobs/{id}/previews/{step}", "One preview grid (PNG)", {
     request: {
       params: z.object({
         id: JobId,

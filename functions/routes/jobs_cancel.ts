@@ -7,19 +7,16 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses, ErrorSchema } from "../errors.ts";
+import { ApiError, errorResponses, ErrorSchema, route } from "../errors.ts";
 import { jobView, jobViewSchema } from "../lib/job_view.ts";
 import { JobParams } from "./jobs_get.ts";
 
 /** Mounts the route on `app`. */
 export function jobsCancel(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const job = { "application/json": { schema: jobViewSchema() } };
-  const route = createRoute({
-    method: "post",
-    path: "/v1/jobs/{id}/cancel",
-    summary: "Cancel a training job",
+  const def = route("post", "/v1/jobs/{id}/cancel", "Cancel a training job", {
     request: { params: JobParams },
     responses: {
       200: { description: "The job, canceled", content: job },
@@ -31,7 +28,7 @@ export function jobsCancel(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       ...errorResponses,
     },
   });
-  app.openapi(route, async (c) => {
+  app.openapi(def, async (c) => {
     const { id } = c.req.valid("param");
     const r = await deps.jobs.cancel(id);
     if (r === null) throw new ApiError(404, "not_found", `job ${id} not found`);

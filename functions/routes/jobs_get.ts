@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses } from "../errors.ts";
+import { ApiError, json, route, withErrors } from "../errors.ts";
 import { jobView, jobViewSchema } from "../lib/job_view.ts";
 import { JOB_ID } from "../lib/job_record.ts";
 
@@ -19,20 +19,11 @@ export const JobParams = z.object({
 
 /** Mounts the route on `app`. */
 export function jobsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "get",
-    path: "/v1/jobs/{id}",
-    summary: "A training job",
+  const get = route("get", "/v1/jobs/{id}", "A training job", {
     request: { params: JobParams },
-    responses: {
-      200: {
-        description: "The job",
-        content: { "application/json": { schema: jobViewSchema() } },
-      },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("The job", jobViewSchema()) }),
   });
-  app.openapi(route, async (c) => {
+  app.openapi(get, async (c) => {
     const { id } = c.req.valid("param");
     const job = await deps.jobs.get(id);
     if (job === null) throw new ApiError(404, "not_found", `job ${id} not found`);

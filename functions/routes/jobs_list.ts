@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { json, route, withErrors } from "../errors.ts";
 import { JOB_ID } from "../lib/job_record.ts";
 import { jobView, jobViewSchema } from "../lib/job_view.ts";
 
@@ -25,17 +25,11 @@ const Page = z.object({
 
 /** Mounts the route on `app`. */
 export function jobsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "get",
-    path: "/v1/jobs",
-    summary: "List training jobs",
+  const def = route("get", "/v1/jobs", "List training jobs", {
     request: { query: Query },
-    responses: {
-      200: { description: "A page", content: { "application/json": { schema: Page } } },
-      ...errorResponses,
-    },
+    responses: withErrors({ 200: json("A page", Page) }),
   });
-  app.openapi(route, async (c) => {
+  app.openapi(def, async (c) => {
     const { limit, after } = c.req.valid("query");
     const page = await deps.jobs.list({ limit, ...(after ? { after } : {}) });
     return c.json({ items: page.items.map(jobView), next: page.next }, 200);

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses } from "../errors.ts";
+import { json, route, withErrors } from "../errors.ts";
 
 const Models = z.object({
   models: z.array(z.object({ name: z.string(), default: z.boolean() })),
@@ -13,14 +13,8 @@ const Models = z.object({
 
 /** Mounts the route on `app`. */
 export function modelsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "get",
-    path: "/v1/models",
-    summary: "Models offered",
-    responses: {
-      200: { description: "The models", content: { "application/json": { schema: Models } } },
-      ...errorResponses,
-    },
+  const def = route("get", "/v1/models", "Models offered", {
+    responses: withErrors({ 200: json("The models", Models) }),
   });
-  app.openapi(route, async (c) => c.json({ models: await deps.models() }, 200));
+  app.openapi(def, async (c) => c.json({ models: await deps.models() }, 200));
 }

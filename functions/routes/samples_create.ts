@@ -8,11 +8,10 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { encodePng } from "../../core/images/encode.ts";
-import type { Store } from "../../core/store/store.ts";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { encodePng } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses, ErrorSchema } from "../errors.ts";
+import { ApiError, errorResponses, ErrorSchema, route } from "../errors.ts";
 import { toBase64 } from "../lib/base64.ts";
 import { checkSampleBudget } from "../lib/memory_budget.ts";
 import { samplesBodySchema, toSampleRequest } from "../lib/sample_input.ts";
@@ -27,41 +26,9 @@ const SamplesSchema = z.object({
   })),
 }).openapi("Samples");
 
-/** A store that can hand out pre-signed GET URLs (the S3 store). */
-interface Presigning {
-  presignGet(key: string, expiresInSeconds?: number): Promise<string> | string;
-}
-
-function canPresign(store: Store): store is Store & Presigning {
-  return typeof (store as Partial<Presigning>).presignGet === "function";
-}
-
-/** Writes the PNGs under `samples/<id>/`; on failure removes what was written. */
-async function storeAll(store: Store, id: string, pngs: Uint8Array[]) {
-  const out: { key: string; url?: string }[] = [];
-  try {
-    for (const [i, png] of pngs.entries()) {
-      const key = `samples/${id}/${i}.png`;
-      await store.put(key, png, { contentType: "image/png" });
-      // a folder store has no URL a client can use, and its path is the server's business:
-      // the store-relative key is the reference; object stores add a pre-signed or public URL
-      if (canPresign(store)) out.push({ key, url: await store.presignGet(key, 3600) });
-      else if (/^https?:/.test(store.url)) out.push({ key, url: `${store.url}/${key}` });
-      else out.push({ key });
-    }
-  } catch (e) {
-    for (const { key } of out) await store.delete(key).catch(() => {});
-    throw e;
-  }
-  return out;
-}
-
 /** Mounts the route on `app`. */
 export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "post",
-    path: "/v1/samples",
-    summary: "Generate images from a distribution or a mix",
+  const def = route("post", "/v1/samples", "Generate images from a distribution or a mix", {
     request: {
       body: {
         required: true,
@@ -83,7 +50,7 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       },
     },
   });
-  app.openapi(route, async (c) => {
+  app.openapi(def, async (c) => {
     const body = c.req.valid("json");
     const req = toSampleRequest(body);
     const accept = c.req.header("accept") ?? "";
@@ -106,7 +73,7 @@ export function samplesCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     const pngs = images.map(encodePng);
     if (body.output === "store") {
       const id = "smp_" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
-      return c.json({ seed: req.seed, id, images: await storeAll(deps.store, id, pngs) }, 200);
+      return c.json({ seed: req.seed, id, images: await deps.engine.storeSamples(id, pngs) }, 200);
     }
     if (req.n === 1 && /image\/png/i.test(c.req.header("accept") ?? "")) {
       return c.body(pngs[0]! as Uint8Array<ArrayBuffer>, 200, {

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { zipSync } from "fflate";
-import { textualInversionFiles, TI_NAME } from "../../core/export/textual_inversion.ts";
+import { textualInversionFiles, TI_NAME } from "../../core/engine/mod.ts";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, errorResponses } from "../errors.ts";
+import { ApiError, errorResponses, route } from "../errors.ts";
 import { DistributionIdParams } from "../lib/schemas.ts";
 
 const Query = z.object({
@@ -30,27 +30,29 @@ const Query = z.object({
 
 /** Mounts the route on `app`. */
 export function textualInversionGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const route = createRoute({
-    method: "get",
-    path: "/v1/distributions/{id}/textual_inversion",
-    summary: "Learned prompts as textual-inversion embeddings (AUTOMATIC1111, ComfyUI)",
-    description: "Each selected prompt k as `NAME-kNN.safetensors` holding one tensor " +
-      "`emb_params` [M, d] (the prompt's M vectors in the text encoder's input space). " +
-      "One prompt: the file; several: a zip. One embedding carries one prompt, not the " +
-      "distribution (no mu, sigma or fresh draw per image).",
-    request: { params: DistributionIdParams, query: Query },
-    responses: {
-      200: {
-        description: "A safetensors file (one prompt) or a zip of them",
-        content: {
-          "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
-          "application/zip": { schema: z.string().openapi({ format: "binary" }) },
+  const def = route(
+    "get",
+    "/v1/distributions/{id}/textual_inversion",
+    "Learned prompts as textual-inversion embeddings (AUTOMATIC1111, ComfyUI)",
+    {
+      description: "Each selected prompt k as `NAME-kNN.safetensors` holding one tensor " +
+        "`emb_params` [M, d] (the prompt's M vectors in the text encoder's input space). " +
+        "One prompt: the file; several: a zip. One embedding carries one prompt, not the " +
+        "distribution (no mu, sigma or fresh draw per image).",
+      request: { params: DistributionIdParams, query: Query },
+      responses: {
+        200: {
+          description: "A safetensors file (one prompt) or a zip of them",
+          content: {
+            "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+            "application/zip": { schema: z.string().openapi({ format: "binary" }) },
+          },
         },
+        ...errorResponses,
       },
-      ...errorResponses,
     },
-  });
-  app.openapi(route, async (c) => {
+  );
+  app.openapi(def, async (c) => {
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
     const { manifest, tensors } = await deps.engine.get(id);

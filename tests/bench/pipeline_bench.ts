@@ -4,7 +4,7 @@
  * guidance, copies). Also one training step split into graph build, ORT and optimiser.
  */
 import { loadDiffusersCheckpoint } from "../../core/models/checkpoint.ts";
-import { ModelRuntime } from "../../core/pipeline/model_runtime.ts";
+import { ModelRuntime } from "../../core/models/model_runtime.ts";
 import { txt2img } from "../../core/pipeline/txt2img.ts";
 import { createScheduler, parseSchedulerConfig, SchedulerKind } from "../../core/schedulers/mod.ts";
 import { trainDistribution } from "../../core/distribution/train.ts";

@@ -9,7 +9,7 @@ import { promptFeatures } from "../../../core/distribution/fit.ts";
 import { type TrainCheckpoint, trainDistribution } from "../../../core/distribution/train.ts";
 import { readTokenTable } from "../../../core/distribution/template.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
-import { ModelRuntime } from "../../../core/pipeline/model_runtime.ts";
+import { ModelRuntime } from "../../../core/models/model_runtime.ts";
 import { FIXTURES, host, type JsonArray, readJson, relL2 } from "../../helpers/fixtures.ts";
 import {
   discImages,

@@ -16,7 +16,7 @@ import { type TrainCheckpoint, trainDistribution } from "../../../core/distribut
 import { readTokenTable, templateIds } from "../../../core/distribution/template.ts";
 import { validateTrainOptions } from "../../../core/distribution/train_options.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
-import { ModelRuntime } from "../../../core/pipeline/model_runtime.ts";
+import { ModelRuntime } from "../../../core/models/model_runtime.ts";
 import { Rng } from "../../../core/random.ts";
 import {
   discImages,

@@ -1,7 +1,7 @@
 /** The txt2img pipeline reproduces diffusers' StableDiffusionPipeline on the fixture. */
 import assert from "node:assert/strict";
 import { loadOnnxFolder } from "../../../core/models/onnx_folder.ts";
-import { ModelRuntime } from "../../../core/pipeline/model_runtime.ts";
+import { ModelRuntime } from "../../../core/models/model_runtime.ts";
 import { txt2img } from "../../../core/pipeline/txt2img.ts";
 import {
   createScheduler,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadDiffusersCheckpoint } from "../../../core/models/checkpoint.ts";
-import { ModelRuntime } from "../../../core/pipeline/model_runtime.ts";
+import { ModelRuntime } from "../../../core/models/model_runtime.ts";
 import { txt2img } from "../../../core/pipeline/txt2img.ts";
 import {
   createScheduler,

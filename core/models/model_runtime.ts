@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SdGraphs } from "../models/types.ts";
+import type { SdGraphs } from "./types.ts";
 import { Session, type SessionOptions } from "../onnx/runtime.ts";
 
 type Component = "textEncoder" | "textEncoderEmbeds" | "unet" | "vaeDecoder" | "vaeEncoder";
