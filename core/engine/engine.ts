@@ -31,6 +31,7 @@ import {
 } from "../distribution/sample.ts";
 import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
 import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
+import { readTrainDefaults } from "../distribution/train_defaults.ts";
 import { budgetModelFacts, estimateSampleBytes, estimateTrainBytes } from "./budget.ts";
 import { EngineError } from "./engine_error.ts";
 import { previewHooks, type PreviewOptions } from "./preview.ts";
@@ -116,6 +117,19 @@ export class Engine {
   constructor(readonly options: EngineOptions) {}
 
   /**
+   * The request's training options over the model's own defaults (`_dd_train_defaults` in its
+   * model_index.json, core/distribution/train_defaults.ts), as sampling takes the model's sampler
+   * defaults: what a request leaves out comes from the model, then from the paper.
+   */
+  private async withModelDefaults(
+    dir: string,
+    options: Partial<TrainOptions> | undefined,
+  ): Promise<Partial<TrainOptions>> {
+    const defaults = await readTrainDefaults(dir);
+    return { ...defaults.options, ...options };
+  }
+
+  /**
    * Estimated peak bytes of a training request (core/engine/budget.ts), from its options and
    * the model's configs only: nothing is loaded or decoded.
    *
@@ -125,9 +139,10 @@ export class Engine {
    */
   async trainBudgetBytes(
     model: string | undefined,
-    options: Partial<TrainOptions>,
+    requested: Partial<TrainOptions>,
   ): Promise<number> {
     const { dir } = await this.options.resolveModel(model ?? this.options.defaultModel);
+    const options = await this.withModelDefaults(dir, requested);
     const parsed = TrainOptionsSchema.safeParse(options);
     const o = parsed.success ? parsed.data : { ...TrainOptionsSchema.parse({}), ...options };
     const ti = o.mode === "textual_inversion";
@@ -198,6 +213,7 @@ export class Engine {
     const { preview, ...coreHooks } = hooks;
     const images = req.decoded ?? await this.decodeImages(req.images);
     const model = await this.model(req.model);
+    const options = await this.withModelDefaults(model.dir, req.options);
     let result;
     try {
       result = await trainDistribution(
@@ -207,7 +223,7 @@ export class Engine {
           schedulerConfig: model.schedulerConfig,
           images,
         },
-        req.options,
+        options,
         {
           cacheDir: this.options.cacheDir ?? null,
           ...coreHooks,

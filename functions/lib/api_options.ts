@@ -99,12 +99,20 @@ export function legacyOptionNames(options: unknown): string[] {
   return Object.keys(o).filter((k) => LEGACY.has(k as CoreKey));
 }
 
+/** A schema without its `.default()` (the inner schema of a ZodDefault), else itself. */
+function withoutDefault(s: z.ZodType): z.ZodType {
+  const def = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType } } })._zod.def;
+  return def.type === "default" && def.innerType ? def.innerType : s;
+}
+
 /** The training options accepted in a request: snake_case, all optional, under limits. */
 export function optionsSchema(limits: Limits) {
   const shape: Record<string, z.ZodType> = {};
   for (const key of CORE_KEYS) {
     const api = apiName(key);
-    shape[api] = (TrainOptionsSchema.shape[key] as z.ZodType).optional()
+    // Without core's defaults: an absent option stays absent, so the engine can fill it from
+    // the model's own training defaults first (core/distribution/train_defaults.ts).
+    shape[api] = withoutDefault(TrainOptionsSchema.shape[key] as z.ZodType).optional()
       .openapi({ description: HELP[api] ?? key });
   }
   const max = { k: limits.maxK, m: limits.maxM, steps: limits.maxTrainSteps };
@@ -116,7 +124,8 @@ export function optionsSchema(limits: Limits) {
       }
     }
   }).openapi("TrainOptions", {
-    description: "Training options (DESIGN §4); absent ones take core's defaults. Deprecated: " +
+    description: "Training options (DESIGN §4); absent ones take the model's training defaults " +
+      "(`_dd_train_defaults` in its model_index.json), then the paper's. Deprecated: " +
       "core's camelCase names (K, M, S, batchSize, ...) are still accepted.",
     example: { k: 8, m: 4, steps: 300, batch_size: 4, seed: 1 },
   });
