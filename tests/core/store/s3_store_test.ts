@@ -8,6 +8,7 @@ import { AwsClient } from "aws4fetch";
 import { S3Store, type S3StoreOptions } from "../../../core/store/s3_store.ts";
 import { openStore } from "../../../core/store/open.ts";
 import { StoreError } from "../../../core/store/store.ts";
+import { withProcessEnv } from "../../helpers/process_env.ts";
 import { type S3Server, startS3Server } from "../../helpers/s3_server.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -159,19 +160,11 @@ Deno.test("openStore() opens s3:// URLs from the environment's endpoint and keys
     assert.throws(() => S3Store.fromUrl("s3://b/p", {}), /AWS_ACCESS_KEY_ID/);
     assert.throws(() => S3Store.fromUrl("s3://B_ad/p", env), /bucket/);
     assert.throws(() => S3Store.fromUrl("s3://bucket/../x", env), /bad prefix/);
-    const saved = Deno.env.toObject();
-    try {
-      for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-      Deno.env.delete("AWS_ENDPOINT_URL_S3");
+    await withProcessEnv(env, async () => {
       const opened = await openStore(`s3://${s3.bucket}/via/url`);
       assert.ok(opened instanceof S3Store);
       assert.deepEqual(await opened.get("k"), enc("v"));
-    } finally {
-      for (const k of Object.keys(env)) {
-        if (saved[k] === undefined) Deno.env.delete(k);
-        else Deno.env.set(k, saved[k]);
-      }
-    }
+    }, ["AWS_ENDPOINT_URL_S3"]);
   });
 });
 

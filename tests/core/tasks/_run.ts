@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { encodePng } from "../../../core/images/encode.ts";
 import type { TaskMain } from "../../../core/tasks/_cli.ts";
+import { withProcessEnv } from "../../helpers/process_env.ts";
 import { discImages } from "../../helpers/tiny_model.ts";
 
 const TASKS = new URL("../../../core/tasks/", import.meta.url).pathname;
@@ -20,7 +21,7 @@ export interface TaskResult {
  * Runs core/tasks/`file`'s `main(args)` in this process, with its output captured: `stdout`
  * holds the result lines, `stderr` the log lines and progress text in the order written.
  * `env` is set in the process environment for the run (and given as the task's io.env), then
- * restored.
+ * restored; one such run at a time across `--parallel` test workers (helpers/process_env.ts).
  */
 export async function runTaskFile(
   file: string,
@@ -29,20 +30,16 @@ export async function runTaskFile(
 ): Promise<TaskResult> {
   const { main } = await import(join(TASKS, file)) as { main: TaskMain };
   let stdout = "", stderr = "";
-  const saved = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
-  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-  try {
+  return await withProcessEnv(env, async () => {
     const code = await main(args, {
       out: (line) => (stdout += `${line}\n`),
       err: (line) => (stderr += `${line}\n`),
       progress: (text) => (stderr += text),
       tty: false,
-      env: { ...Deno.env.toObject(), ...env },
+      env: Deno.env.toObject(),
     });
     return { code, stdout, stderr };
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  }
+  });
 }
 
 /**
