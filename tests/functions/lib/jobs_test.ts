@@ -26,6 +26,15 @@ function runner(store: FsStore, hooks: { body: string; sig: string | null }[]) {
   });
 }
 
+/** Waits (bounded) until a job's stored record has `status`: no fixed sleep to race a loaded machine. */
+async function untilStatus(store: FsStore, id: string, status: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await readJob(store, id))?.status !== status) {
+    if (Date.now() > deadline) throw new Error(`job ${id} never reached ${status}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 Deno.test("JobRunner records a failure without internals and posts a signed webhook", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -69,7 +78,7 @@ Deno.test("JobRunner.shutdown() cancels running and queued jobs and records them
       );
     const a = await jobs.submit(q.tryReserve()!, forever);
     const b = await jobs.submit(q.tryReserve()!, forever);
-    await new Promise((r) => setTimeout(r, 20));
+    await untilStatus(store, a.id, "running");
     await jobs.shutdown(10);
     for (const id of [a.id, b.id]) {
       const rec = await readJob(store, id);
@@ -106,7 +115,7 @@ Deno.test("JobRunner.cancel() stops a running job and a queued one; both end can
     const q = new WorkQueue({ concurrency: 1, maxWaiting: 1 });
     const a = await jobs.submit(q.tryReserve()!, untilAborted);
     const b = await jobs.submit(q.tryReserve()!, untilAborted);
-    await new Promise((r) => setTimeout(r, 20));
+    await untilStatus(store, a.id, "running");
     assert.equal((await readJob(store, a.id))?.status, "running");
     assert.equal((await readJob(store, b.id))?.status, "queued");
     for (const id of [b.id, a.id]) {
@@ -127,7 +136,7 @@ Deno.test("JobRunner: a job running on another instance is canceled through its 
     const owner = runner(store, []);
     const other = runner(store, []);
     const job = await owner.submit(new WorkQueue().tryReserve()!, untilAborted);
-    await new Promise((r) => setTimeout(r, 20));
+    await untilStatus(store, job.id, "running");
     const asked = await other.cancel(job.id);
     assert.equal(asked?.final, false);
     assert.equal(asked?.record.status, "running");
@@ -157,7 +166,7 @@ Deno.test("JobRunner: the heartbeat renews the lease; an expired lease reads as 
       undefined,
       idem,
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await untilStatus(store, job.id, "running");
     const first = (await readJob(store, job.id))!.lease!;
     assert.equal(first.owner, dead.instanceId);
     await new Promise((r) => setTimeout(r, 5));
