@@ -1,14 +1,15 @@
 /**
- * Fault class 7: a hung store. Every store operation has a deadline: a frozen S3 endpoint
- * (a loopback server that accepts and never answers) fails the request with 504
- * `store_timeout` within about the deadline, never holding it for minutes, and /readyz
- * reports 503 `store_unavailable` while the store hangs.
+ * Fault class 7: a hung store, and a store that is down. Every store operation has a deadline:
+ * a frozen S3 endpoint (a loopback server that accepts and never answers) fails the request with
+ * 504 `store_timeout` within about the deadline, never holding it for minutes. An endpoint that
+ * refuses connections answers 503 `store_unavailable` after the bounded retries. In both cases
+ * /readyz reports 503 `store_unavailable`.
  */
 import assert from "node:assert/strict";
 import { Engine } from "../../core/engine/engine.ts";
 import { FsStore } from "../../core/store/fs_store.ts";
 import { S3Store } from "../../core/store/s3_store.ts";
-import { StoreError, withDeadline } from "../../core/store/store.ts";
+import { type Store, StoreError, withDeadline } from "../../core/store/store.ts";
 import { createApp, resolveDeps } from "../../functions/app.ts";
 import { Readiness } from "../../functions/lib/readiness.ts";
 import { hungServer } from "../helpers/hung_server.ts";
@@ -57,9 +58,8 @@ Deno.test("FsStore: an operation that hangs fails with timeout at its deadline",
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("HTTP over a hung store: 504 store_timeout in about the deadline, /readyz 503", async () => {
-  const server = hungServer();
-  const store = hungStore(server.endpoint, 500);
+/** The app over `store` (tiny fixture model, readiness started) and what it must release. */
+async function appOver(store: Store) {
   const engine = new Engine({
     store,
     resolveModel: () => Promise.resolve({ dir: SD2_DIR, revision: "fixture" }),
@@ -69,15 +69,22 @@ Deno.test("HTTP over a hung store: 504 store_timeout in about the deadline, /rea
   const readiness = new Readiness(() => Promise.resolve());
   await readiness.start();
   const deps = resolveDeps({ engine, config: testConfig(), log: silent, readiness });
-  const app = createApp(deps);
+  return { app: createApp(deps), deps, engine, readiness };
+}
+
+/** Every store-backed route: get, list, sample, delete. */
+const STORE_REQUESTS: [string, RequestInit | undefined][] = [
+  ["/v1/distributions/dd_a", undefined],
+  ["/v1/distributions", undefined],
+  ["/v1/samples", postJson({ distribution: "dd_a", steps: 1 })],
+  ["/v1/distributions/dd_a", { method: "DELETE" }],
+];
+
+Deno.test("HTTP over a hung store: 504 store_timeout in about the deadline, /readyz 503", async () => {
+  const server = hungServer();
+  const { app, deps, engine, readiness } = await appOver(hungStore(server.endpoint, 500));
   try {
-    const requests: [string, RequestInit | undefined][] = [
-      ["/v1/distributions/dd_a", undefined],
-      ["/v1/distributions", undefined],
-      ["/v1/samples", postJson({ distribution: "dd_a", steps: 1 })],
-      ["/v1/distributions/dd_a", { method: "DELETE" }],
-    ];
-    for (const [path, init] of requests) {
+    for (const [path, init] of STORE_REQUESTS) {
       const t0 = performance.now();
       const res = await app.request(path, init);
       const ms = performance.now() - t0;
@@ -112,4 +119,41 @@ Deno.test("HTTP over a hung store: 504 store_timeout in about the deadline, /rea
   }));
   assert.equal((await ok.request("/readyz")).status, 200);
   await Deno.remove(dir, { recursive: true });
+});
+
+/** A loopback port with nothing listening on it. */
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+Deno.test("HTTP over a store that is down: 503 store_unavailable, /readyz 503, no hang", async () => {
+  const store = new S3Store({
+    bucket: "down",
+    endpoint: `http://127.0.0.1:${closedPort()}`,
+    credentials: { accessKeyId: "k", secretAccessKey: "s" },
+    deadlineMs: 5000,
+    retryBaseMs: 5,
+  });
+  const { app, deps, engine } = await appOver(store);
+  try {
+    for (const [path, init] of STORE_REQUESTS) {
+      const t0 = performance.now();
+      const res = await app.request(path, init);
+      const ms = performance.now() - t0;
+      const body = await res.json();
+      assert.equal(res.status, 503, `${path}: ${JSON.stringify(body)}`);
+      assert.equal(body.error.code, "store_unavailable");
+      assert.ok(res.headers.get("Retry-After"), path);
+      assert.ok(ms < 4000, `${path} took ${ms} ms`);
+    }
+    const ready = await app.request("/readyz");
+    assert.equal(ready.status, 503);
+    assert.equal((await ready.json()).error.code, "store_unavailable");
+  } finally {
+    await deps.jobs.idle();
+    await engine.close();
+  }
 });

@@ -4,24 +4,8 @@
  * are visible. A missing browser fails the test (CI installs it: .ci/run).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { findChromium } from "../../helpers/cdp.ts";
 import { makeApp } from "../_helpers.ts";
-
-/** The Chromium to drive: $DD_CHROMIUM, else the first of the usual names on PATH. */
-async function findChromium(): Promise<string> {
-  const env = Deno.env.get("DD_CHROMIUM");
-  if (env) return env;
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    for (const name of ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]) {
-      try {
-        if ((await Deno.stat(join(dir, name))).isFile) return join(dir, name);
-      } catch { /* not here */ }
-    }
-  }
-  throw new Error(
-    "headless Chromium not found (set DD_CHROMIUM, or `apt-get install chromium`; .ci/run does)",
-  );
-}
 
 Deno.test("GET /openapi.json carries parameters, schemas and examples", async () => {
   const { app, close } = await makeApp();
