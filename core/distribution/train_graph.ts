@@ -11,6 +11,7 @@ import { AUTODIFF_VERSION, differentiate } from "../autodiff/driver.ts";
 import type { SdGraphs } from "../models/types.ts";
 import { startGraph } from "../onnx/compose.ts";
 import { loadModel, saveModel } from "../onnx/model.ts";
+import { shareTiledRows } from "../onnx/share_tiled.ts";
 import { encodeModel } from "../onnx/proto.ts";
 import { DType, type Model, type Tensor } from "../onnx/types.ts";
 import { buildObjective, type ObjectiveOptions } from "./objective.ts";
@@ -103,7 +104,9 @@ export function buildTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Model {
   g.name(o.diffusion, "diffusion");
   const extra = ["diffusion"];
   if (o.ortho) extra.push(g.name(o.ortho, "ortho"));
-  return differentiate(finish(["loss"]), { loss: "loss", wrt: [I.ctx], extraOutputs: extra }).model;
+  // The S copies of each image share the UNet's rows up to its first cross-attention.
+  const forward = shareTiledRows(finish(["loss", ...extra]));
+  return differentiate(forward, { loss: "loss", wrt: [I.ctx], extraOutputs: extra }).model;
 }
 
 async function externalFacts(models: Model[]): Promise<string[]> {
@@ -128,7 +131,7 @@ export async function trainGraphKey(graphs: SdGraphs, spec: TrainGraphSpec): Pro
     "SHA-256",
     new Uint8Array([
       ...new TextEncoder().encode(
-        JSON.stringify({ v: 3, autodiff: AUTODIFF_VERSION, spec, info: graphs.info }),
+        JSON.stringify({ v: 4, autodiff: AUTODIFF_VERSION, spec, info: graphs.info }),
       ),
       ...new TextEncoder().encode(
         (await externalFacts([graphs.unet, graphs.textEncoderEmbeds])).join("\n"),

@@ -10,4 +10,5 @@ export * from "./tensor_data.ts";
 export * from "./builder.ts";
 export * from "./shape_inference.ts";
 export * from "./compose.ts";
+export * from "./share_tiled.ts";
 export * from "./runtime.ts";

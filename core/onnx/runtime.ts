@@ -29,6 +29,11 @@ export interface SessionOptions {
   provider?: ExecutionProvider;
   /** Threads inside one operator; default: ONNX Runtime's choice (one per core). */
   intraOpThreads?: number;
+  /**
+   * Threads running independent nodes at once (ONNX Runtime's parallel execution mode);
+   * default: none, nodes run one after another.
+   */
+  interOpThreads?: number;
   /** Graph optimisation level; default "all". */
   optimization?: "disabled" | "basic" | "extended" | "all";
   /**
@@ -167,6 +172,10 @@ export class Session {
       logSeverityLevel: 3,
     };
     if (opts.intraOpThreads) sessionOptions.intraOpNumThreads = opts.intraOpThreads;
+    if (opts.interOpThreads) {
+      sessionOptions.executionMode = "parallel";
+      sessionOptions.interOpNumThreads = opts.interOpThreads;
+    }
     if (opts.spinning !== undefined) {
       sessionOptions.extra = {
         session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } },

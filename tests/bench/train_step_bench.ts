@@ -13,6 +13,7 @@
  *   deno run -A tests/bench/train_step_bench.ts [rounds]
  */
 import { baselineDifferentiate } from "./_baseline_autodiff.ts";
+import { differentiate as currentDifferentiate } from "../../core/autodiff/driver.ts";
 import { buildObjective } from "../../core/distribution/objective.ts";
 import { readTokenTable, templateIds } from "../../core/distribution/template.ts";
 import {
@@ -24,6 +25,7 @@ import { validateTrainOptions } from "../../core/distribution/train_options.ts";
 import { loadDiffusersCheckpoint } from "../../core/models/checkpoint.ts";
 import type { SdGraphs } from "../../core/models/types.ts";
 import { startGraph } from "../../core/onnx/compose.ts";
+import { shareTiledRows } from "../../core/onnx/share_tiled.ts";
 import { type HostTensor, Session, type SessionOptions } from "../../core/onnx/runtime.ts";
 import { DType, type Model } from "../../core/onnx/types.ts";
 import { AdamW } from "../../core/optim/adamw.ts";
@@ -37,23 +39,41 @@ const MODELS = {
 };
 type ModelName = keyof typeof MODELS;
 /**
- * before: the baseline graph and session options (memory pattern on); graph-only: the new
- * graph with the old session options; after: what trainDistribution runs now; after-1t:
- * the same with one intra-op thread (an option callers pass, not the default).
+ * before: the baseline graph and session options (memory pattern on); graph-only: today's
+ * autodiff without row sharing (core/onnx/share_tiled.ts), old session options;
+ * rows-unshared: the same with today's session options (issue 16's second round); after:
+ * what trainDistribution runs now; after-1t / before-1t: one intra-op thread (an option
+ * callers pass, not the default); forward / forward-1t: the objective alone, no gradient (rows shared as in
+ * after); after-par: one thread per node, two nodes at once (parallel execution mode).
  */
-type Arm = "before" | "graph-only" | "after" | "after-1t" | "before-1t";
+type Arm =
+  | "before"
+  | "graph-only"
+  | "rows-unshared"
+  | "after"
+  | "after-1t"
+  | "before-1t"
+  | "after-par"
+  | "forward"
+  | "forward-1t";
 const ARMS: Arm[] = ["before", "graph-only", "after", "after-1t"];
 const SESSION: Record<Arm, SessionOptions> = {
   before: { memoryPattern: true },
   "graph-only": { memoryPattern: true },
+  "rows-unshared": {},
   after: {},
   "after-1t": { intraOpThreads: 1 },
   "before-1t": { memoryPattern: true, intraOpThreads: 1 },
+  "after-par": { intraOpThreads: 1, interOpThreads: 2 },
+  forward: {},
+  "forward-1t": { intraOpThreads: 1 },
 };
 
-/** buildTrainGraph's forward half, differentiated by the autodiff before issue 16. */
-async function plainTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Promise<Model> {
-  const differentiate = await baselineDifferentiate();
+/** The forward arms: the objective alone (loss only, no gradient): what a step cannot beat. */
+const isForward = (arm: Arm) => arm === "forward" || arm === "forward-1t";
+
+/** buildTrainGraph's forward half (paper options): outputs loss, diffusion (and ortho). */
+function objectiveModel(graphs: SdGraphs, spec: TrainGraphSpec): { model: Model; extra: string[] } {
   const { maxLength: L, hiddenSize: d, latentChannels: C, latentSize: h } = graphs.info;
   const f = (name: string, shape: number[]) => ({ name, dtype: DType.FLOAT, shape });
   const I = TRAIN_INPUTS;
@@ -95,11 +115,19 @@ async function plainTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Promise<
   g.name(o.diffusion, "diffusion");
   const extra = ["diffusion"];
   if (o.ortho) extra.push(g.name(o.ortho, "ortho"));
-  return differentiate(finish(["loss"]), {
-    loss: "loss",
-    wrt: [I.ctx],
-    extraOutputs: extra,
-  }).model;
+  return { model: finish(["loss", ...extra]), extra };
+}
+
+/** An arm's graph: the objective, differentiated as the arm says (or not: forward arms). */
+async function armGraph(graphs: SdGraphs, spec: TrainGraphSpec, arm: Arm): Promise<Model> {
+  if (arm.startsWith("after")) return buildTrainGraph(graphs, spec);
+  const { model, extra } = objectiveModel(graphs, spec);
+  if (isForward(arm)) return shareTiledRows(model);
+  const differentiate = arm === "before" || arm === "before-1t"
+    ? await baselineDifferentiate()
+    : currentDifferentiate;
+  return differentiate(model, { loss: "loss", wrt: [TRAIN_INPUTS.ctx], extraOutputs: extra })
+    .model;
 }
 
 function rssMiB(field: "VmRSS" | "VmHWM"): number {
@@ -131,9 +159,7 @@ async function setup(name: ModelName, arm: Arm) {
     ortho: o.ortho,
     minSnr: false,
   };
-  const model = arm === "before"
-    ? await plainTrainGraph(graphs, spec)
-    : buildTrainGraph(graphs, spec);
+  const model = await armGraph(graphs, spec, arm);
   const table = await readTokenTable(graphs);
   const rows = (idx: number[]) => {
     const out = new Float32Array(idx.length * d);
@@ -174,6 +200,10 @@ async function step(
   x: Record<string, HostTensor>,
 ): Promise<number> {
   const t = performance.now();
+  if (!s.outputNames.includes("grad_ctx")) {
+    await s.run(x, ["loss"]);
+    return performance.now() - t;
+  }
   const out = await s.run(x, ["loss", "grad_ctx"]);
   opt.step(ctx, out.grad_ctx!.data as Float32Array);
   return performance.now() - t;
