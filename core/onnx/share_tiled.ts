@@ -19,41 +19,10 @@ import { inferShapes } from "./shape_inference.ts";
 import type { Attribute, Model, Node } from "./types.ts";
 
 /** Operators applied position by position (broadcasting); axis 0 stays the batch. */
-const ELEMENTWISE = new Set([
-  "Add",
-  "Sub",
-  "Mul",
-  "Div",
-  "Pow",
-  "Where",
-  "Max",
-  "Min",
-  "Equal",
-  "Less",
-  "Greater",
-  "Sqrt",
-  "Exp",
-  "Log",
-  "Erf",
-  "Tanh",
-  "Sigmoid",
-  "Neg",
-  "Abs",
-  "Reciprocal",
-  "Sin",
-  "Cos",
-  "Relu",
-  "Softplus",
-  "Cast",
-  "Identity",
-  "Clip",
-  "Sign",
-  "Not",
-  "And",
-  "Or",
-  "Floor",
-  "Ceil",
-]); // deno-fmt-ignore
+const ELEMENTWISE = new Set(
+  ("Add Sub Mul Div Pow Where Max Min Equal Less Greater Sqrt Exp Log Erf Tanh Sigmoid Neg Abs " +
+    "Reciprocal Sin Cos Relu Softplus Cast Identity Clip Sign Not And Or Floor Ceil").split(" "),
+);
 /** Operators whose first input carries the batch and whose other inputs are weights. */
 const PER_ROW = new Set(["Conv", "ConvTranspose", "InstanceNormalization", "Resize"]);
 const RESHAPES = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
