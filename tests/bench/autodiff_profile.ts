@@ -5,7 +5,7 @@
  *
  *   deno run -A tests/bench/autodiff_profile.ts grad-inputs [runs] [top]
  *
- * PROFILE_BY_RULE=1 also ranks operator@rule (the forward operator a backward node
+ * PROFILE_SPLIT=1 sums products (Conv, MatMul, Gemm) apart from the other kernels. PROFILE_BY_RULE=1 also ranks operator@rule (the forward operator a backward node
  * differentiates); PROFILE_NODES=N lists the N slowest nodes with their shapes.
  */
 import { differentiate } from "../../core/autodiff/driver.ts";
@@ -120,6 +120,18 @@ export function printProfile(dir: string, runs: number, top: number): void {
       );
     }
   }
+  if (Deno.env.get("PROFILE_SPLIT")) {
+    // Products (Conv, MatMul, Gemm: work whose size the forward's shapes fix, dX the same
+    // as the forward's) against everything else (elementwise, reductions, layout). By
+    // operator, not by rule: ONNX Runtime renames the nodes it fuses or converts to NCHWc.
+    const products = ops.filter(([op]) => /^(Conv|ConvTranspose|MatMul|FusedMatMul|Gemm)$/.test(op))
+      .reduce((a, [, r]) => a + r.us, 0);
+    console.log(
+      `products ${(products / runs / 1000).toFixed(2)} ms, other ${
+        ((total - products) / runs / 1000).toFixed(2)
+      } ms`,
+    );
+  }
   console.log(`kernel time per run ${(total / runs / 1000).toFixed(2)} ms`);
   for (const [op, r] of ops.slice(0, top)) {
     console.log(
@@ -131,19 +143,32 @@ export function printProfile(dir: string, runs: number, top: number): void {
 }
 
 if (import.meta.main) {
-  const mode = (Deno.args[0] ?? "grad-inputs") as Mode;
+  // `all`: forward, grad-inputs and grad-weights, a session each, runs taking turns.
+  const modes = (Deno.args[0] === "all"
+    ? ["forward", "grad-inputs", "grad-weights"]
+    : [Deno.args[0] ?? "grad-inputs"]) as Mode[];
   const runs = Number(Deno.args[1] ?? 20), top = Number(Deno.args[2] ?? 25);
-  const model = await benchModel(mode);
-  const dir = await Deno.makeTempDir();
   const threads = Number(Deno.env.get("PROFILE_THREADS") ?? 0);
-  const s = await Session.create(model, {
-    profilePrefix: `${dir}/profile`,
-    intraOpThreads: threads,
-  });
+  const arms = [];
+  for (const mode of modes) {
+    const model = await benchModel(mode);
+    const dir = await Deno.makeTempDir();
+    const s = await Session.create(model, {
+      profilePrefix: `${dir}/profile`,
+      intraOpThreads: threads,
+    });
+    arms.push({ mode, model, dir, s });
+  }
   const x = benchFeeds();
-  for (let i = 0; i < runs; i++) await s.run(x);
-  s.endProfiling();
-  await s.release();
-  console.log(`${mode}: ${model.graph.nodes.length} nodes`);
-  printProfile(dir, runs, top);
+  for (let i = 0; i < runs; i++) {
+    for (const a of arms) {
+      await a.s.run(x);
+    }
+  }
+  for (const a of arms) {
+    a.s.endProfiling();
+    await a.s.release();
+    console.log(`${a.mode}: ${a.model.graph.nodes.length} nodes`);
+    printProfile(a.dir, runs, top);
+  }
 }
