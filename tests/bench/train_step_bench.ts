@@ -44,7 +44,8 @@ type ModelName = keyof typeof MODELS;
  * rows-unshared: the same with today's session options (issue 16's second round); after:
  * what trainDistribution runs now; after-1t / before-1t: one intra-op thread (an option
  * callers pass, not the default); forward / forward-1t: the objective alone, no gradient (rows shared as in
- * after); after-par: one thread per node, two nodes at once (parallel execution mode).
+ * after); after-par: one thread per node, two nodes at once (parallel execution mode);
+ * after-nospin: idle intra-op threads do not spin.
  */
 type Arm =
   | "before"
@@ -54,6 +55,7 @@ type Arm =
   | "after-1t"
   | "before-1t"
   | "after-par"
+  | "after-nospin"
   | "forward"
   | "forward-1t";
 const ARMS: Arm[] = ["before", "graph-only", "after", "after-1t"];
@@ -65,6 +67,7 @@ const SESSION: Record<Arm, SessionOptions> = {
   "after-1t": { intraOpThreads: 1 },
   "before-1t": { memoryPattern: true, intraOpThreads: 1 },
   "after-par": { intraOpThreads: 1, interOpThreads: 2 },
+  "after-nospin": { spinning: false },
   forward: {},
   "forward-1t": { intraOpThreads: 1 },
 };
