@@ -2,6 +2,7 @@
  * The autodiff against PyTorch autograd (float64 references) on real exporter output:
  * tests/fixtures/sd-tiny-torch (copied from ../shared/fixtures; see its README).
  */
+import { shareTiledRows } from "../../../core/onnx/share_tiled.ts";
 import assert from "node:assert/strict";
 import { differentiate } from "../../../core/autodiff/driver.ts";
 import { buildObjective } from "../../../core/distribution/objective.ts";
@@ -116,26 +117,38 @@ Deno.test("composed DreamDistribution objective: loss and d loss/d P match torch
     g.name(o.sigma!, "sigma");
     g.name(o.diffusion, "diffusion");
     g.name(o.ortho!, "ortho");
-    const { model } = differentiate(finish(["loss"]), {
-      loss: "loss",
-      wrt: ["P"],
-      extraOutputs: ["sigma", "diffusion", "ortho"],
-    });
-    const s = await Session.create(model);
-    const feeds: Record<string, HostTensor> = {};
-    for (const n of names) feeds[n] = host(x[n]!);
-    const r = await s.run(feeds);
-    await s.release();
-    const sigma = r.sigma!.data as Float32Array;
-    assert.ok(sigma.subarray(0, 32).every((v) => v === 0), "BOS row of sigma is exactly 0");
-    const grad = r.grad_P!.data as Float32Array;
-    assert.ok(grad.every(Number.isFinite), "no NaN/inf from sqrt at 0");
-    assert.ok(Math.abs(Number(r.loss!.data[0]) - c.loss_f64) < 1e-5, `case ${i} loss`);
-    assert.ok(Math.abs(Number(r.diffusion!.data[0]) - c.loss_diffusion_f64) < 1e-5, "diffusion");
-    assert.ok(Math.abs(Number(r.ortho!.data[0]) - c.ortho_f64) < 1e-6, `ortho ${r.ortho!.data[0]}`);
-    const e = relL2(grad, c.grads_f64.P!.data);
-    console.log(`dream distribution case ${i} d loss/d P: rel L2 ${e.toExponential(2)}`);
-    assert.ok(e <= TOL, `dd case ${i}: ${e}`);
+    const forward = finish(["loss"]);
+    // As built, and with the S tiled UNet rows computed once (what buildTrainGraph runs).
+    for (const shared of [false, true]) {
+      const { model } = differentiate(shared ? shareTiledRows(forward) : forward, {
+        loss: "loss",
+        wrt: ["P"],
+        extraOutputs: ["sigma", "diffusion", "ortho"],
+      });
+      assert.equal(model.graph.nodes.some((n) => n.name.endsWith("/rows")), shared);
+      const s = await Session.create(model);
+      const feeds: Record<string, HostTensor> = {};
+      for (const n of names) feeds[n] = host(x[n]!);
+      const r = await s.run(feeds);
+      await s.release();
+      const sigma = r.sigma!.data as Float32Array;
+      assert.ok(sigma.subarray(0, 32).every((v) => v === 0), "BOS row of sigma is exactly 0");
+      const grad = r.grad_P!.data as Float32Array;
+      assert.ok(grad.every(Number.isFinite), "no NaN/inf from sqrt at 0");
+      assert.ok(Math.abs(Number(r.loss!.data[0]) - c.loss_f64) < 1e-5, `case ${i} loss`);
+      assert.ok(Math.abs(Number(r.diffusion!.data[0]) - c.loss_diffusion_f64) < 1e-5, "diffusion");
+      assert.ok(
+        Math.abs(Number(r.ortho!.data[0]) - c.ortho_f64) < 1e-6,
+        `ortho ${r.ortho!.data[0]}`,
+      );
+      const e = relL2(grad, c.grads_f64.P!.data);
+      console.log(
+        `dream distribution case ${i}${shared ? " (rows shared)" : ""} d loss/d P: rel L2 ${
+          e.toExponential(2)
+        }`,
+      );
+      assert.ok(e <= TOL, `dd case ${i}: ${e}`);
+    }
   }
 });
 
