@@ -62,3 +62,16 @@ Deno.test("shareTiledRows() returns a graph without tilings unchanged", () => {
   const m = finish(["y"]);
   assert.equal(shareTiledRows(m), m);
 });
+
+Deno.test("shareTiledRows() tiles a shared value that is a graph output", async () => {
+  const { g, finish } = startGraph([f("x", [B, 2, 4, 4])]);
+  const t = g.reshape(g.expand(g.reshape("x", [1, B, 2, 4, 4]), [S, B, 2, 4, 4]), [S * B, 2, 4, 4]);
+  g.name(g.sigmoid(t), "y");
+  const m = finish(["y"]), lean = shareTiledRows(m);
+  assert.ok(lean.graph.nodes.some((n) => n.name.endsWith("/rows")));
+  const x: HostTensor = { dtype: "float32", dims: [B, 2, 4, 4], data: data(B * 32, 5) };
+  const [a, b] = [await Session.create(m), await Session.create(lean)];
+  assert.deepEqual((await b.run({ x })).y!.data, (await a.run({ x })).y!.data);
+  await a.release();
+  await b.release();
+});
