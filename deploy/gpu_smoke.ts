@@ -22,13 +22,13 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine, type LoadedModel } from "../core/engine/engine.ts";
-import { encodePng } from "../core/images/encode.ts";
-import { resolveModel } from "../core/models/registry.ts";
-import type { ExecutionProvider } from "../core/onnx/runtime.ts";
-import { txt2img } from "../core/pipeline/txt2img.ts";
-import { createScheduler } from "../core/schedulers/create_scheduler.ts";
-import { FsStore } from "../core/store/fs_store.ts";
+import { Engine, type LoadedModel } from "../core/engine/mod.ts";
+import { encodePng } from "../core/images/mod.ts";
+import { resolveModel } from "../core/models/mod.ts";
+import type { ExecutionProvider } from "../core/onnx/mod.ts";
+import { txt2img } from "../core/pipeline/mod.ts";
+import { createScheduler } from "../core/schedulers/mod.ts";
+import { FsStore } from "../core/store/mod.ts";
 import { defineTask, num, runMain, str, type TaskMain } from "../core/tasks/mod.ts";
 import { caption, CONCEPTS } from "../core/world/mod.ts";
 

@@ -13,3 +13,4 @@ export * from "./template.ts";
 export * from "./train.ts";
 export * from "./train_graph.ts";
 export * from "./train_options.ts";
+export * from "./train_defaults.ts";

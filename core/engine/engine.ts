@@ -14,24 +14,24 @@ import {
   newDistributionId,
   readManifest,
   saveDistribution,
-} from "../artifacts/distribution_artifact.ts";
-import { writeSafetensors } from "../artifacts/safetensors_write.ts";
-import { decodeImage, type DecodeOptions } from "../images/decode.ts";
-import { sha256Hex } from "../images/hash.ts";
-import type { RgbImage } from "../images/types.ts";
-import { type LoadedModel, loadModel, type ModelLocation } from "../models/load_model.ts";
-import type { SessionOptions } from "../onnx/runtime.ts";
-import type { Store } from "../store/store.ts";
-import { DistributionInputError } from "../distribution/errors.ts";
+  writeSafetensors,
+} from "../artifacts/mod.ts";
+import { decodeImage, type DecodeOptions, type RgbImage, sha256Hex } from "../images/mod.ts";
+import { type LoadedModel, loadModel, type ModelLocation } from "../models/mod.ts";
+import type { SessionOptions } from "../onnx/mod.ts";
+import type { Store } from "../store/mod.ts";
 import {
+  DistributionInputError,
+  readTrainDefaults,
   resolveDistribution,
   sampleFeatures,
   sampleImages,
   type SampleOptions,
-} from "../distribution/sample.ts";
-import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
-import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
-import { readTrainDefaults } from "../distribution/train_defaults.ts";
+  trainDistribution,
+  type TrainHooks,
+  type TrainOptions,
+  TrainOptionsSchema,
+} from "../distribution/mod.ts";
 import { budgetModelFacts, estimateSampleBytes, estimateTrainBytes } from "./budget.ts";
 import { EngineError } from "./engine_error.ts";
 import { previewHooks, type PreviewOptions } from "./preview.ts";

@@ -25,3 +25,4 @@ export * from "./preprocess.ts";
 export * from "./tensor.ts";
 export * from "./grid.ts";
 export * from "./hash.ts";
+export * from "./chart.ts";

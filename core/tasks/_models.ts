@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ResolvedModel, resolveModel as resolveLocked } from "../models/registry.ts";
+import { type ResolvedModel, resolveModel as resolveLocked } from "../models/mod.ts";
 import { isDirectory } from "./_cli.ts";
 
 /** The model used when `--model` is not given: the embedded model, shipped in the repo. */

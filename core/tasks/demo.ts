@@ -10,12 +10,9 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine } from "../engine/engine.ts";
-import { encodePng } from "../images/encode.ts";
-import { drawText, textWidth } from "../images/chart.ts";
-import { makeGrid } from "../images/grid.ts";
-import type { RgbImage } from "../images/types.ts";
-import { FsStore } from "../store/fs_store.ts";
+import { Engine } from "../engine/mod.ts";
+import { drawText, encodePng, makeGrid, type RgbImage, textWidth } from "../images/mod.ts";
+import { FsStore } from "../store/mod.ts";
 import { CONCEPTS } from "../world/mod.ts";
 import { defineTask, num, runMain, str, type TaskMain } from "./_cli.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { writeOnnxFolder } from "../export/onnx_folder_writer.ts";
+import { writeOnnxFolder } from "../export/mod.ts";
 import {
   defineTask,
   num,

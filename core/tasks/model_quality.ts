@@ -12,13 +12,10 @@
  * @module
  */
 import { join } from "node:path";
-import { planTimesteps } from "../engine/requests.ts";
-import { encodePng } from "../images/encode.ts";
-import { makeGrid } from "../images/grid.ts";
-import { fromTensor } from "../images/tensor.ts";
-import { loadModel } from "../models/load_model.ts";
-import { readSamplerDefaults } from "../models/sampler_defaults.ts";
-import { txt2img } from "../pipeline/txt2img.ts";
+import { planTimesteps } from "../engine/mod.ts";
+import { encodePng, fromTensor, makeGrid } from "../images/mod.ts";
+import { loadModel, readSamplerDefaults } from "../models/mod.ts";
+import { txt2img } from "../pipeline/mod.ts";
 import { Rng } from "../random.ts";
 import { SchedulerKind } from "../schedulers/mod.ts";
 import { analyse, caption, sampleScene, type Scene } from "../world/mod.ts";

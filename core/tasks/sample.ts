@@ -10,9 +10,7 @@
  */
 import { join } from "node:path";
 import { Engine } from "../engine/mod.ts";
-import { encodePng } from "../images/encode.ts";
-import { makeGrid } from "../images/grid.ts";
-import type { RgbImage } from "../images/types.ts";
+import { encodePng, makeGrid, type RgbImage } from "../images/mod.ts";
 import {
   defineTask,
   num,

@@ -13,22 +13,19 @@
  * @module
  */
 import { extname, join } from "node:path";
-import { defaultCacheDir } from "../distribution/train_graph.ts";
 import {
-  type TrainOptions,
-  TrainOptionsSchema,
-  validateTrainOptions,
-} from "../distribution/train_options.ts";
-import { Engine, type ImageInput } from "../engine/engine.ts";
-import {
+  defaultCacheDir,
   domainReport,
   expectedSeconds,
   readTrainDefaults,
   type TrainDefaults,
-} from "../distribution/train_defaults.ts";
-import { encodePng } from "../images/encode.ts";
-import type { RgbImage } from "../images/types.ts";
-import { openStore } from "../store/open.ts";
+  type TrainOptions,
+  TrainOptionsSchema,
+  validateTrainOptions,
+} from "../distribution/mod.ts";
+import { Engine, type ImageInput } from "../engine/mod.ts";
+import { encodePng, type RgbImage } from "../images/mod.ts";
+import { openStore } from "../store/mod.ts";
 import {
   defineTask,
   num,

@@ -11,10 +11,9 @@
  */
 import { join } from "node:path";
 import { planTimesteps } from "../engine/mod.ts";
-import { encodePng } from "../images/encode.ts";
-import { fromTensor } from "../images/tensor.ts";
-import { loadModel } from "../models/load_model.ts";
-import { txt2img } from "../pipeline/txt2img.ts";
+import { encodePng, fromTensor } from "../images/mod.ts";
+import { loadModel } from "../models/mod.ts";
+import { txt2img } from "../pipeline/mod.ts";
 import {
   defineTask,
   num,

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { AdamWState } from "../optim/adamw.ts";
+import type { AdamWState } from "../optim/mod.ts";
 
 /** What a resumed run needs beyond the EMA weights of the checkpoint. */
 export interface TrainState {
