@@ -115,14 +115,18 @@ Deno.test("layers: every import between folders goes down the README's Layers ta
 
 Deno.test("layers: the checker names upward, sideways, unknown and private imports", () => {
   const layers = new Map([["core/onnx", 0], ["core/models", 1], ["core/world", 1]]);
-  const found = violations([
-    { from: "core/models/a.ts", to: "core/onnx/mod.ts" }, // down: fine
-    { from: "core/onnx/b.ts", to: "core/models/mod.ts" }, // up
-    { from: "core/models/a.ts", to: "core/world/mod.ts" }, // sideways
-    { from: "core/models/a.ts", to: "core/onnx/_private.ts" }, // private (and past the door)
-    { from: "core/models/a.ts", to: "core/models/_own.ts" }, // private, own folder: fine
-    { from: "core/new/x.ts", to: "core/onnx/mod.ts" }, // not in the table
-  ], layers, []);
+  const found = violations(
+    [
+      { from: "core/models/a.ts", to: "core/onnx/mod.ts" }, // down: fine
+      { from: "core/onnx/b.ts", to: "core/models/mod.ts" }, // up
+      { from: "core/models/a.ts", to: "core/world/mod.ts" }, // sideways
+      { from: "core/models/a.ts", to: "core/onnx/_private.ts" }, // private (and past the door)
+      { from: "core/models/a.ts", to: "core/models/_own.ts" }, // private, own folder: fine
+      { from: "core/new/x.ts", to: "core/onnx/mod.ts" }, // not in the table
+    ],
+    layers,
+    [],
+  );
   assert.deepEqual(found, [
     "core/onnx/b.ts (layer 0) imports core/models/mod.ts (layer 1)",
     "core/models/a.ts (layer 1) imports core/world/mod.ts (layer 1)",

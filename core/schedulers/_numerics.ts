@@ -4,7 +4,6 @@
  * alphas_cumprod, timesteps and sigmas equal to the reference bit for bit, not just close.
  * @module
  */
-import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
 
@@ -85,35 +84,4 @@ export function sigmasFromAlphasCumprod(alphasCumprod: ArrayLike<number>): Float
     out[i] = Math.sqrt(f32(f32(1 - a) / a));
   }
   return out;
-}
-
-/** Throws unless `modelOutput` (and `noise`, when given) have the sample's length. */
-export function checkLengths(
-  who: string,
-  sample: Float32Array,
-  modelOutput: Float32Array,
-  noise?: Float32Array,
-): void {
-  if (modelOutput.length !== sample.length) {
-    throw new SchedulerError(
-      "invalid_argument",
-      `${who}: modelOutput has ${modelOutput.length} values but sample has ${sample.length}`,
-    );
-  }
-  if (noise !== undefined && noise.length !== sample.length) {
-    throw new SchedulerError(
-      "invalid_argument",
-      `${who}: noise has ${noise.length} values but sample has ${sample.length}`,
-    );
-  }
-}
-
-/** Throws unless `stepIndex` is an integer index into `timesteps`. */
-export function checkStepIndex(who: string, stepIndex: number, steps: number): void {
-  if (!Number.isInteger(stepIndex) || stepIndex < 0 || stepIndex >= steps) {
-    throw new SchedulerError(
-      "invalid_argument",
-      `${who}: stepIndex ${stepIndex} is outside the plan's 0..${steps - 1}`,
-    );
-  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { alphasCumprod, PredictionType, type SchedulerConfig } from "./config.ts";
-import { checkLengths, checkStepIndex, roundHalfEven } from "./_numerics.ts";
+import { roundHalfEven } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps, spacedTimesteps } from "./_spacing.ts";
 import {
   checkKind,
@@ -13,9 +13,11 @@ import {
   SchedulerKind,
   type SchedulerOptions,
   type SchedulerPlan,
+  type StepArgs,
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
+import { checkModelInput, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
 /** A DDIM schedule: ᾱ at each timestep and at the timestep it steps to. */
@@ -101,23 +103,16 @@ export class DDIMScheduler implements Scheduler {
     sample: Float32Array,
     stepIndex: number,
   ): Float32Array<ArrayBuffer> {
-    checkKind(plan, this.kind, "plan");
-    checkStepIndex("DDIM", stepIndex, plan.timesteps.length);
+    checkModelInput("DDIM", this.kind, plan, stepIndex);
     return sample.slice();
   }
 
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-    noise?: Float32Array,
-  ): StepResult {
-    const p = checkKind<DDIMPlan>(plan, this.kind, "plan");
-    checkKind(state, this.kind, "state");
-    checkStepIndex("DDIM", stepIndex, p.timesteps.length);
-    checkLengths("DDIM", sample, modelOutput, noise);
+  step(...args: StepArgs): StepResult {
+    const { plan: p, state, stepIndex, modelOutput, sample, noise } = checkStep<DDIMPlan>(
+      "DDIM",
+      this.kind,
+      ...args,
+    );
     if (this.stochastic && noise === undefined) {
       throw new SchedulerError(
         "invalid_argument",

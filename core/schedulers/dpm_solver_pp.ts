@@ -21,22 +21,18 @@ import {
   sigmaSafeAlphasCumprod,
   TimestepSpacing,
 } from "./config.ts";
-import {
-  checkLengths,
-  checkStepIndex,
-  npLinspace,
-  roundHalfEven,
-  sigmasFromAlphasCumprod,
-} from "./_numerics.ts";
+import { npLinspace, roundHalfEven, sigmasFromAlphasCumprod } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps } from "./_spacing.ts";
 import {
   checkKind,
   type Scheduler,
   SchedulerKind,
   type SchedulerPlan,
+  type StepArgs,
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
+import { checkLengths, checkModelInput, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
@@ -146,23 +142,22 @@ export class DPMSolverPPScheduler implements Scheduler {
     sample: Float32Array,
     stepIndex: number,
   ): Float32Array<ArrayBuffer> {
-    checkKind(plan, this.kind, "plan");
-    checkStepIndex("DPM-Solver++", stepIndex, plan.timesteps.length);
+    checkModelInput("DPM-Solver++", this.kind, plan, stepIndex);
     return sample.slice();
   }
 
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-  ): DPMSolverPPStepResult {
-    const p = checkKind<DPMSolverPPPlan>(plan, this.kind, "plan");
-    const s = checkKind<DPMSolverPPState>(state, this.kind, "state");
+  /** Deterministic: `noise` is not used (nor checked). */
+  step(...[plan, state, stepIndex, modelOutput, sample]: StepArgs): DPMSolverPPStepResult {
+    const { plan: p, state: s } = checkStep<DPMSolverPPPlan, DPMSolverPPState>(
+      "DPM-Solver++",
+      this.kind,
+      plan,
+      state,
+      stepIndex,
+      modelOutput,
+      sample,
+    );
     const steps = p.timesteps.length;
-    checkStepIndex("DPM-Solver++", stepIndex, steps);
-    checkLengths("DPM-Solver++", sample, modelOutput);
     if (s.previousX0 !== null && s.lastStepIndex !== stepIndex - 1) {
       throw new SchedulerError(
         "invalid_argument",

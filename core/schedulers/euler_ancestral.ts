@@ -9,21 +9,18 @@
  */
 import { type SchedulerConfig, sigmaSafeAlphasCumprod, TimestepSpacing } from "./config.ts";
 import { PredictionType } from "./config.ts";
-import {
-  checkLengths,
-  checkStepIndex,
-  npInterpUnitGrid,
-  sigmasFromAlphasCumprod,
-} from "./_numerics.ts";
+import { npInterpUnitGrid, sigmasFromAlphasCumprod } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps, spacedTimesteps } from "./_spacing.ts";
 import {
   checkKind,
   type Scheduler,
   SchedulerKind,
   type SchedulerPlan,
+  type StepArgs,
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
+import { checkModelInput, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
@@ -97,25 +94,16 @@ export class EulerAncestralScheduler implements Scheduler {
     sample: Float32Array,
     stepIndex: number,
   ): Float32Array<ArrayBuffer> {
-    const p = checkKind<EulerAncestralPlan>(plan, this.kind, "plan");
-    checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
+    const p = checkModelInput<EulerAncestralPlan>("Euler ancestral", this.kind, plan, stepIndex);
     const sigma = p.sigmas[stepIndex]!;
     const d = f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
     return sample.map((x) => x / d);
   }
 
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-    noise?: Float32Array,
-  ): StepResult {
-    const p = checkKind<EulerAncestralPlan>(plan, this.kind, "plan");
-    checkKind(state, this.kind, "state");
-    checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
-    checkLengths("Euler ancestral", sample, modelOutput, noise);
+  step(...args: StepArgs): StepResult {
+    const { plan: p, state, stepIndex, modelOutput, sample, noise } = checkStep<
+      EulerAncestralPlan
+    >("Euler ancestral", this.kind, ...args);
     if (noise === undefined) {
       throw new SchedulerError("invalid_argument", "Euler ancestral: step needs noise");
     }

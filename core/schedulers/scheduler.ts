@@ -46,6 +46,21 @@ export interface StepResult {
   state: StepState;
 }
 
+/**
+ * The arguments of {@linkcode Scheduler.step}, one type for the interface and every scheduler:
+ * the plan and state of the run, the step's index in `plan.timesteps`, the model's output for
+ * the scaled input, the current sample, and (for a stochastic scheduler) N(0, 1) noise of the
+ * sample's length.
+ */
+export type StepArgs = [
+  plan: SchedulerPlan,
+  state: StepState,
+  stepIndex: number,
+  modelOutput: Float32Array,
+  sample: Float32Array,
+  noise?: Float32Array,
+];
+
 /** Options that are not part of the model's scheduler config. */
 export interface SchedulerOptions {
   /** DDIM's eta (eq. 16 of Song et al. 2021): 0 = deterministic (default), 1 = DDPM-like. */
@@ -74,17 +89,10 @@ export interface Scheduler {
   ): Float32Array<ArrayBuffer>;
   /**
    * One denoising step from `plan.timesteps[stepIndex]` to the next.
-   * @param noise N(0, 1) values of the sample's length; required when `stochastic`. The caller
-   * draws it (core/random.ts), so the step itself is pure.
+   * @param args {@linkcode StepArgs}; `noise` is required when `stochastic`. The caller draws
+   * it (core/random.ts), so the step itself is pure.
    */
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-    noise?: Float32Array,
-  ): StepResult;
+  step(...args: StepArgs): StepResult;
 }
 
 /**
