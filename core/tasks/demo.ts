@@ -15,7 +15,7 @@ import { drawText, encodePng, makeGrid, type RgbImage, textWidth } from "../imag
 import { FsStore } from "../store/mod.ts";
 import { CONCEPTS } from "../world/mod.ts";
 import { defineTask, num, runMain, str, type TaskMain } from "./_cli.ts";
-import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION, resolveModel } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
 /**
@@ -61,12 +61,7 @@ export const main: TaskMain = defineTask({
     "template and a 50/50 mix with a second concept.",
   options: {
     out: { type: "string", arg: "FILE.png", default: "demo.png", help: "grid PNG to write" },
-    model: {
-      type: "string",
-      arg: "NAME|DIR",
-      default: DEFAULT_MODEL,
-      help: "model name or diffusers checkpoint dir",
-    },
+    ...MODEL_OPTION,
     steps: { type: "string", arg: "N", default: "150", help: "training steps per distribution" },
     scale: { type: "string", arg: "N", default: "3", help: "nearest-neighbour enlargement" },
     seed: { type: "string", arg: "N", default: "0", help: "seed of references and sampling" },

@@ -17,16 +17,11 @@ import {
   str,
   type TaskMain,
 } from "./_cli.ts";
-import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION, resolveModel } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
 const OPTIONS: OptionTable = {
-  model: {
-    type: "string",
-    arg: "NAME|DIR",
-    default: DEFAULT_MODEL,
-    help: "model name or diffusers checkpoint dir",
-  },
+  ...MODEL_OPTION,
   out: { type: "string", arg: "DIR", help: "output folder, required (must be empty or absent)" },
   variant: { type: "string", arg: "NAME", help: 'weight variant, e.g. "fp16" (default: none)' },
   "latent-size": {

@@ -40,7 +40,7 @@ import {
   withInterrupt,
 } from "./_cli.ts";
 import { readCheckpoint, writeCheckpoint } from "./_checkpoint.ts";
-import { DEFAULT_MODEL, modelArg, resolverWith } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION, modelArg, resolverWith } from "./_models.ts";
 import { formatDuration, ProgressBar } from "./_progress.ts";
 
 type Kind = "int" | "float" | "string" | "bool" | "float-or-off" | readonly string[];
@@ -121,12 +121,7 @@ function showDefault(v: unknown): string {
 const DEFAULTS = TrainOptionsSchema.parse({});
 
 const OPTIONS: OptionTable = {
-  model: {
-    type: "string",
-    arg: "NAME|DIR",
-    default: DEFAULT_MODEL,
-    help: "model name or diffusers checkpoint dir",
-  },
+  ...MODEL_OPTION,
   images: {
     type: "string",
     arg: "DIR",

@@ -24,17 +24,12 @@ import {
   type TaskMain,
   withInterrupt,
 } from "./_cli.ts";
-import { DEFAULT_MODEL } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION } from "./_models.ts";
 import { SAMPLING_OPTIONS, samplingArgs } from "./_sampling_args.ts";
 import { ProgressBar } from "./_progress.ts";
 
 const OPTIONS: OptionTable = {
-  model: {
-    type: "string",
-    arg: "NAME|DIR",
-    default: DEFAULT_MODEL,
-    help: "model name or diffusers checkpoint dir",
-  },
+  ...MODEL_OPTION,
   prompt: { type: "string", arg: "TEXT", help: "the prompt, required" },
   negative: { type: "string", arg: "TEXT", default: '""', help: "negative prompt" },
   ...SAMPLING_OPTIONS,
