@@ -141,7 +141,7 @@ export class Engine {
     model: string | undefined,
     requested: Partial<TrainOptions>,
   ): Promise<number> {
-    const { dir } = await this.options.resolveModel(model ?? this.options.defaultModel);
+    const { dir } = await this.resolve(model);
     const options = await this.withModelDefaults(dir, requested);
     const parsed = TrainOptionsSchema.safeParse(options);
     const o = parsed.success ? parsed.data : { ...TrainOptionsSchema.parse({}), ...options };
@@ -166,7 +166,7 @@ export class Engine {
     model: string | undefined,
     req: { n: number; batchSize?: number },
   ): Promise<number> {
-    const { dir } = await this.options.resolveModel(model ?? this.options.defaultModel);
+    const { dir } = await this.resolve(model);
     return estimateSampleBytes(await budgetModelFacts(dir), req);
   }
 
@@ -181,9 +181,14 @@ export class Engine {
     return m;
   }
 
+  /** Where a model's files are: the one place the engine resolves a name (default its own). */
+  private resolve(name: string | undefined): Promise<ResolvedModel> {
+    return this.options.resolveModel(name ?? this.options.defaultModel);
+  }
+
   private loadModel(name: string): Promise<LoadedModel> {
     return loadModel(name, {
-      resolve: this.options.resolveModel,
+      resolve: (n) => this.resolve(n),
       sessionOptions: this.options.sessionOptions ?? {},
     });
   }
