@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readTrainState, type TrainState, writeTrainState } from "../../../core/training/train_state.ts";
+import {
+  readTrainState,
+  type TrainState,
+  writeTrainState,
+} from "../../../core/training/train_state.ts";
 
 function state(step: number): TrainState {
   const adam = (k: number) => ({
