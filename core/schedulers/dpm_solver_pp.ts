@@ -25,14 +25,14 @@ import { npLinspace, roundHalfEven, sigmasFromAlphasCumprod } from "./_numerics.
 import { checkNumSteps, checkTimesteps } from "./_spacing.ts";
 import {
   checkKind,
-  type Scheduler,
   SchedulerKind,
   type SchedulerPlan,
   type StepArgs,
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
-import { checkLengths, checkModelInput, checkStep } from "./_checks.ts";
+import { SchedulerBase } from "./_base.ts";
+import { checkLengths, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
 const f32 = Math.fround;
@@ -81,16 +81,16 @@ function alphaSigmaLambda(sigma: number): [number, number, number] {
  * }
  * ```
  */
-export class DPMSolverPPScheduler implements Scheduler {
+export class DPMSolverPPScheduler extends SchedulerBase {
   readonly kind = SchedulerKind.DPMSolverPP2M;
-  readonly config: SchedulerConfig;
   readonly stochastic = false;
+  protected readonly who = "DPM-Solver++";
   readonly #alphasCumprod: Float64Array;
   readonly #trainSigmas: Float32Array;
 
   /** With `rescale_betas_zero_snr`, ᾱ_T is 2^-24 (`sigmaSafeAlphasCumprod`), as in diffusers. */
   constructor(config: SchedulerConfig) {
-    this.config = config;
+    super(config);
     this.#alphasCumprod = sigmaSafeAlphasCumprod(config);
     this.#trainSigmas = sigmasFromAlphasCumprod(this.#alphasCumprod);
   }
@@ -107,7 +107,7 @@ export class DPMSolverPPScheduler implements Scheduler {
   }
 
   setTimesteps(numInferenceSteps: number): DPMSolverPPPlan {
-    const who = "DPM-Solver++";
+    const who = this.who;
     const config = this.config;
     checkNumSteps(who, numInferenceSteps, config);
     const n = numInferenceSteps, last = this.#lastTimestep();
@@ -132,24 +132,15 @@ export class DPMSolverPPScheduler implements Scheduler {
     });
   }
 
-  initialState(plan: SchedulerPlan): DPMSolverPPState {
+  override initialState(plan: SchedulerPlan): DPMSolverPPState {
     checkKind(plan, this.kind, "plan");
     return Object.freeze({ kind: this.kind, lastStepIndex: -1, previousX0: null });
-  }
-
-  scaleModelInput(
-    plan: SchedulerPlan,
-    sample: Float32Array,
-    stepIndex: number,
-  ): Float32Array<ArrayBuffer> {
-    checkModelInput("DPM-Solver++", this.kind, plan, stepIndex);
-    return sample.slice();
   }
 
   /** Deterministic: `noise` is not used (nor checked). */
   step(...[plan, state, stepIndex, modelOutput, sample]: StepArgs): DPMSolverPPStepResult {
     const { plan: p, state: s } = checkStep<DPMSolverPPPlan, DPMSolverPPState>(
-      "DPM-Solver++",
+      this.who,
       this.kind,
       plan,
       state,
@@ -165,7 +156,7 @@ export class DPMSolverPPScheduler implements Scheduler {
           `${s.lastStepIndex + 1}, not ${stepIndex}`,
       );
     }
-    if (s.previousX0 !== null) checkLengths("DPM-Solver++", sample, s.previousX0);
+    if (s.previousX0 !== null) checkLengths(this.who, sample, s.previousX0);
     // 1. the model output as a data (x0) prediction at sigma_s
     const [alphaS, sigmaS, lambdaS] = alphaSigmaLambda(p.sigmas[stepIndex]!);
     const x0 = new Float32Array(sample.length);
