@@ -67,12 +67,7 @@ export function checkpointBody(c: TrainCheckpoint): CheckpointBody {
 export function parseCheckpointBody(json: unknown): TrainCheckpoint | null {
   const r = CheckpointBodySchema.safeParse(json);
   if (!r.success) return null;
-  const f = r.data;
-  return {
-    step: f.step,
-    lossCurve: f.lossCurve,
-    ctx: float32FromBody(f.ctx),
-    adam: parseAdamStateBody(f.adam),
-    ...(f.responsibilities ? { responsibilities: f.responsibilities } : {}),
-  };
+  // The schema keeps only its own fields: step, lossCurve and responsibilities pass as read.
+  const { ctx, adam, ...rest } = r.data;
+  return { ...rest, ctx: float32FromBody(ctx), adam: parseAdamStateBody(adam) };
 }
