@@ -5,7 +5,8 @@
  * @module
  */
 
-const f32 = Math.fround;
+/** Rounds to float32, as torch and numpy float32 arithmetic does after each operation. */
+export const f32 = Math.fround;
 
 /**
  * `torch.linspace(start, end, steps, dtype=torch.float32)` on CPU (torch 1.13, AVX2 build):

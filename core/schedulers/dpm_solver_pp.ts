@@ -21,12 +21,13 @@ import {
   sigmaSafeAlphasCumprod,
   TimestepSpacing,
 } from "./config.ts";
-import { npLinspace, roundHalfEven, sigmasFromAlphasCumprod } from "./_numerics.ts";
+import { f32, npLinspace, roundHalfEven, sigmasFromAlphasCumprod } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps } from "./_spacing.ts";
 import {
   checkKind,
   SchedulerKind,
   type SchedulerPlan,
+  type SigmaPlan,
   type StepArgs,
   type StepResult,
   type StepState,
@@ -35,13 +36,9 @@ import { SchedulerBase } from "./_base.ts";
 import { checkLengths, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
-const f32 = Math.fround;
-
 /** A DPM-Solver++ schedule: integer timesteps and sigma at each, then the final sigma. */
-export interface DPMSolverPPPlan extends SchedulerPlan {
+export interface DPMSolverPPPlan extends SigmaPlan {
   readonly kind: SchedulerKind.DPMSolverPP2M;
-  /** sigma_i (float32) per step, then the final sigma: length = steps + 1. */
-  readonly sigmas: readonly number[];
 }
 
 /** The multistep memory: the previous step's x0 prediction. */

@@ -13,20 +13,22 @@ import {
   sigmaSafeAlphasCumprod,
   TimestepSpacing,
 } from "./config.ts";
-import { npInterpUnitGrid, sigmasFromAlphasCumprod } from "./_numerics.ts";
+import { f32, npInterpUnitGrid, sigmasFromAlphasCumprod } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps, spacedTimesteps } from "./_spacing.ts";
-import { SchedulerKind, type SchedulerPlan, type StepArgs, type StepResult } from "./scheduler.ts";
+import {
+  SchedulerKind,
+  type SchedulerPlan,
+  type SigmaPlan,
+  type StepArgs,
+  type StepResult,
+} from "./scheduler.ts";
 import { SchedulerBase } from "./_base.ts";
 import { checkModelInput, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
-const f32 = Math.fround;
-
 /** An Euler-ancestral schedule: float32 timesteps and the sigma at each, then a final 0. */
-export interface EulerAncestralPlan extends SchedulerPlan {
+export interface EulerAncestralPlan extends SigmaPlan {
   readonly kind: SchedulerKind.EulerAncestral;
-  /** sigma_i (float32) for each step, and 0 at the end: length = steps + 1. */
-  readonly sigmas: readonly number[];
 }
 
 /**

@@ -31,6 +31,15 @@ export interface SchedulerPlan {
   readonly initNoiseSigma: number;
 }
 
+/**
+ * A plan in the sigma (variance-exploding) parameterisation, sigma = sqrt((1 - ᾱ_t) / ᾱ_t):
+ * Euler ancestral's and DPM-Solver++'s.
+ */
+export interface SigmaPlan extends SchedulerPlan {
+  /** sigma_i (float32) per step, then the final sigma: length = steps + 1. */
+  readonly sigmas: readonly number[];
+}
+
 /** Per-run memory of a multistep scheduler; frozen. Memoryless schedulers carry only `kind`. */
 export interface StepState {
   readonly kind: SchedulerKind;
