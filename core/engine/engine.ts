@@ -22,6 +22,7 @@ import type { SessionOptions } from "../onnx/mod.ts";
 import type { Store } from "../store/mod.ts";
 import {
   DistributionInputError,
+  isValidatedTrainOptions,
   readTrainDefaults,
   resolveDistribution,
   sampleFeatures,
@@ -125,6 +126,8 @@ export class Engine {
     dir: string,
     options: Partial<TrainOptions> | undefined,
   ): Promise<Partial<TrainOptions>> {
+    // Validated options (the train task checks them before any work) are complete already.
+    if (isValidatedTrainOptions(options)) return options;
     const defaults = await readTrainDefaults(dir);
     return { ...defaults.options, ...options };
   }

@@ -345,7 +345,7 @@ export const main: TaskMain = defineTask({
         tty: io.tty,
       });
       const manifest = await withInterrupt((signal) =>
-        engine.train({ model, images, decoded: pixels, options }, {
+        engine.train({ model, images, decoded: pixels, options: valid }, {
           signal,
           onProgress: (p) =>
             bar.update(p.step, { loss: p.loss, rate: p.stepsPerSecond, eta: p.etaSeconds }),
