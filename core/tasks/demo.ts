@@ -11,11 +11,12 @@
  */
 import { join } from "node:path";
 import { Engine } from "../engine/mod.ts";
+import type { ResolvedModel } from "../models/mod.ts";
 import { drawText, encodePng, makeGrid, type RgbImage, textWidth } from "../images/mod.ts";
 import { FsStore } from "../store/mod.ts";
 import { CONCEPTS } from "../world/mod.ts";
 import { defineTask, num, runMain, str, type TaskMain } from "./_cli.ts";
-import { DEFAULT_MODEL, MODEL_OPTION, resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION, resolveModel, resolverWith } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
 /**
@@ -74,11 +75,12 @@ export const main: TaskMain = defineTask({
       scale: num(v, "scale", 3, { integer: true, min: 1, max: 16 }),
     };
     const t0 = performance.now();
-    const model = { name: str(v, "model") ?? DEFAULT_MODEL };
+    const name = str(v, "model") ?? DEFAULT_MODEL;
+    let model: { name: string; files: ResolvedModel };
     try {
-      await resolveModel(model.name);
+      model = { name, files: await resolveModel(name) }; // resolved once, before any work
     } catch (e) {
-      throw new Error(`model ${model.name}: ${(e as Error).message.split("\n")[0]}`);
+      throw new Error(`model ${name}: ${(e as Error).message.split("\n")[0]}`);
     }
     return await demo(values, model, t0, io);
   },
@@ -86,14 +88,14 @@ export const main: TaskMain = defineTask({
 
 async function demo(
   values: { out: string; seed: number; steps: number; scale: number },
-  model: { name: string },
+  model: { name: string; files: ResolvedModel },
   t0: number,
   io: { out: (line: string) => void; progress: (text: string) => void; tty: boolean },
 ): Promise<number> {
   const storeDir = await Deno.makeTempDir({ prefix: "dd-demo-" });
   const engine = new Engine({
     store: new FsStore(storeDir),
-    resolveModel,
+    resolveModel: resolverWith(model),
     defaultModel: model.name,
     cacheDir: join(storeDir, "cache"),
   });
