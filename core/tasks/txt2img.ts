@@ -26,7 +26,7 @@ import {
 } from "./_cli.ts";
 import { DEFAULT_MODEL, MODEL_OPTION } from "./_models.ts";
 import { SAMPLING_OPTIONS, samplingArgs } from "./_sampling_args.ts";
-import { ProgressBar } from "./_progress.ts";
+import { countProgress } from "./_progress.ts";
 
 const OPTIONS: OptionTable = {
   ...MODEL_OPTION,
@@ -76,8 +76,7 @@ export const main: TaskMain = defineTask({
       );
       const guidance = sampling.guidance ?? model.defaultGuidance;
       const guidanceRescale = sampling.guidanceRescale ?? model.defaultGuidanceRescale;
-      let bar: ProgressBar | undefined;
-      const start = performance.now();
+      const progress = countProgress("txt2img", io);
       const { pixels } = await withInterrupt((signal) =>
         txt2img(rt, scheduler, cond, uncond, {
           plan,
@@ -86,17 +85,8 @@ export const main: TaskMain = defineTask({
           seed,
           batchSize,
           signal,
-          onProgress: (done, total) => {
-            bar ??= new ProgressBar({
-              total,
-              label: "txt2img",
-              start,
-              write: io.progress,
-              tty: io.tty,
-            });
-            bar.update(done);
-          },
-        }).finally(() => bar?.finish())
+          onProgress: progress.onProgress,
+        }).finally(progress.finish)
       );
       const side = rt.graphs.info.latentSize * rt.graphs.info.vaeScale, size = 3 * side * side;
       await Deno.mkdir(out, { recursive: true });
