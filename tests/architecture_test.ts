@@ -6,6 +6,7 @@
  * and the rule stay one.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -166,4 +167,12 @@ Deno.test("layers: functions/ reaches core only through core/engine/mod.ts", () 
     .filter(({ to }) => to !== "core/engine/mod.ts")
     .map(({ from, to }) => `${from} imports ${to}`);
   assert.deepEqual(stray, []);
+});
+
+Deno.test("layers: every folder of core/, and functions/, has a mod.ts (its door)", () => {
+  const folders = [...Deno.readDirSync(join(ROOT, "core"))]
+    .filter((e) => e.isDirectory).map((e) => `core/${e.name}`);
+  const missing = [...folders, "functions"]
+    .filter((f) => !existsSync(join(ROOT, f, "mod.ts")));
+  assert.deepEqual(missing, []);
 });

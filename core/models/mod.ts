@@ -1,7 +1,9 @@
 /**
  * Models: Stable Diffusion 1.x/2.x graphs built from diffusers checkpoints (config.json +
  * safetensors, weights referenced in place), and the shared in-memory form
- * {@link SdGraphs}.
+ * {@link SdGraphs}; where models come from (models.lock, the Hub, a mirror, and the one
+ * resolver `resolveModel`), the one loader `loadModel(nameOrDir)`, weight initialisation and
+ * sampler defaults. Other folders import models only through this file.
  *
  * @example
  * ```ts ignore
