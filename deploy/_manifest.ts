@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseConfig } from "../functions/config.ts";
+import { parseConfig } from "../functions/mod.ts";
 import { checkCacheDir, type ModelEnv } from "./_models.ts";
 
 /** Read by Deno or the NVIDIA runtime, not the project: the image or a manifest may set them. */

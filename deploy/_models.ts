@@ -7,8 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { isPending, type ModelsLock, readModelsLock } from "../core/models/lock.ts";
-import { resolveModel } from "../core/models/registry.ts";
+import { isPending, type ModelsLock, readModelsLock, resolveModel } from "../core/models/mod.ts";
 
 /**
  * Hub repositories known to be deleted (404 since): the official Stable Diffusion 2.x ones

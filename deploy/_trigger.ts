@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { JOB_EVENT_TYPE } from "../functions/lib/job_dispatch.ts";
+import { JOB_EVENT_TYPE } from "../functions/mod.ts";
 import { at, text } from "./_manifest.ts";
 
 /**

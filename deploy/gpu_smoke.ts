@@ -22,13 +22,12 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine, type LoadedModel } from "../core/engine/engine.ts";
-import { encodePng } from "../core/images/encode.ts";
-import { resolveModel } from "../core/models/registry.ts";
-import type { ExecutionProvider } from "../core/onnx/runtime.ts";
-import { txt2img } from "../core/pipeline/txt2img.ts";
-import { createScheduler } from "../core/schedulers/create_scheduler.ts";
-import { FsStore } from "../core/store/fs_store.ts";
+import { Engine, type LoadedModel, planTimesteps, SAMPLE_STEPS } from "../core/engine/mod.ts";
+import { encodePng } from "../core/images/mod.ts";
+import { resolveModel } from "../core/models/mod.ts";
+import type { ExecutionProvider } from "../core/onnx/mod.ts";
+import { txt2img } from "../core/pipeline/mod.ts";
+import { FsStore } from "../core/store/mod.ts";
 import { defineTask, num, runMain, str, type TaskMain } from "../core/tasks/mod.ts";
 import { caption, CONCEPTS } from "../core/world/mod.ts";
 
@@ -65,9 +64,9 @@ async function textToImage(m: LoadedModel, prompt: string, steps: number, seed: 
   const ids = (text: string) => Int32Array.from(m.tokenizer.encodePadded(text, L));
   const cond = await m.runtime.encodeIds(ids(prompt), 1);
   const uncond = await m.runtime.encodeIds(ids(""), 1);
-  const scheduler = createScheduler(m.defaultScheduler, m.schedulerConfig);
+  const { scheduler, plan } = planTimesteps(m.defaultScheduler, m.schedulerConfig, steps);
   return await txt2img(m.runtime, scheduler, cond, uncond, {
-    steps,
+    plan,
     guidance: m.defaultGuidance,
     guidanceRescale: m.defaultGuidanceRescale,
     seed,
@@ -142,7 +141,11 @@ export const main: TaskMain = defineTask({
       model: str(v, "model") ?? "dd-world-tiny",
       prompt: str(v, "prompt"),
       providers: str(v, "providers") ?? "cuda,cpu",
-      steps: num(v, "steps", 25, { integer: true, min: 1 }),
+      steps: num(v, "steps", SAMPLE_STEPS.default, {
+        integer: true,
+        min: SAMPLE_STEPS.min,
+        max: SAMPLE_STEPS.max,
+      }),
       trainSteps: num(v, "train-steps", 20, { integer: true, min: 1 }),
       seed: num(v, "seed", 0, { integer: true, min: 0 }),
     }),

@@ -14,7 +14,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Store, StoreError } from "../store/store.ts";
+import { type Store, StoreError } from "../store/mod.ts";
 import { type Float32Tensor, readSafetensors, writeSafetensors } from "./safetensors_write.ts";
 
 /**

@@ -16,10 +16,9 @@
  *
  * @module
  */
-import type { ModelRuntime } from "../models/model_runtime.ts";
+import type { ModelRuntime } from "../models/mod.ts";
 import { Rng } from "../random.ts";
-import type { SchedulerConfig } from "../schedulers/config.ts";
-import { addNoise, trainingTarget } from "../schedulers/ddpm.ts";
+import { addNoise, type SchedulerConfig, trainingTarget } from "../schedulers/mod.ts";
 
 /** Sinkhorn iterations balancing prompts against references. */
 export const SINKHORN_ITERATIONS = 3;

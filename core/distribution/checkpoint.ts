@@ -1,7 +1,7 @@
 /**
  * The one serialisation of a training checkpoint ({@linkcode TrainCheckpoint}): a JSON object
- * whose arrays are base64 of their little-endian bytes, so a resumed run continues bit for
- * bit. `deno task train --checkpoint` (a file, with the model and options beside it) and the
+ * whose arrays are base64 of their little-endian bytes (core/optim/state_body.ts, shared with
+ * the world model's training state), so a resumed run continues bit for bit. `deno task train --checkpoint` (a file, with the model and options beside it) and the
  * HTTP jobs (`jobs/<id>/checkpoint.json` in the store) both write this body under their own
  * `format` tag.
  *
@@ -20,8 +20,14 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { z } from "zod";
+import {
+  adamStateBody,
+  AdamStateBodySchema,
+  float32FromBody,
+  floatsBody,
+  parseAdamStateBody,
+} from "../optim/mod.ts";
 import type { TrainCheckpoint } from "./train.ts";
 
 /** The JSON body of a checkpoint (without the writer's `format` tag and envelope). */
@@ -29,18 +35,12 @@ export const CheckpointBodySchema = z.object({
   step: z.number().int().min(0),
   lossCurve: z.array(z.number()),
   ctx: z.string(),
-  adam: z.object({ step: z.number().int().min(0), m: z.string(), v: z.string() }),
+  adam: AdamStateBodySchema,
   responsibilities: z.array(z.number()).optional(),
 });
 
 /** The JSON body of a checkpoint. */
 export type CheckpointBody = z.infer<typeof CheckpointBodySchema>;
-
-const b64 = (a: Float32Array | Float64Array) =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
-
-const floats = <T>(s: string, make: (b: ArrayBuffer) => T): T =>
-  make(new Uint8Array(Buffer.from(s, "base64")).buffer);
 
 /**
  * A checkpoint as its JSON body.
@@ -52,8 +52,8 @@ export function checkpointBody(c: TrainCheckpoint): CheckpointBody {
   return {
     step: c.step,
     lossCurve: c.lossCurve,
-    ctx: b64(c.ctx),
-    adam: { step: c.adam.step, m: b64(c.adam.m), v: b64(c.adam.v) },
+    ctx: floatsBody(c.ctx),
+    adam: adamStateBody(c.adam),
     ...(c.responsibilities ? { responsibilities: c.responsibilities } : {}),
   };
 }
@@ -67,16 +67,7 @@ export function checkpointBody(c: TrainCheckpoint): CheckpointBody {
 export function parseCheckpointBody(json: unknown): TrainCheckpoint | null {
   const r = CheckpointBodySchema.safeParse(json);
   if (!r.success) return null;
-  const f = r.data;
-  return {
-    step: f.step,
-    lossCurve: f.lossCurve,
-    ctx: floats(f.ctx, (b) => new Float32Array(b)),
-    adam: {
-      step: f.adam.step,
-      m: floats(f.adam.m, (b) => new Float64Array(b)),
-      v: floats(f.adam.v, (b) => new Float64Array(b)),
-    },
-    ...(f.responsibilities ? { responsibilities: f.responsibilities } : {}),
-  };
+  // The schema keeps only its own fields: step, lossCurve and responsibilities pass as read.
+  const { ctx, adam, ...rest } = r.data;
+  return { ...rest, ctx: float32FromBody(ctx), adam: parseAdamStateBody(adam) };
 }

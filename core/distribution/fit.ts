@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ModelRuntime } from "../models/model_runtime.ts";
+import type { ModelRuntime } from "../models/mod.ts";
 import { PromptDistribution } from "./prompt_distribution.ts";
 import { assembleEmbeds, type TemplateIds } from "./template.ts";
 

@@ -1,6 +1,6 @@
 /**
  * DreamDistribution: the objective graph, training, sampling, templates and the Gaussian
- * over text features (DESIGN §3–§4).
+ * over text features (DESIGN §3–§4), its options and each model's training defaults.
  * @module
  */
 export * from "./checkpoint.ts";
@@ -13,3 +13,4 @@ export * from "./template.ts";
 export * from "./train.ts";
 export * from "./train_graph.ts";
 export * from "./train_options.ts";
+export * from "./train_defaults.ts";

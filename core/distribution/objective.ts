@@ -19,9 +19,7 @@
  * The gradient w.r.t. V comes from core/autodiff on this graph.
  * @module
  */
-import type { Builder } from "../onnx/builder.ts";
-import { inlineModel } from "../onnx/compose.ts";
-import type { Model } from "../onnx/types.ts";
+import { type Builder, inlineModel, type Model } from "../onnx/mod.ts";
 
 /** Sizes and method options of one objective graph. */
 export interface ObjectiveOptions {

@@ -6,14 +6,12 @@
  *
  * @module
  */
-import type { DistributionTensors, Manifest } from "../artifacts/distribution_artifact.ts";
-import type { RgbImage } from "../images/types.ts";
-import { fromTensor } from "../images/tensor.ts";
-import type { ModelRuntime } from "../models/model_runtime.ts";
-import { type PlannedTimesteps, txt2img } from "../pipeline/txt2img.ts";
+import type { DistributionTensors, Manifest } from "../artifacts/mod.ts";
+import { fromTensor, type RgbImage } from "../images/mod.ts";
+import type { ModelRuntime } from "../models/mod.ts";
+import { type PlannedTimesteps, txt2img } from "../pipeline/mod.ts";
 import { Rng } from "../random.ts";
-import type { SchedulerConfig } from "../schedulers/config.ts";
-import type { SchedulerKind } from "../schedulers/scheduler.ts";
+import type { SchedulerConfig, SchedulerKind } from "../schedulers/mod.ts";
 import { DistributionInputError } from "./errors.ts";
 import {
   DEFAULT_SAMPLER,

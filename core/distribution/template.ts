@@ -5,9 +5,8 @@
  *
  * @module
  */
-import type { SdGraphs } from "../models/types.ts";
-import { tensorBytes } from "../onnx/model.ts";
-import { DType } from "../onnx/types.ts";
+import type { SdGraphs } from "../models/mod.ts";
+import { DType, tensorBytes } from "../onnx/mod.ts";
 import { DistributionInputError, type DistributionInputKind } from "./errors.ts";
 
 /** What the template needs from a tokenizer. */

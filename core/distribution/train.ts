@@ -8,16 +8,17 @@
  *
  * @module
  */
-import type { RgbImage } from "../images/types.ts";
-import { flipHorizontal } from "../images/crop.ts";
-import { preprocessImage } from "../images/preprocess.ts";
-import { Session } from "../onnx/runtime.ts";
-import { AdamW, type AdamWState } from "../optim/adamw.ts";
-import { runSteps, type TrainProgress } from "../optim/step_runner.ts";
-import type { ModelRuntime } from "../models/model_runtime.ts";
+import { flipHorizontal, preprocessImage, type RgbImage } from "../images/mod.ts";
+import { Session } from "../onnx/mod.ts";
+import { AdamW, type AdamWState, runSteps, type TrainProgress } from "../optim/mod.ts";
+import type { ModelRuntime } from "../models/mod.ts";
 import { Rng } from "../random.ts";
-import type { SchedulerConfig } from "../schedulers/config.ts";
-import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";
+import {
+  addNoise,
+  minSnrWeights,
+  type SchedulerConfig,
+  trainingTarget,
+} from "../schedulers/mod.ts";
 import { DistributionInputError } from "./errors.ts";
 import { distributionOfFeatures as distributionOf, promptFeatures } from "./fit.ts";
 import type { PromptDistribution } from "./prompt_distribution.ts";
@@ -36,7 +37,7 @@ import {
   validateTrainOptions,
 } from "./train_options.ts";
 
-export type { TrainProgress } from "../optim/step_runner.ts";
+export type { TrainProgress } from "../optim/mod.ts";
 
 /** A resumable snapshot of a run. */
 export interface TrainCheckpoint {

@@ -7,13 +7,18 @@
  * @module
  */
 import { join } from "node:path";
-import { AUTODIFF_VERSION, differentiate } from "../autodiff/driver.ts";
-import type { SdGraphs } from "../models/types.ts";
-import { startGraph } from "../onnx/compose.ts";
-import { loadModel, saveModel } from "../onnx/model.ts";
-import { shareTiledRows } from "../onnx/share_tiled.ts";
-import { encodeModel } from "../onnx/proto.ts";
-import { DType, type Model, type Tensor } from "../onnx/types.ts";
+import { AUTODIFF_VERSION, differentiate } from "../autodiff/mod.ts";
+import type { SdGraphs } from "../models/mod.ts";
+import {
+  DType,
+  encodeModel,
+  loadModel,
+  type Model,
+  saveModel,
+  shareTiledRows,
+  startGraph,
+  type Tensor,
+} from "../onnx/mod.ts";
 import { buildObjective, type ObjectiveOptions } from "./objective.ts";
 
 /** Shapes and options the train-step graph is specialised to. */

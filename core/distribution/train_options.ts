@@ -84,11 +84,38 @@ export type TrainOptions = Omit<z.infer<typeof TrainOptionsSchema>, "lambda"> & 
 /** The input form of the options (what callers pass; defaults not yet applied). */
 export type TrainOptionsInput = z.input<typeof TrainOptionsSchema>;
 
+/** Options {@linkcode validateTrainOptions} returned: frozen, so they stay as checked. */
+const checked = new WeakSet<object>();
+
 /**
- * Applies defaults and checks options against each other and the number of images.
+ * Whether `options` are a result of {@linkcode validateTrainOptions} (complete and checked):
+ * such options pass through a second validation, and take no further defaults, as they are.
+ */
+export function isValidatedTrainOptions(options: object | undefined): options is TrainOptions {
+  return options !== undefined && checked.has(options);
+}
+
+/**
+ * Applies defaults and checks options against each other and the number of images: the one
+ * check of training options. Its result is frozen; given back to it, it is returned as it
+ * is (only the image count is checked again), so a run that validates early (the train task,
+ * before any work) is not validated twice.
  * @throws DistributionInputError (kind "options") naming the offending option.
  */
 export function validateTrainOptions(
+  input: Partial<TrainOptionsInput>,
+  imageCount: number,
+): TrainOptions {
+  if (isValidatedTrainOptions(input)) {
+    if (imageCount < 1) throw new DistributionInputError("options", "no reference images");
+    return input;
+  }
+  const o = checkTrainOptions(input, imageCount);
+  checked.add(Object.freeze(o));
+  return o;
+}
+
+function checkTrainOptions(
   input: Partial<TrainOptionsInput>,
   imageCount: number,
 ): TrainOptions {

@@ -39,12 +39,7 @@
  * @module
  */
 import { join } from "node:path";
-import {
-  parseClipTextConfig,
-  parseUNetConfig,
-  parseVaeConfig,
-  perBlock,
-} from "../models/config.ts";
+import { parseClipTextConfig, parseUNetConfig, parseVaeConfig, perBlock } from "../models/mod.ts";
 
 /** Fixed cost of a run in its own process: Deno, ONNX Runtime, graph building. */
 export const BASE_BYTES = 190 * 2 ** 20;

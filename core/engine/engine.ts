@@ -14,24 +14,25 @@ import {
   newDistributionId,
   readManifest,
   saveDistribution,
-} from "../artifacts/distribution_artifact.ts";
-import { writeSafetensors } from "../artifacts/safetensors_write.ts";
-import { decodeImage, type DecodeOptions } from "../images/decode.ts";
-import { sha256Hex } from "../images/hash.ts";
-import type { RgbImage } from "../images/types.ts";
-import { type LoadedModel, loadModel, type ModelLocation } from "../models/load_model.ts";
-import type { SessionOptions } from "../onnx/runtime.ts";
-import type { Store } from "../store/store.ts";
-import { DistributionInputError } from "../distribution/errors.ts";
+  writeSafetensors,
+} from "../artifacts/mod.ts";
+import { decodeImage, type DecodeOptions, type RgbImage, sha256Hex } from "../images/mod.ts";
+import { type LoadedModel, loadModel, type ModelLocation } from "../models/mod.ts";
+import type { SessionOptions } from "../onnx/mod.ts";
+import type { Store } from "../store/mod.ts";
 import {
+  DistributionInputError,
+  isValidatedTrainOptions,
+  readTrainDefaults,
   resolveDistribution,
   sampleFeatures,
   sampleImages,
   type SampleOptions,
-} from "../distribution/sample.ts";
-import { trainDistribution, type TrainHooks } from "../distribution/train.ts";
-import { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
-import { readTrainDefaults } from "../distribution/train_defaults.ts";
+  trainDistribution,
+  type TrainHooks,
+  type TrainOptions,
+  TrainOptionsSchema,
+} from "../distribution/mod.ts";
 import { budgetModelFacts, estimateSampleBytes, estimateTrainBytes } from "./budget.ts";
 import { EngineError } from "./engine_error.ts";
 import { previewHooks, type PreviewOptions } from "./preview.ts";
@@ -125,6 +126,8 @@ export class Engine {
     dir: string,
     options: Partial<TrainOptions> | undefined,
   ): Promise<Partial<TrainOptions>> {
+    // Validated options (the train task checks them before any work) are complete already.
+    if (isValidatedTrainOptions(options)) return options;
     const defaults = await readTrainDefaults(dir);
     return { ...defaults.options, ...options };
   }
@@ -141,7 +144,7 @@ export class Engine {
     model: string | undefined,
     requested: Partial<TrainOptions>,
   ): Promise<number> {
-    const { dir } = await this.options.resolveModel(model ?? this.options.defaultModel);
+    const { dir } = await this.resolve(model);
     const options = await this.withModelDefaults(dir, requested);
     const parsed = TrainOptionsSchema.safeParse(options);
     const o = parsed.success ? parsed.data : { ...TrainOptionsSchema.parse({}), ...options };
@@ -166,7 +169,7 @@ export class Engine {
     model: string | undefined,
     req: { n: number; batchSize?: number },
   ): Promise<number> {
-    const { dir } = await this.options.resolveModel(model ?? this.options.defaultModel);
+    const { dir } = await this.resolve(model);
     return estimateSampleBytes(await budgetModelFacts(dir), req);
   }
 
@@ -181,9 +184,14 @@ export class Engine {
     return m;
   }
 
+  /** Where a model's files are: the one place the engine resolves a name (default its own). */
+  private resolve(name: string | undefined): Promise<ResolvedModel> {
+    return this.options.resolveModel(name ?? this.options.defaultModel);
+  }
+
   private loadModel(name: string): Promise<LoadedModel> {
     return loadModel(name, {
-      resolve: this.options.resolveModel,
+      resolve: (n) => this.resolve(n),
       sessionOptions: this.options.sessionOptions ?? {},
     });
   }

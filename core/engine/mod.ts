@@ -18,22 +18,26 @@ export * from "./worker_host.ts";
 export * from "./preview.ts";
 
 // What requests and responses are made of, from the layers below.
-export { type Manifest, manifestSchema } from "../artifacts/distribution_artifact.ts";
-export { SAMPLER_KINDS, type SamplerKind } from "../distribution/prompt_distribution.ts";
-export type { TrainCheckpoint, TrainProgress } from "../distribution/train.ts";
-export { checkpointBody, parseCheckpointBody } from "../distribution/checkpoint.ts";
-export { type TrainOptions, TrainOptionsSchema } from "../distribution/train_options.ts";
-export { textualInversionFiles, TI_NAME } from "../export/textual_inversion.ts";
-export { encodePng } from "../images/encode.ts";
-export type { RgbImage } from "../images/types.ts";
-export { sha256Hex } from "../images/hash.ts";
-export { ImageError } from "../images/image_error.ts";
-export { probeImage } from "../images/probe.ts";
-export { isPending, readModelsLock } from "../models/lock.ts";
-export { openMirror } from "../models/mirror.ts";
-export { ModelError } from "../models/model_error.ts";
-export { DEFAULT_LOCK_PATH, resolveModel } from "../models/registry.ts";
-export { SchedulerKind } from "../schedulers/scheduler.ts";
-export { FsStore } from "../store/fs_store.ts";
-export { openStore } from "../store/open.ts";
-export { type Store, StoreError } from "../store/store.ts";
+export { type Manifest, manifestSchema } from "../artifacts/mod.ts";
+export {
+  checkpointBody,
+  parseCheckpointBody,
+  SAMPLER_KINDS,
+  type SamplerKind,
+  type TrainCheckpoint,
+  type TrainOptions,
+  TrainOptionsSchema,
+  type TrainProgress,
+} from "../distribution/mod.ts";
+export { textualInversionFiles, TI_NAME } from "../export/mod.ts";
+export { encodePng, ImageError, probeImage, type RgbImage, sha256Hex } from "../images/mod.ts";
+export {
+  DEFAULT_LOCK_PATH,
+  isPending,
+  ModelError,
+  openMirror,
+  readModelsLock,
+  resolveModel,
+} from "../models/mod.ts";
+export { SchedulerKind } from "../schedulers/mod.ts";
+export { FsStore, openStore, type Store, StoreError } from "../store/mod.ts";

@@ -12,10 +12,8 @@
  *
  * @module
  */
-import { renderDistribution } from "../distribution/sample.ts";
-import type { TrainHooks } from "../distribution/train.ts";
-import { makeGrid } from "../images/grid.ts";
-import type { RgbImage } from "../images/types.ts";
+import { renderDistribution, type TrainHooks } from "../distribution/mod.ts";
+import { makeGrid, type RgbImage } from "../images/mod.ts";
 import type { LoadedModel } from "./engine.ts";
 import { type PlannedTimesteps, planTimesteps } from "./requests.ts";
 

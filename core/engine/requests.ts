@@ -12,10 +12,8 @@
  *
  * @module
  */
-import type { SchedulerConfig } from "../schedulers/config.ts";
-import { createScheduler } from "../schedulers/create_scheduler.ts";
-import type { SchedulerKind } from "../schedulers/scheduler.ts";
-import type { PlannedTimesteps } from "../pipeline/txt2img.ts";
+import { createScheduler, type SchedulerConfig, type SchedulerKind } from "../schedulers/mod.ts";
+import type { PlannedTimesteps } from "../pipeline/mod.ts";
 import { EngineError } from "./engine_error.ts";
 
 export type { PlannedTimesteps };

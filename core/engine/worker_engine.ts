@@ -30,10 +30,9 @@
  *
  * @module
  */
-import type { DistributionTensors, Manifest } from "../artifacts/distribution_artifact.ts";
-import type { TrainCheckpoint, TrainHooks } from "../distribution/train.ts";
-import type { SampleOptions } from "../distribution/sample.ts";
-import type { RgbImage } from "../images/types.ts";
+import type { DistributionTensors, Manifest } from "../artifacts/mod.ts";
+import type { SampleOptions, TrainCheckpoint, TrainHooks } from "../distribution/mod.ts";
+import type { RgbImage } from "../images/mod.ts";
 import type { EmbeddingsRequest, Engine, EngineOptions, SampleRequest } from "./engine.ts";
 import type { Preview, PreviewOptions } from "./preview.ts";
 import { fromWire, type FromWorker, toWire, type ToWorker, type WorkerOp } from "./worker_host.ts";

@@ -20,9 +20,9 @@
  * @module
  */
 import { CodedError } from "../errors.ts";
-import { ImageError } from "../images/image_error.ts";
-import { ModelError } from "../models/model_error.ts";
-import { StoreError } from "../store/store.ts";
+import { ImageError } from "../images/mod.ts";
+import { ModelError } from "../models/mod.ts";
+import { StoreError } from "../store/mod.ts";
 import { type Engine, EngineError } from "./engine.ts";
 import type { PreviewOptions } from "./preview.ts";
 

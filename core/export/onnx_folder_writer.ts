@@ -19,10 +19,15 @@
  * @module
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { type CheckpointOptions, loadDiffusersCheckpoint } from "../models/checkpoint.ts";
-import type { SdGraphs } from "../models/types.ts";
-import { saveModel, tensorBytes } from "../onnx/model.ts";
-import { DType, type Model, type Tensor, type ValueInfo } from "../onnx/types.ts";
+import { type CheckpointOptions, loadDiffusersCheckpoint, type SdGraphs } from "../models/mod.ts";
+import {
+  DType,
+  type Model,
+  saveModel,
+  type Tensor,
+  tensorBytes,
+  type ValueInfo,
+} from "../onnx/mod.ts";
 
 /** Options of {@linkcode writeOnnxFolder}. */
 export interface OnnxFolderWriteOptions extends CheckpointOptions {

@@ -28,8 +28,7 @@
  *
  * @module
  */
-import type { DistributionTensors, Manifest } from "../artifacts/distribution_artifact.ts";
-import { writeSafetensors } from "../artifacts/safetensors_write.ts";
+import { type DistributionTensors, type Manifest, writeSafetensors } from "../artifacts/mod.ts";
 
 /** The one tensor name of a textual-inversion safetensors file. */
 export const TI_TENSOR = "emb_params";

@@ -1,7 +1,7 @@
 /**
  * Images in and out: decoding PNG/JPEG/WebP with header limits checked first, PNG encoding,
  * antialiased resizing, the model's preprocessing (shorter side, square crop, flip, [-1, 1]
- * CHW tensors) and its inverse, demo grids and content hashes.
+ * CHW tensors) and its inverse, demo grids (with text labels), line charts and content hashes.
  *
  * @example
  * ```ts
@@ -25,3 +25,4 @@ export * from "./preprocess.ts";
 export * from "./tensor.ts";
 export * from "./grid.ts";
 export * from "./hash.ts";
+export * from "./chart.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import type { Tensor } from "../onnx/types.ts";
+import type { Tensor } from "../onnx/mod.ts";
 import type { WeightSource } from "./blocks/context.ts";
 import { buildClipTextEncoder, buildClipTextEncoderEmbeds, TOKEN_EMBEDDING } from "./clip_text.ts";
 import { parseClipTextConfig, parseUNetConfig, parseVaeConfig } from "./config.ts";

@@ -10,9 +10,7 @@
  *
  * @module
  */
-import type { Builder } from "../onnx/builder.ts";
-import { attr } from "../onnx/builder.ts";
-import { DType, type Model } from "../onnx/types.ts";
+import { attr, type Builder, DType, type Model } from "../onnx/mod.ts";
 import { clipEncoderLayer } from "./blocks/clip_encoder_layer.ts";
 import { type BlockContext, startModelGraph, type WeightSource } from "./blocks/context.ts";
 import { layerNorm } from "./blocks/layer_norm.ts";

@@ -8,10 +8,9 @@
  * @module
  */
 import { join } from "node:path";
-import type { SessionOptions } from "../onnx/runtime.ts";
-import { parseSchedulerConfig, type SchedulerConfig } from "../schedulers/config.ts";
-import { SchedulerKind } from "../schedulers/scheduler.ts";
-import { ClipTokenizer } from "../tokenizer/clip.ts";
+import type { SessionOptions } from "../onnx/mod.ts";
+import { parseSchedulerConfig, type SchedulerConfig, SchedulerKind } from "../schedulers/mod.ts";
+import { ClipTokenizer } from "../tokenizer/mod.ts";
 import { loadDiffusersCheckpoint } from "./checkpoint.ts";
 import { ModelRuntime } from "./model_runtime.ts";
 import { resolveModel, type ResolveOptions } from "./registry.ts";

@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { S3Store } from "../store/s3_store.ts";
+import { S3Store } from "../store/mod.ts";
 import type { LockedFile } from "./lock.ts";
 import { ModelError } from "./model_error.ts";
 

@@ -1,7 +1,9 @@
 /**
  * Models: Stable Diffusion 1.x/2.x graphs built from diffusers checkpoints (config.json +
  * safetensors, weights referenced in place), and the shared in-memory form
- * {@link SdGraphs}.
+ * {@link SdGraphs}; where models come from (models.lock, the Hub, a mirror, and the one
+ * resolver `resolveModel`), the one loader `loadModel(nameOrDir)`, weight initialisation and
+ * sampler defaults. Other folders import models only through this file.
  *
  * @example
  * ```ts ignore
@@ -20,3 +22,11 @@ export * from "./safetensors.ts";
 export type * from "./types.ts";
 export * from "./unet.ts";
 export * from "./vae.ts";
+export * from "./hub.ts";
+export * from "./init.ts";
+export * from "./lock.ts";
+export * from "./mirror.ts";
+export * from "./model_error.ts";
+export * from "./model_files.ts";
+export * from "./registry.ts";
+export * from "./sampler_defaults.ts";

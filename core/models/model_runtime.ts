@@ -6,7 +6,7 @@
  * @module
  */
 import type { SdGraphs } from "./types.ts";
-import { Session, type SessionOptions } from "../onnx/runtime.ts";
+import { Session, type SessionOptions } from "../onnx/mod.ts";
 
 type Component = "textEncoder" | "textEncoderEmbeds" | "unet" | "vaeDecoder" | "vaeEncoder";
 

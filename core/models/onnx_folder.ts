@@ -7,9 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { loadModel } from "../onnx/model.ts";
-import { inferShapes } from "../onnx/shape_inference.ts";
-import { DType, type Model, type Node } from "../onnx/types.ts";
+import { DType, inferShapes, loadModel, type Model, type Node } from "../onnx/mod.ts";
 import type { ModelInfo, SdGraphs } from "./types.ts";
 
 /** Options for facts an ONNX folder may not record. */

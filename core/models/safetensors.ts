@@ -5,7 +5,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { DType, DTYPE_SIZE, type Tensor } from "../onnx/types.ts";
+import { DType, DTYPE_SIZE, type Tensor } from "../onnx/mod.ts";
 
 const DTYPES: Record<string, DType> = {
   F32: DType.FLOAT,

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Model, Tensor } from "../onnx/types.ts";
+import type { Model, Tensor } from "../onnx/mod.ts";
 
 /** Facts about a model that are not in its graphs. */
 export interface ModelInfo {

@@ -9,8 +9,7 @@
  *
  * @module
  */
-import type { Model } from "../onnx/types.ts";
-import { DType } from "../onnx/types.ts";
+import { DType, type Model } from "../onnx/mod.ts";
 import { activation } from "./blocks/activation.ts";
 import { type BlockContext, startModelGraph, type WeightSource } from "./blocks/context.ts";
 import { conv2d } from "./blocks/conv2d.ts";

@@ -4,3 +4,4 @@
  */
 export * from "./adamw.ts";
 export * from "./step_runner.ts";
+export * from "./state_body.ts";

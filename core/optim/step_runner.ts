@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { HostTensor, Session } from "../onnx/runtime.ts";
+import type { HostTensor, Session } from "../onnx/mod.ts";
 import { type AdamW, NonFiniteGradientError } from "./adamw.ts";
 
 /** Progress of one step, the same for every training loop. */

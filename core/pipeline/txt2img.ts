@@ -8,8 +8,8 @@
  * @module
  */
 import { Rng } from "../random.ts";
-import type { Scheduler, SchedulerPlan } from "../schedulers/scheduler.ts";
-import type { ModelRuntime } from "../models/model_runtime.ts";
+import type { Scheduler, SchedulerPlan } from "../schedulers/mod.ts";
+import type { ModelRuntime } from "../models/mod.ts";
 
 /** A scheduler and its plan for one request: planned once (core/engine's `planTimesteps`). */
 export interface PlannedTimesteps {

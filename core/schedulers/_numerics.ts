@@ -4,9 +4,9 @@
  * alphas_cumprod, timesteps and sigmas equal to the reference bit for bit, not just close.
  * @module
  */
-import { SchedulerError } from "./scheduler_error.ts";
 
-const f32 = Math.fround;
+/** Rounds to float32, as torch and numpy float32 arithmetic does after each operation. */
+export const f32 = Math.fround;
 
 /**
  * `torch.linspace(start, end, steps, dtype=torch.float32)` on CPU (torch 1.13, AVX2 build):
@@ -85,35 +85,4 @@ export function sigmasFromAlphasCumprod(alphasCumprod: ArrayLike<number>): Float
     out[i] = Math.sqrt(f32(f32(1 - a) / a));
   }
   return out;
-}
-
-/** Throws unless `modelOutput` (and `noise`, when given) have the sample's length. */
-export function checkLengths(
-  who: string,
-  sample: Float32Array,
-  modelOutput: Float32Array,
-  noise?: Float32Array,
-): void {
-  if (modelOutput.length !== sample.length) {
-    throw new SchedulerError(
-      "invalid_argument",
-      `${who}: modelOutput has ${modelOutput.length} values but sample has ${sample.length}`,
-    );
-  }
-  if (noise !== undefined && noise.length !== sample.length) {
-    throw new SchedulerError(
-      "invalid_argument",
-      `${who}: noise has ${noise.length} values but sample has ${sample.length}`,
-    );
-  }
-}
-
-/** Throws unless `stepIndex` is an integer index into `timesteps`. */
-export function checkStepIndex(who: string, stepIndex: number, steps: number): void {
-  if (!Number.isInteger(stepIndex) || stepIndex < 0 || stepIndex >= steps) {
-    throw new SchedulerError(
-      "invalid_argument",
-      `${who}: stepIndex ${stepIndex} is outside the plan's 0..${steps - 1}`,
-    );
-  }
 }

@@ -5,17 +5,17 @@
  * @module
  */
 import { alphasCumprod, PredictionType, type SchedulerConfig } from "./config.ts";
-import { checkLengths, checkStepIndex, roundHalfEven } from "./_numerics.ts";
+import { roundHalfEven } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps, spacedTimesteps } from "./_spacing.ts";
 import {
-  checkKind,
-  type Scheduler,
   SchedulerKind,
   type SchedulerOptions,
   type SchedulerPlan,
+  type StepArgs,
   type StepResult,
-  type StepState,
 } from "./scheduler.ts";
+import { SchedulerBase } from "./_base.ts";
+import { checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
 /** A DDIM schedule: ᾱ at each timestep and at the timestep it steps to. */
@@ -45,10 +45,10 @@ export interface DDIMPlan extends SchedulerPlan {
  * }
  * ```
  */
-export class DDIMScheduler implements Scheduler {
+export class DDIMScheduler extends SchedulerBase {
   readonly kind = SchedulerKind.DDIM;
-  readonly config: SchedulerConfig;
   readonly stochastic: boolean;
+  protected readonly who = "DDIM";
   /** eta of eq. (16). */
   readonly eta: number;
   readonly #alphasCumprod: Float64Array;
@@ -65,7 +65,7 @@ export class DDIMScheduler implements Scheduler {
     if (!(eta >= 0 && Number.isFinite(eta))) {
       throw new SchedulerError("invalid_options", `DDIM: eta must be >= 0, got ${eta}`);
     }
-    this.config = config;
+    super(config);
     this.eta = eta;
     this.stochastic = eta > 0;
     this.#alphasCumprod = alphasCumprod(config);
@@ -73,9 +73,9 @@ export class DDIMScheduler implements Scheduler {
   }
 
   setTimesteps(numInferenceSteps: number): DDIMPlan {
-    checkNumSteps("DDIM", numInferenceSteps, this.config);
+    checkNumSteps(this.who, numInferenceSteps, this.config);
     const timesteps = spacedTimesteps(this.config, numInferenceSteps).map(roundHalfEven);
-    checkTimesteps("DDIM", timesteps, this.config);
+    checkTimesteps(this.who, timesteps, this.config);
     const ratio = Math.floor(this.config.num_train_timesteps / numInferenceSteps);
     const prevTimesteps = timesteps.map((t) => t - ratio);
     const ac = this.#alphasCumprod;
@@ -91,33 +91,12 @@ export class DDIMScheduler implements Scheduler {
     });
   }
 
-  initialState(plan: SchedulerPlan): StepState {
-    checkKind(plan, this.kind, "plan");
-    return Object.freeze({ kind: this.kind });
-  }
-
-  scaleModelInput(
-    plan: SchedulerPlan,
-    sample: Float32Array,
-    stepIndex: number,
-  ): Float32Array<ArrayBuffer> {
-    checkKind(plan, this.kind, "plan");
-    checkStepIndex("DDIM", stepIndex, plan.timesteps.length);
-    return sample.slice();
-  }
-
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-    noise?: Float32Array,
-  ): StepResult {
-    const p = checkKind<DDIMPlan>(plan, this.kind, "plan");
-    checkKind(state, this.kind, "state");
-    checkStepIndex("DDIM", stepIndex, p.timesteps.length);
-    checkLengths("DDIM", sample, modelOutput, noise);
+  step(...args: StepArgs): StepResult {
+    const { plan: p, state, stepIndex, modelOutput, sample, noise } = checkStep<DDIMPlan>(
+      this.who,
+      this.kind,
+      ...args,
+    );
     if (this.stochastic && noise === undefined) {
       throw new SchedulerError(
         "invalid_argument",

@@ -9,10 +9,9 @@
  * equal diffusers' `DDPMScheduler.add_noise` / `get_velocity` bit for bit.
  * @module
  */
+import { f32 } from "./_numerics.ts";
 import { alphasCumprod, PredictionType, type SchedulerConfig } from "./config.ts";
 import { SchedulerError } from "./scheduler_error.ts";
-
-const f32 = Math.fround;
 
 /** Per item: sqrt(ᾱ_t), sqrt(1 - ᾱ_t) in float32, and the item size. */
 function coefficients(

@@ -21,31 +21,24 @@ import {
   sigmaSafeAlphasCumprod,
   TimestepSpacing,
 } from "./config.ts";
-import {
-  checkLengths,
-  checkStepIndex,
-  npLinspace,
-  roundHalfEven,
-  sigmasFromAlphasCumprod,
-} from "./_numerics.ts";
+import { f32, npLinspace, roundHalfEven, sigmasFromAlphasCumprod } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps } from "./_spacing.ts";
 import {
   checkKind,
-  type Scheduler,
   SchedulerKind,
   type SchedulerPlan,
+  type SigmaPlan,
+  type StepArgs,
   type StepResult,
   type StepState,
 } from "./scheduler.ts";
+import { SchedulerBase } from "./_base.ts";
+import { checkLengths, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
-const f32 = Math.fround;
-
 /** A DPM-Solver++ schedule: integer timesteps and sigma at each, then the final sigma. */
-export interface DPMSolverPPPlan extends SchedulerPlan {
+export interface DPMSolverPPPlan extends SigmaPlan {
   readonly kind: SchedulerKind.DPMSolverPP2M;
-  /** sigma_i (float32) per step, then the final sigma: length = steps + 1. */
-  readonly sigmas: readonly number[];
 }
 
 /** The multistep memory: the previous step's x0 prediction. */
@@ -85,16 +78,16 @@ function alphaSigmaLambda(sigma: number): [number, number, number] {
  * }
  * ```
  */
-export class DPMSolverPPScheduler implements Scheduler {
+export class DPMSolverPPScheduler extends SchedulerBase {
   readonly kind = SchedulerKind.DPMSolverPP2M;
-  readonly config: SchedulerConfig;
   readonly stochastic = false;
+  protected readonly who = "DPM-Solver++";
   readonly #alphasCumprod: Float64Array;
   readonly #trainSigmas: Float32Array;
 
   /** With `rescale_betas_zero_snr`, ᾱ_T is 2^-24 (`sigmaSafeAlphasCumprod`), as in diffusers. */
   constructor(config: SchedulerConfig) {
-    this.config = config;
+    super(config);
     this.#alphasCumprod = sigmaSafeAlphasCumprod(config);
     this.#trainSigmas = sigmasFromAlphasCumprod(this.#alphasCumprod);
   }
@@ -111,7 +104,7 @@ export class DPMSolverPPScheduler implements Scheduler {
   }
 
   setTimesteps(numInferenceSteps: number): DPMSolverPPPlan {
-    const who = "DPM-Solver++";
+    const who = this.who;
     const config = this.config;
     checkNumSteps(who, numInferenceSteps, config);
     const n = numInferenceSteps, last = this.#lastTimestep();
@@ -136,33 +129,23 @@ export class DPMSolverPPScheduler implements Scheduler {
     });
   }
 
-  initialState(plan: SchedulerPlan): DPMSolverPPState {
+  override initialState(plan: SchedulerPlan): DPMSolverPPState {
     checkKind(plan, this.kind, "plan");
     return Object.freeze({ kind: this.kind, lastStepIndex: -1, previousX0: null });
   }
 
-  scaleModelInput(
-    plan: SchedulerPlan,
-    sample: Float32Array,
-    stepIndex: number,
-  ): Float32Array<ArrayBuffer> {
-    checkKind(plan, this.kind, "plan");
-    checkStepIndex("DPM-Solver++", stepIndex, plan.timesteps.length);
-    return sample.slice();
-  }
-
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-  ): DPMSolverPPStepResult {
-    const p = checkKind<DPMSolverPPPlan>(plan, this.kind, "plan");
-    const s = checkKind<DPMSolverPPState>(state, this.kind, "state");
+  /** Deterministic: `noise` is not used (nor checked). */
+  step(...[plan, state, stepIndex, modelOutput, sample]: StepArgs): DPMSolverPPStepResult {
+    const { plan: p, state: s } = checkStep<DPMSolverPPPlan, DPMSolverPPState>(
+      this.who,
+      this.kind,
+      plan,
+      state,
+      stepIndex,
+      modelOutput,
+      sample,
+    );
     const steps = p.timesteps.length;
-    checkStepIndex("DPM-Solver++", stepIndex, steps);
-    checkLengths("DPM-Solver++", sample, modelOutput);
     if (s.previousX0 !== null && s.lastStepIndex !== stepIndex - 1) {
       throw new SchedulerError(
         "invalid_argument",
@@ -170,7 +153,7 @@ export class DPMSolverPPScheduler implements Scheduler {
           `${s.lastStepIndex + 1}, not ${stepIndex}`,
       );
     }
-    if (s.previousX0 !== null) checkLengths("DPM-Solver++", sample, s.previousX0);
+    if (s.previousX0 !== null) checkLengths(this.who, sample, s.previousX0);
     // 1. the model output as a data (x0) prediction at sigma_s
     const [alphaS, sigmaS, lambdaS] = alphaSigmaLambda(p.sigmas[stepIndex]!);
     const x0 = new Float32Array(sample.length);

@@ -7,32 +7,28 @@
  * it, `sample` prediction is supported (x0 = model output).
  * @module
  */
-import { type SchedulerConfig, sigmaSafeAlphasCumprod, TimestepSpacing } from "./config.ts";
-import { PredictionType } from "./config.ts";
 import {
-  checkLengths,
-  checkStepIndex,
-  npInterpUnitGrid,
-  sigmasFromAlphasCumprod,
-} from "./_numerics.ts";
+  PredictionType,
+  type SchedulerConfig,
+  sigmaSafeAlphasCumprod,
+  TimestepSpacing,
+} from "./config.ts";
+import { f32, npInterpUnitGrid, sigmasFromAlphasCumprod } from "./_numerics.ts";
 import { checkNumSteps, checkTimesteps, spacedTimesteps } from "./_spacing.ts";
 import {
-  checkKind,
-  type Scheduler,
   SchedulerKind,
   type SchedulerPlan,
+  type SigmaPlan,
+  type StepArgs,
   type StepResult,
-  type StepState,
 } from "./scheduler.ts";
+import { SchedulerBase } from "./_base.ts";
+import { checkModelInput, checkStep } from "./_checks.ts";
 import { SchedulerError } from "./scheduler_error.ts";
 
-const f32 = Math.fround;
-
 /** An Euler-ancestral schedule: float32 timesteps and the sigma at each, then a final 0. */
-export interface EulerAncestralPlan extends SchedulerPlan {
+export interface EulerAncestralPlan extends SigmaPlan {
   readonly kind: SchedulerKind.EulerAncestral;
-  /** sigma_i (float32) for each step, and 0 at the end: length = steps + 1. */
-  readonly sigmas: readonly number[];
 }
 
 /**
@@ -54,23 +50,23 @@ export interface EulerAncestralPlan extends SchedulerPlan {
  * }
  * ```
  */
-export class EulerAncestralScheduler implements Scheduler {
+export class EulerAncestralScheduler extends SchedulerBase {
   readonly kind = SchedulerKind.EulerAncestral;
-  readonly config: SchedulerConfig;
   readonly stochastic = true;
+  protected readonly who = "Euler ancestral";
   /** sigma(t) for t = 0..T-1, float32 like diffusers. */
   readonly #trainSigmas: Float32Array;
 
   /** With `rescale_betas_zero_snr`, ᾱ_T is 2^-24 (`sigmaSafeAlphasCumprod`), as in diffusers. */
   constructor(config: SchedulerConfig) {
-    this.config = config;
+    super(config);
     this.#trainSigmas = sigmasFromAlphasCumprod(sigmaSafeAlphasCumprod(config));
   }
 
   setTimesteps(numInferenceSteps: number): EulerAncestralPlan {
-    checkNumSteps("Euler ancestral", numInferenceSteps, this.config);
+    checkNumSteps(this.who, numInferenceSteps, this.config);
     const timesteps = spacedTimesteps(this.config, numInferenceSteps).map(f32);
-    checkTimesteps("Euler ancestral", timesteps, this.config);
+    checkTimesteps(this.who, timesteps, this.config);
     // sigmas at the (possibly fractional) timesteps by linear interpolation, then 0
     const sigmas = [...timesteps.map((t) => f32(npInterpUnitGrid(t, this.#trainSigmas))), 0];
     const max = Math.max(...sigmas);
@@ -86,36 +82,22 @@ export class EulerAncestralScheduler implements Scheduler {
     });
   }
 
-  initialState(plan: SchedulerPlan): StepState {
-    checkKind(plan, this.kind, "plan");
-    return Object.freeze({ kind: this.kind });
-  }
-
   /** x / sqrt(sigma^2 + 1): the variance-preserving input the model was trained on. */
-  scaleModelInput(
+  override scaleModelInput(
     plan: SchedulerPlan,
     sample: Float32Array,
     stepIndex: number,
   ): Float32Array<ArrayBuffer> {
-    const p = checkKind<EulerAncestralPlan>(plan, this.kind, "plan");
-    checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
+    const p = checkModelInput<EulerAncestralPlan>(this.who, this.kind, plan, stepIndex);
     const sigma = p.sigmas[stepIndex]!;
     const d = f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
     return sample.map((x) => x / d);
   }
 
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-    noise?: Float32Array,
-  ): StepResult {
-    const p = checkKind<EulerAncestralPlan>(plan, this.kind, "plan");
-    checkKind(state, this.kind, "state");
-    checkStepIndex("Euler ancestral", stepIndex, p.timesteps.length);
-    checkLengths("Euler ancestral", sample, modelOutput, noise);
+  step(...args: StepArgs): StepResult {
+    const { plan: p, state, stepIndex, modelOutput, sample, noise } = checkStep<
+      EulerAncestralPlan
+    >(this.who, this.kind, ...args);
     if (noise === undefined) {
       throw new SchedulerError("invalid_argument", "Euler ancestral: step needs noise");
     }

@@ -31,6 +31,15 @@ export interface SchedulerPlan {
   readonly initNoiseSigma: number;
 }
 
+/**
+ * A plan in the sigma (variance-exploding) parameterisation, sigma = sqrt((1 - ᾱ_t) / ᾱ_t):
+ * Euler ancestral's and DPM-Solver++'s.
+ */
+export interface SigmaPlan extends SchedulerPlan {
+  /** sigma_i (float32) per step, then the final sigma: length = steps + 1. */
+  readonly sigmas: readonly number[];
+}
+
 /** Per-run memory of a multistep scheduler; frozen. Memoryless schedulers carry only `kind`. */
 export interface StepState {
   readonly kind: SchedulerKind;
@@ -45,6 +54,21 @@ export interface StepResult {
   /** The state to pass to the next step. */
   state: StepState;
 }
+
+/**
+ * The arguments of {@linkcode Scheduler.step}, one type for the interface and every scheduler:
+ * the plan and state of the run, the step's index in `plan.timesteps`, the model's output for
+ * the scaled input, the current sample, and (for a stochastic scheduler) N(0, 1) noise of the
+ * sample's length.
+ */
+export type StepArgs = [
+  plan: SchedulerPlan,
+  state: StepState,
+  stepIndex: number,
+  modelOutput: Float32Array,
+  sample: Float32Array,
+  noise?: Float32Array,
+];
 
 /** Options that are not part of the model's scheduler config. */
 export interface SchedulerOptions {
@@ -74,17 +98,10 @@ export interface Scheduler {
   ): Float32Array<ArrayBuffer>;
   /**
    * One denoising step from `plan.timesteps[stepIndex]` to the next.
-   * @param noise N(0, 1) values of the sample's length; required when `stochastic`. The caller
-   * draws it (core/random.ts), so the step itself is pure.
+   * @param args {@linkcode StepArgs}; `noise` is required when `stochastic`. The caller draws
+   * it (core/random.ts), so the step itself is pure.
    */
-  step(
-    plan: SchedulerPlan,
-    state: StepState,
-    stepIndex: number,
-    modelOutput: Float32Array,
-    sample: Float32Array,
-    noise?: Float32Array,
-  ): StepResult;
+  step(...args: StepArgs): StepResult;
 }
 
 /**

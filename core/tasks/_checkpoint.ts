@@ -4,9 +4,12 @@
  *
  * @module
  */
-import { checkpointBody, parseCheckpointBody } from "../distribution/checkpoint.ts";
-import type { TrainCheckpoint } from "../distribution/train.ts";
-import type { TrainOptions } from "../distribution/train_options.ts";
+import {
+  checkpointBody,
+  parseCheckpointBody,
+  type TrainCheckpoint,
+  type TrainOptions,
+} from "../distribution/mod.ts";
 import { UsageError } from "./_cli.ts";
 
 const FORMAT = "dreamdistribution-train-checkpoint/1";

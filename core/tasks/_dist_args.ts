@@ -12,11 +12,10 @@ import {
   DEFAULT_SAMPLER,
   type MixMode,
   SAMPLER_KINDS,
-} from "../distribution/prompt_distribution.ts";
-import { splitTemplate } from "../distribution/template.ts";
+  splitTemplate,
+} from "../distribution/mod.ts";
 import { EngineError, mixWeights, type SampleRequest } from "../engine/mod.ts";
-import { openStore } from "../store/open.ts";
-import type { ListOptions, PutOptions, Store } from "../store/store.ts";
+import { type ListOptions, openStore, type PutOptions, type Store } from "../store/mod.ts";
 import {
   choice,
   isDirectory,

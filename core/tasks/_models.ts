@@ -5,11 +5,21 @@
  *
  * @module
  */
-import { type ResolvedModel, resolveModel as resolveLocked } from "../models/registry.ts";
-import { isDirectory } from "./_cli.ts";
+import { type ResolvedModel, resolveModel as resolveLocked } from "../models/mod.ts";
+import { isDirectory, type OptionTable } from "./_cli.ts";
 
 /** The model used when `--model` is not given: the embedded model, shipped in the repo. */
 export const DEFAULT_MODEL = "dd-world-tiny";
+
+/** The `--model` option of the tasks that load a model, as an option-table entry. */
+export const MODEL_OPTION: OptionTable = {
+  model: {
+    type: "string",
+    arg: "NAME|DIR",
+    default: DEFAULT_MODEL,
+    help: "model name or diffusers checkpoint dir",
+  },
+};
 
 /**
  * Where a model's files are: a directory path → that directory (revision "local");

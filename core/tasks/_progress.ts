@@ -121,3 +121,39 @@ export class ProgressBar {
     }
   }
 }
+
+/** What {@linkcode countProgress} returns: the callback to give the work, and the end. */
+export interface CountProgress {
+  /** Draws the bar (made on the first call, when the total is known). */
+  onProgress: (done: number, total: number) => void;
+  /** Ends the bar's line, if a bar was drawn. */
+  finish: () => void;
+}
+
+/**
+ * A bar for work that reports `(done, total)`, made on the first report (when the total is
+ * known) and timed from `start`.
+ * @example
+ * ```ts
+ * import { countProgress } from "./_progress.ts";
+ * const lines: string[] = [];
+ * const p = countProgress("export", { progress: (t) => lines.push(t), tty: false });
+ * p.onProgress(2, 2);
+ * p.finish();
+ * console.assert(lines.at(-1)!.includes("2/2"));
+ * ```
+ */
+export function countProgress(
+  label: string,
+  io: { progress: (text: string) => void; tty: boolean },
+  start = performance.now(),
+): CountProgress {
+  let bar: ProgressBar | undefined;
+  return {
+    onProgress: (done, total) => {
+      bar ??= new ProgressBar({ total, label, start, write: io.progress, tty: io.tty });
+      bar.update(done);
+    },
+    finish: () => bar?.finish(),
+  };
+}

@@ -7,7 +7,7 @@
  * @module
  */
 import { SAMPLE_STEPS } from "../engine/mod.ts";
-import { SchedulerKind } from "../schedulers/scheduler.ts";
+import { SchedulerKind } from "../schedulers/mod.ts";
 import { choice, num, type OptionTable, str, type Values } from "./_cli.ts";
 
 const SCHEDULERS = Object.values(SchedulerKind);

@@ -10,15 +10,13 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine } from "../engine/engine.ts";
-import { encodePng } from "../images/encode.ts";
-import { drawText, textWidth } from "../images/chart.ts";
-import { makeGrid } from "../images/grid.ts";
-import type { RgbImage } from "../images/types.ts";
-import { FsStore } from "../store/fs_store.ts";
+import { Engine } from "../engine/mod.ts";
+import type { ResolvedModel } from "../models/mod.ts";
+import { drawText, encodePng, makeGrid, type RgbImage, textWidth } from "../images/mod.ts";
+import { FsStore } from "../store/mod.ts";
 import { CONCEPTS } from "../world/mod.ts";
 import { defineTask, num, runMain, str, type TaskMain } from "./_cli.ts";
-import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION, resolveModel, resolverWith } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
 /**
@@ -64,12 +62,7 @@ export const main: TaskMain = defineTask({
     "template and a 50/50 mix with a second concept.",
   options: {
     out: { type: "string", arg: "FILE.png", default: "demo.png", help: "grid PNG to write" },
-    model: {
-      type: "string",
-      arg: "NAME|DIR",
-      default: DEFAULT_MODEL,
-      help: "model name or diffusers checkpoint dir",
-    },
+    ...MODEL_OPTION,
     steps: { type: "string", arg: "N", default: "150", help: "training steps per distribution" },
     scale: { type: "string", arg: "N", default: "3", help: "nearest-neighbour enlargement" },
     seed: { type: "string", arg: "N", default: "0", help: "seed of references and sampling" },
@@ -82,11 +75,12 @@ export const main: TaskMain = defineTask({
       scale: num(v, "scale", 3, { integer: true, min: 1, max: 16 }),
     };
     const t0 = performance.now();
-    const model = { name: str(v, "model") ?? DEFAULT_MODEL };
+    const name = str(v, "model") ?? DEFAULT_MODEL;
+    let model: { name: string; files: ResolvedModel };
     try {
-      await resolveModel(model.name);
+      model = { name, files: await resolveModel(name) }; // resolved once, before any work
     } catch (e) {
-      throw new Error(`model ${model.name}: ${(e as Error).message.split("\n")[0]}`);
+      throw new Error(`model ${name}: ${(e as Error).message.split("\n")[0]}`);
     }
     return await demo(values, model, t0, io);
   },
@@ -94,14 +88,14 @@ export const main: TaskMain = defineTask({
 
 async function demo(
   values: { out: string; seed: number; steps: number; scale: number },
-  model: { name: string },
+  model: { name: string; files: ResolvedModel },
   t0: number,
   io: { out: (line: string) => void; progress: (text: string) => void; tty: boolean },
 ): Promise<number> {
   const storeDir = await Deno.makeTempDir({ prefix: "dd-demo-" });
   const engine = new Engine({
     store: new FsStore(storeDir),
-    resolveModel,
+    resolveModel: resolverWith(model),
     defaultModel: model.name,
     cacheDir: join(storeDir, "cache"),
   });

@@ -42,16 +42,12 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine, type LoadedModel } from "../engine/engine.ts";
-import { encodePng } from "../images/encode.ts";
-import { makeGrid } from "../images/grid.ts";
-import type { RgbImage } from "../images/types.ts";
-import { encodePrompt, type SamplerKind } from "../distribution/mod.ts";
-import type { TrainOptionsInput } from "../distribution/train_options.ts";
-import { txt2img } from "../pipeline/txt2img.ts";
+import { Engine, type LoadedModel } from "../engine/mod.ts";
+import { encodePng, fromTensor, lineChart, makeGrid, type RgbImage } from "../images/mod.ts";
+import { encodePrompt, type SamplerKind, type TrainOptionsInput } from "../distribution/mod.ts";
+import { txt2img } from "../pipeline/mod.ts";
 import { createScheduler } from "../schedulers/mod.ts";
-import { FsStore } from "../store/fs_store.ts";
-import { fromTensor } from "../images/tensor.ts";
+import { FsStore } from "../store/mod.ts";
 import { Rng } from "../random.ts";
 import {
   analyse,
@@ -579,8 +575,6 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
     lines.push(...conceptMarkdown(concept, methods, vs, sweep));
     const series = Object.entries(sweep).filter(([name]) => !/lambda|omega/.test(name));
     if (series.length > 0) {
-      // Imported here so that a run can start before the chart module is needed.
-      const { lineChart } = await import("../images/chart.ts");
       charts.push(lineChart(
         series.map(([name, pts]) => ({
           label: name.replace(/^dd_/, ""),

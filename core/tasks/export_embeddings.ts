@@ -9,7 +9,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { Engine } from "../engine/engine.ts";
+import { Engine } from "../engine/mod.ts";
 import {
   defineTask,
   type OptionTable,

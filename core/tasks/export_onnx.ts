@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { writeOnnxFolder } from "../export/onnx_folder_writer.ts";
+import { writeOnnxFolder } from "../export/mod.ts";
 import {
   defineTask,
   num,
@@ -17,16 +17,11 @@ import {
   str,
   type TaskMain,
 } from "./_cli.ts";
-import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
-import { ProgressBar } from "./_progress.ts";
+import { DEFAULT_MODEL, MODEL_OPTION, resolveModel } from "./_models.ts";
+import { countProgress } from "./_progress.ts";
 
 const OPTIONS: OptionTable = {
-  model: {
-    type: "string",
-    arg: "NAME|DIR",
-    default: DEFAULT_MODEL,
-    help: "model name or diffusers checkpoint dir",
-  },
+  ...MODEL_OPTION,
   out: { type: "string", arg: "DIR", help: "output folder, required (must be empty or absent)" },
   variant: { type: "string", arg: "NAME", help: 'weight variant, e.g. "fp16" (default: none)' },
   "latent-size": {
@@ -58,24 +53,15 @@ export const main: TaskMain = defineTask({
     const name = str(values, "model") ?? DEFAULT_MODEL;
     const model = await resolveModel(name);
     const t0 = performance.now();
-    let bar: ProgressBar | undefined;
+    const progress = countProgress("export", io, t0);
     const variant = str(values, "variant");
     const written = await writeOnnxFolder(model.dir, out, {
       overwrite: values.force === true,
       source: { name, revision: model.revision },
       ...(variant ? { variant } : {}),
       ...(latentSize ? { latentSize } : {}),
-      onProgress: (done, total) => {
-        bar ??= new ProgressBar({
-          total,
-          label: "export",
-          start: t0,
-          write: io.progress,
-          tty: io.tty,
-        });
-        bar.update(done);
-      },
-    }).finally(() => bar?.finish());
+      onProgress: progress.onProgress,
+    }).finally(progress.finish);
     const parts = written.map((c) =>
       `${c.folder} (${c.models.join(", ")}, ${megabytes(c.weightBytes)})`
     );

@@ -9,8 +9,8 @@
  * @module
  */
 import { join } from "node:path";
-import { loadDistribution } from "../artifacts/distribution_artifact.ts";
-import { textualInversionFiles } from "../export/textual_inversion.ts";
+import { loadDistribution } from "../artifacts/mod.ts";
+import { textualInversionFiles } from "../export/mod.ts";
 import {
   helpText,
   type OptionTable,

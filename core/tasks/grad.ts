@@ -5,8 +5,8 @@
  * order. External weights are referenced, not copied. Errors: one line, exit code 1.
  * @module
  */
-import { differentiate } from "../autodiff/driver.ts";
-import { loadModel, saveModel } from "../onnx/model.ts";
+import { differentiate } from "../autodiff/mod.ts";
+import { loadModel, saveModel } from "../onnx/mod.ts";
 import { defineTask, list, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 
 const USAGE =

@@ -8,9 +8,9 @@
  *
  * @module
  */
-import type { Manifest } from "../artifacts/distribution_artifact.ts";
-import { readTokenTable } from "../distribution/template.ts";
-import { Engine } from "../engine/engine.ts";
+import type { Manifest } from "../artifacts/mod.ts";
+import { readTokenTable } from "../distribution/mod.ts";
+import { Engine } from "../engine/mod.ts";
 import {
   defineTask,
   num,

@@ -12,17 +12,15 @@
  * @module
  */
 import { join } from "node:path";
-import { planTimesteps } from "../engine/requests.ts";
-import { encodePng } from "../images/encode.ts";
-import { makeGrid } from "../images/grid.ts";
-import { fromTensor } from "../images/tensor.ts";
-import { loadModel } from "../models/load_model.ts";
-import { readSamplerDefaults } from "../models/sampler_defaults.ts";
-import { txt2img } from "../pipeline/txt2img.ts";
+import { planTimesteps } from "../engine/mod.ts";
+import { encodePng, fromTensor, makeGrid } from "../images/mod.ts";
+import { loadModel, readSamplerDefaults } from "../models/mod.ts";
+import { txt2img } from "../pipeline/mod.ts";
 import { Rng } from "../random.ts";
 import { SchedulerKind } from "../schedulers/mod.ts";
 import { analyse, caption, sampleScene, type Scene } from "../world/mod.ts";
-import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
+import { defineTask, num, runMain, str, type TaskMain } from "./_cli.ts";
+import { SAMPLING_OPTIONS, type SamplingArgs, samplingArgs } from "./_sampling_args.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ATTRS = ["kind", "colour", "size", "count", "position", "background"] as const;
@@ -43,69 +41,38 @@ export const main: TaskMain = defineTask({
       help: "diffusers checkpoint dir",
     },
     n: { type: "string", arg: "N", default: "200", help: "captions (one image each)" },
-    steps: { type: "string", arg: "N", default: "25", help: "denoising steps" },
-    guidance: { type: "string", arg: "X", help: "guidance scale (default: the model's)" },
-    "guidance-rescale": {
-      type: "string",
-      arg: "X",
-      help: "guidance_rescale in [0, 1] (default: the model's)",
-    },
-    scheduler: {
-      type: "string",
-      arg: "NAME",
-      help: `${Object.values(SchedulerKind).join(", ")} (default: the model's, else ddim)`,
-    },
+    ...SAMPLING_OPTIONS,
     seed: { type: "string", arg: "N", default: "1", help: "seed of scenes and sampling" },
     grid: { type: "string", arg: "FILE.png", help: "also write a grid of the first 32 images" },
   },
   run: ({ values: v, io }) =>
     quality({
       model: str(v, "model") ?? DEFAULT_DIR,
-      n: str(v, "n") ?? "200",
-      steps: str(v, "steps") ?? "25",
-      guidance: str(v, "guidance"),
-      "guidance-rescale": str(v, "guidance-rescale"),
-      scheduler: str(v, "scheduler"),
-      seed: str(v, "seed") ?? "1",
+      n: num(v, "n", 200, { integer: true, min: 1 }),
+      sampling: samplingArgs(v),
+      seed: num(v, "seed", 1, { integer: true, min: 0 }),
       grid: str(v, "grid"),
     }, io.out),
 });
 
 interface QualityArgs {
   model: string;
-  n: string;
-  steps: string;
-  guidance: string | undefined;
-  "guidance-rescale": string | undefined;
-  scheduler: string | undefined;
-  seed: string;
+  n: number;
+  sampling: SamplingArgs;
+  seed: number;
   grid: string | undefined;
 }
 
 async function quality(values: QualityArgs, out: (line: string) => void): Promise<number> {
-  const int = (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : NaN);
-  const n = int(values.n), seed = int(values.seed), steps = int(values.steps);
+  const { n, seed, sampling } = values, steps = sampling.steps;
   const defaults = await readSamplerDefaults(values.model).catch(() => null);
-  const kind = (values.scheduler ?? defaults?.scheduler ?? SchedulerKind.DDIM) as SchedulerKind;
-  const rescale = values["guidance-rescale"] !== undefined
-    ? Number(values["guidance-rescale"])
-    : defaults?.guidanceRescale ?? 0;
-  const bad = [
-    !(n >= 1) && `--n must be a positive integer, got ${values.n}`,
-    !(steps >= 1) && `--steps must be a positive integer, got ${values.steps}`,
-    !(seed >= 0) && `--seed must be a non-negative integer, got ${values.seed}`,
-    !(rescale >= 0 && rescale <= 1) &&
-    `--guidance-rescale must be a number in [0, 1], got ${values["guidance-rescale"]}`,
-    values.guidance !== undefined && !(Number(values.guidance) >= 0) &&
-    `--guidance must be a number >= 0, got ${values.guidance}`,
-    !Object.values(SchedulerKind).includes(kind) &&
-    `--scheduler must be one of ${Object.values(SchedulerKind).join(", ")}`,
-  ].find((m) => typeof m === "string");
-  if (bad) throw new UsageError(bad);
+  // A model default the scheduler table lacks is refused when the timesteps are planned.
+  const kind = (sampling.scheduler ?? defaults?.scheduler ?? SchedulerKind.DDIM) as SchedulerKind;
+  const rescale = sampling.guidanceRescale ?? defaults?.guidanceRescale ?? 0;
   const model = await loadModel(values.model, { folders: true });
   const { runtime: rt, tokenizer, schedulerConfig: config } = model;
   const graphs = rt.graphs;
-  const guidance = values.guidance !== undefined ? Number(values.guidance) : model.defaultGuidance;
+  const guidance = sampling.guidance ?? model.defaultGuidance;
   const L = graphs.info.maxLength;
   const rng = new Rng(seed).fork("scenes");
   const scenes: Scene[] = Array.from({ length: n }, () => sampleScene(rng));

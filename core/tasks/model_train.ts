@@ -12,10 +12,8 @@
  * @module
  */
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { isPending, readModelsLock } from "../models/lock.ts";
-import { DEFAULT_LOCK_PATH } from "../models/registry.ts";
-import { trainWorldModel } from "../training/train_world_model.ts";
-import { WORLD_SCHEDULES } from "../training/world_model.ts";
+import { DEFAULT_LOCK_PATH, isPending, readModelsLock } from "../models/mod.ts";
+import { trainWorldModel, WORLD_SCHEDULES } from "../training/mod.ts";
 import {
   choice,
   defineTask,

@@ -9,11 +9,14 @@
  * ```
  * @module
  */
-import type { FetchProgress } from "../models/hub.ts";
-import type { ModelFormat } from "../models/lock.ts";
-import { DEFAULT_LOCK_PATH, resolveModel } from "../models/registry.ts";
-import { hubOptionsFromEnv } from "../models/hub.ts";
-import { mirrorFromEnv } from "../models/mirror.ts";
+import {
+  DEFAULT_LOCK_PATH,
+  type FetchProgress,
+  hubOptionsFromEnv,
+  mirrorFromEnv,
+  type ModelFormat,
+  resolveModel,
+} from "../models/mod.ts";
 import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 
 export type { TaskIo } from "./_cli.ts";

@@ -13,20 +13,21 @@
  * @module
  */
 import { dirname, join, relative, resolve } from "node:path";
-import { selectModelFiles } from "../models/model_files.ts";
-import { hubOptionsFromEnv, pinModel } from "../models/hub.ts";
 import {
   aboutOf,
+  DEFAULT_LOCK_PATH,
   hashFile,
+  hubOptionsFromEnv,
   isPending,
   type LockedEntry,
   type LockedFile,
   type ModelFormat,
   type ModelsLock,
+  pinModel,
   readModelsLock,
+  selectModelFiles,
   writeModelsLock,
-} from "../models/lock.ts";
-import { DEFAULT_LOCK_PATH } from "../models/registry.ts";
+} from "../models/mod.ts";
 import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 import { progressLine } from "./models_fetch.ts";
 

@@ -14,16 +14,19 @@
  * @module
  */
 import { join } from "node:path";
-import { hubOptionsFromEnv } from "../models/hub.ts";
-import { isPending, type LockedFile, readModelsLock } from "../models/lock.ts";
 import {
+  DEFAULT_LOCK_PATH,
   hashStream,
+  hubOptionsFromEnv,
+  isPending,
+  type LockedFile,
   mirrorFromEnv,
   mirrorKey,
   type ModelMirror,
   openMirror,
-} from "../models/mirror.ts";
-import { DEFAULT_LOCK_PATH, resolveModel } from "../models/registry.ts";
+  readModelsLock,
+  resolveModel,
+} from "../models/mod.ts";
 import { defineTask, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 import { progressLine } from "./models_fetch.ts";
 

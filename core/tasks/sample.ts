@@ -10,9 +10,7 @@
  */
 import { join } from "node:path";
 import { Engine } from "../engine/mod.ts";
-import { encodePng } from "../images/encode.ts";
-import { makeGrid } from "../images/grid.ts";
-import type { RgbImage } from "../images/types.ts";
+import { encodePng, makeGrid, type RgbImage } from "../images/mod.ts";
 import {
   defineTask,
   num,
@@ -26,7 +24,7 @@ import {
 import { FEATURE_OPTIONS, featureRequest, openSelection, parseSelection } from "./_dist_args.ts";
 import { DEFAULT_MODEL, resolveModel } from "./_models.ts";
 import { SAMPLING_OPTIONS, samplingArgs } from "./_sampling_args.ts";
-import { ProgressBar } from "./_progress.ts";
+import { countProgress } from "./_progress.ts";
 
 const OPTIONS: OptionTable = {
   ...FEATURE_OPTIONS,
@@ -70,22 +68,12 @@ export const main: TaskMain = defineTask({
     const engine = new Engine({ store, resolveModel, defaultModel: DEFAULT_MODEL, cacheDir: null });
     try {
       for (const { id } of distributions) await engine.get(id); // fail before loading a model
-      let bar: ProgressBar | undefined;
-      const start = performance.now();
+      const progress = countProgress("sample", io);
       const images: RgbImage[] = await withInterrupt((signal) =>
         engine.sample({ ...req, distributions }, {
           signal,
-          onProgress: (done, total) => {
-            bar ??= new ProgressBar({
-              total,
-              label: "sample",
-              start,
-              write: io.progress,
-              tty: io.tty,
-            });
-            bar.update(done);
-          },
-        }).finally(() => bar?.finish())
+          onProgress: progress.onProgress,
+        }).finally(progress.finish)
       );
       const written: string[] = [];
       if (outDir !== undefined) {

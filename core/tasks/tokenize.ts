@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { ClipTokenizer } from "../tokenizer/clip.ts";
+import { ClipTokenizer } from "../tokenizer/mod.ts";
 import { defineTask, isDirectory, required, runMain, type TaskMain, UsageError } from "./_cli.ts";
 
 /** Runs the task on `args`; returns the exit code. */

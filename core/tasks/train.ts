@@ -13,22 +13,19 @@
  * @module
  */
 import { extname, join } from "node:path";
-import { defaultCacheDir } from "../distribution/train_graph.ts";
 import {
-  type TrainOptions,
-  TrainOptionsSchema,
-  validateTrainOptions,
-} from "../distribution/train_options.ts";
-import { Engine, type ImageInput } from "../engine/engine.ts";
-import {
+  defaultCacheDir,
   domainReport,
   expectedSeconds,
   readTrainDefaults,
   type TrainDefaults,
-} from "../distribution/train_defaults.ts";
-import { encodePng } from "../images/encode.ts";
-import type { RgbImage } from "../images/types.ts";
-import { openStore } from "../store/open.ts";
+  type TrainOptions,
+  TrainOptionsSchema,
+  validateTrainOptions,
+} from "../distribution/mod.ts";
+import { Engine, type ImageInput } from "../engine/mod.ts";
+import { encodePng, type RgbImage } from "../images/mod.ts";
+import { openStore } from "../store/mod.ts";
 import {
   defineTask,
   num,
@@ -43,7 +40,7 @@ import {
   withInterrupt,
 } from "./_cli.ts";
 import { readCheckpoint, writeCheckpoint } from "./_checkpoint.ts";
-import { DEFAULT_MODEL, modelArg, resolverWith } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION, modelArg, resolverWith } from "./_models.ts";
 import { formatDuration, ProgressBar } from "./_progress.ts";
 
 type Kind = "int" | "float" | "string" | "bool" | "float-or-off" | readonly string[];
@@ -124,12 +121,7 @@ function showDefault(v: unknown): string {
 const DEFAULTS = TrainOptionsSchema.parse({});
 
 const OPTIONS: OptionTable = {
-  model: {
-    type: "string",
-    arg: "NAME|DIR",
-    default: DEFAULT_MODEL,
-    help: "model name or diffusers checkpoint dir",
-  },
+  ...MODEL_OPTION,
   images: {
     type: "string",
     arg: "DIR",
@@ -353,7 +345,7 @@ export const main: TaskMain = defineTask({
         tty: io.tty,
       });
       const manifest = await withInterrupt((signal) =>
-        engine.train({ model, images, decoded: pixels, options }, {
+        engine.train({ model, images, decoded: pixels, options: valid }, {
           signal,
           onProgress: (p) =>
             bar.update(p.step, { loss: p.loss, rate: p.stepsPerSecond, eta: p.etaSeconds }),

@@ -11,10 +11,9 @@
  */
 import { join } from "node:path";
 import { planTimesteps } from "../engine/mod.ts";
-import { encodePng } from "../images/encode.ts";
-import { fromTensor } from "../images/tensor.ts";
-import { loadModel } from "../models/load_model.ts";
-import { txt2img } from "../pipeline/txt2img.ts";
+import { encodePng, fromTensor } from "../images/mod.ts";
+import { loadModel } from "../models/mod.ts";
+import { txt2img } from "../pipeline/mod.ts";
 import {
   defineTask,
   num,
@@ -25,17 +24,12 @@ import {
   type TaskMain,
   withInterrupt,
 } from "./_cli.ts";
-import { DEFAULT_MODEL } from "./_models.ts";
+import { DEFAULT_MODEL, MODEL_OPTION } from "./_models.ts";
 import { SAMPLING_OPTIONS, samplingArgs } from "./_sampling_args.ts";
-import { ProgressBar } from "./_progress.ts";
+import { countProgress } from "./_progress.ts";
 
 const OPTIONS: OptionTable = {
-  model: {
-    type: "string",
-    arg: "NAME|DIR",
-    default: DEFAULT_MODEL,
-    help: "model name or diffusers checkpoint dir",
-  },
+  ...MODEL_OPTION,
   prompt: { type: "string", arg: "TEXT", help: "the prompt, required" },
   negative: { type: "string", arg: "TEXT", default: '""', help: "negative prompt" },
   ...SAMPLING_OPTIONS,
@@ -82,8 +76,7 @@ export const main: TaskMain = defineTask({
       );
       const guidance = sampling.guidance ?? model.defaultGuidance;
       const guidanceRescale = sampling.guidanceRescale ?? model.defaultGuidanceRescale;
-      let bar: ProgressBar | undefined;
-      const start = performance.now();
+      const progress = countProgress("txt2img", io);
       const { pixels } = await withInterrupt((signal) =>
         txt2img(rt, scheduler, cond, uncond, {
           plan,
@@ -92,17 +85,8 @@ export const main: TaskMain = defineTask({
           seed,
           batchSize,
           signal,
-          onProgress: (done, total) => {
-            bar ??= new ProgressBar({
-              total,
-              label: "txt2img",
-              start,
-              write: io.progress,
-              tty: io.tty,
-            });
-            bar.update(done);
-          },
-        }).finally(() => bar?.finish())
+          onProgress: progress.onProgress,
+        }).finally(progress.finish)
       );
       const side = rt.graphs.info.latentSize * rt.graphs.info.vaeScale, size = 3 * side * side;
       await Deno.mkdir(out, { recursive: true });

@@ -7,10 +7,9 @@
  *
  * @module
  */
-import { differentiate } from "../autodiff/driver.ts";
-import type { SdGraphs } from "../models/types.ts";
-import { inlineModel, startGraph } from "../onnx/compose.ts";
-import { DType, type Model } from "../onnx/types.ts";
+import { differentiate } from "../autodiff/mod.ts";
+import type { SdGraphs } from "../models/mod.ts";
+import { DType, inlineModel, type Model, startGraph } from "../onnx/mod.ts";
 
 /** Prefixes of the inlined components' weight names in the train graph. */
 export const TEXT_PREFIX = "te/";

@@ -1,12 +1,23 @@
 /**
  * The full state of a base-model training run (raw weights and AdamW moments), saved so
- * `model:train --resume` continues exactly where it stopped. One file: a little-endian
- * uint32 header length, a JSON header, then the vectors in header order (8-byte aligned).
+ * `model:train --resume` continues exactly where it stopped. One JSON file,
+ * `train_state.json` (format "dd-train-state-2"), written with the training-state
+ * serialisation every checkpoint shares (core/optim/state_body.ts: vectors as base64 of their
+ * little-endian bytes). A directory holding only the earlier binary `train_state.bin`
+ * ("dd-train-state-1": uint32 header length, JSON header, 8-byte aligned vectors) still loads.
  *
  * @module
  */
 import { join } from "node:path";
-import type { AdamWState } from "../optim/adamw.ts";
+import { z } from "zod";
+import {
+  adamStateBody,
+  AdamStateBodySchema,
+  type AdamWState,
+  float32FromBody,
+  floatsBody,
+  parseAdamStateBody,
+} from "../optim/mod.ts";
 
 /** What a resumed run needs beyond the EMA weights of the checkpoint. */
 export interface TrainState {
@@ -18,9 +29,66 @@ export interface TrainState {
   adamUnet: AdamWState;
 }
 
-const FILE = "train_state.bin";
+const FILE = "train_state.json";
+const LEGACY_FILE = "train_state.bin";
 
-interface Header {
+const StateBodySchema = z.object({
+  format: z.literal("dd-train-state-2"),
+  step: z.number().int().min(0),
+  text: z.string(),
+  unet: z.string(),
+  adamText: AdamStateBodySchema,
+  adamUnet: AdamStateBodySchema,
+});
+
+/** Writes the state atomically into `dir` (and drops a legacy binary state there). */
+export async function writeTrainState(dir: string, s: TrainState): Promise<void> {
+  const body: z.infer<typeof StateBodySchema> = {
+    format: "dd-train-state-2",
+    step: s.step,
+    text: floatsBody(s.text),
+    unet: floatsBody(s.unet),
+    adamText: adamStateBody(s.adamText),
+    adamUnet: adamStateBody(s.adamUnet),
+  };
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = join(dir, `${FILE}.tmp-${crypto.randomUUID()}`);
+  await Deno.writeTextFile(tmp, JSON.stringify(body));
+  await Deno.rename(tmp, join(dir, FILE));
+  await Deno.remove(join(dir, LEGACY_FILE)).catch(() => {});
+}
+
+/** Reads the state from `dir` (the JSON file, else a legacy binary one); null when none. */
+export async function readTrainState(dir: string): Promise<TrainState | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, FILE));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return await readLegacyTrainState(dir);
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  const r = StateBodySchema.safeParse(json);
+  if (!r.success) {
+    throw new Error(`training state ${join(dir, FILE)} is unreadable: not a dd-train-state-2`);
+  }
+  const b = r.data;
+  return {
+    step: b.step,
+    text: float32FromBody(b.text),
+    unet: float32FromBody(b.unet),
+    adamText: parseAdamStateBody(b.adamText),
+    adamUnet: parseAdamStateBody(b.adamUnet),
+  };
+}
+
+/** Header of the legacy binary format, read only. */
+interface LegacyHeader {
   format: "dd-train-state-1";
   step: number;
   adamTextStep: number;
@@ -29,57 +97,23 @@ interface Header {
   vectors: [string, "f32" | "f64", number][];
 }
 
-/** Writes the state atomically into `dir`. */
-export async function writeTrainState(dir: string, s: TrainState): Promise<void> {
-  const vectors: [string, Float32Array | Float64Array][] = [
-    ["text", s.text],
-    ["unet", s.unet],
-    ["adamText.m", s.adamText.m],
-    ["adamText.v", s.adamText.v],
-    ["adamUnet.m", s.adamUnet.m],
-    ["adamUnet.v", s.adamUnet.v],
-  ];
-  const header: Header = {
-    format: "dd-train-state-1",
-    step: s.step,
-    adamTextStep: s.adamText.step,
-    adamUnetStep: s.adamUnet.step,
-    vectors: vectors.map(([n, v]) => [n, v instanceof Float32Array ? "f32" : "f64", v.length]),
-  };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const start = Math.ceil((4 + json.length) / 8) * 8;
-  const size = vectors.reduce((a, [, v]) => a + Math.ceil(v.byteLength / 8) * 8, start);
-  const bytes = new Uint8Array(size);
-  new DataView(bytes.buffer).setUint32(0, json.length, true);
-  bytes.set(json, 4);
-  let at = start;
-  for (const [, v] of vectors) {
-    bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
-    at += Math.ceil(v.byteLength / 8) * 8;
-  }
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = join(dir, `${FILE}.tmp-${crypto.randomUUID()}`);
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, join(dir, FILE));
-}
-
-/** Reads the state from `dir`; null when there is none. */
-export async function readTrainState(dir: string): Promise<TrainState | null> {
+/** A legacy `train_state.bin` ("dd-train-state-1"); null when there is none. */
+async function readLegacyTrainState(dir: string): Promise<TrainState | null> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(join(dir, FILE));
+    bytes = await Deno.readFile(join(dir, LEGACY_FILE));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
   const fail = (why: string): never => {
-    throw new Error(`training state ${join(dir, FILE)} is unreadable: ${why}`);
+    throw new Error(`training state ${join(dir, LEGACY_FILE)} is unreadable: ${why}`);
   };
   if (bytes.length < 4) fail("truncated");
   const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-  let header: Header;
+  let header: LegacyHeader;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + n))) as Header;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + n))) as LegacyHeader;
   } catch {
     return fail("bad header");
   }

@@ -9,17 +9,25 @@
  * @module
  */
 import { join } from "node:path";
-import { toTensor } from "../images/tensor.ts";
-import { parseClipTextConfig, parseUNetConfig } from "../models/config.ts";
-import { loadDiffusersCheckpoint } from "../models/checkpoint.ts";
-import { clipTextShapes, unetShapes } from "../models/init.ts";
-import { type HostTensor, Session } from "../onnx/runtime.ts";
-import { AdamW } from "../optim/adamw.ts";
-import { runSteps, type TrainProgress } from "../optim/step_runner.ts";
+import { toTensor } from "../images/mod.ts";
+import {
+  clipTextShapes,
+  loadDiffusersCheckpoint,
+  parseClipTextConfig,
+  parseUNetConfig,
+  unetShapes,
+} from "../models/mod.ts";
+import { type HostTensor, Session } from "../onnx/mod.ts";
+import { AdamW, runSteps, type TrainProgress } from "../optim/mod.ts";
 import { Rng } from "../random.ts";
-import { parseSchedulerConfig, type SchedulerConfig } from "../schedulers/config.ts";
-import { addNoise, minSnrWeights, trainingTarget } from "../schedulers/ddpm.ts";
-import { ClipTokenizer } from "../tokenizer/clip.ts";
+import {
+  addNoise,
+  minSnrWeights,
+  parseSchedulerConfig,
+  type SchedulerConfig,
+  trainingTarget,
+} from "../schedulers/mod.ts";
+import { ClipTokenizer } from "../tokenizer/mod.ts";
 import { caption, render, sampleScene } from "../world/mod.ts";
 import { buildBaseTrainGraph, TEXT_PREFIX, UNET_PREFIX } from "./base_graph.ts";
 import { readTrainState, writeTrainState } from "./train_state.ts";

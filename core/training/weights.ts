@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { readSafetensors, writeSafetensors } from "../artifacts/safetensors_write.ts";
-import type { Shapes } from "../models/init.ts";
+import { readSafetensors, writeSafetensors } from "../artifacts/mod.ts";
+import { initTensor, type Shapes } from "../models/mod.ts";
 import type { Rng } from "../random.ts";
-import { initTensor } from "../models/init.ts";
 
 /** Named float32 tensors backed by one flat vector. */
 export class WeightSet {

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { RgbImage } from "../images/types.ts";
+import type { RgbImage } from "../images/mod.ts";
 import { insideShape } from "./render.ts";
 import {
   ATTRIBUTES,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { RgbImage } from "../images/types.ts";
+import type { RgbImage } from "../images/mod.ts";
 import { Rng } from "../random.ts";
 import { caption } from "./caption.ts";
 import { render } from "./render.ts";

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { RgbImage } from "../images/types.ts";
+import type { RgbImage } from "../images/mod.ts";
 import { type Scene, sceneKey } from "./scene.ts";
 
 /** Cells per side of `embedImage`'s pooling grid. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { RgbImage } from "../images/types.ts";
+import type { RgbImage } from "../images/mod.ts";
 import { Rng } from "../random.ts";
 import {
   BACKGROUND_RGB,

@@ -24,17 +24,14 @@ function build() {
     id: z.string().openapi({ example: "job_abcdefghijklmnopqrst" }),
     status: JobSchema.shape.status,
     manifest_id: z.string().optional().openapi({ description: "the distribution, once done" }),
-    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    error: JobSchema.shape.error,
     progress: z.object({
       step: z.number(),
       steps: z.number(),
       loss: z.number(),
       eta_seconds: z.number(),
     }).optional(),
-    webhook: z.object({
-      status: z.enum(["pending", "delivered", "failed"]),
-      attempts: z.number().int(),
-    }).optional().openapi({ description: "the completed webhook's delivery" }),
+    webhook: JobSchema.shape.webhook.openapi({ description: "the completed webhook's delivery" }),
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   }).openapi("Job");

@@ -33,6 +33,14 @@ export interface NetOptions {
 
 type Cidr = [bigint, number];
 
+/** "address/bits" as a {@linkcode Cidr}, the address read by `parse`. */
+function cidr(parse: (ip: string) => bigint | null): (c: string) => Cidr {
+  return (c) => {
+    const [ip, bits] = c.split("/");
+    return [parse(ip!)!, Number(bits)];
+  };
+}
+
 const V4_BLOCKED = [
   "0.0.0.0/8",
   "10.0.0.0/8",
@@ -49,10 +57,7 @@ const V4_BLOCKED = [
   "203.0.113.0/24",
   "224.0.0.0/4",
   "240.0.0.0/4",
-].map((c): Cidr => {
-  const [ip, bits] = c.split("/");
-  return [parseV4(ip!)!, Number(bits)];
-});
+].map(cidr(parseV4));
 
 const V6_BLOCKED = [
   "::/96",
@@ -64,10 +69,7 @@ const V6_BLOCKED = [
   "fe80::/10",
   "fec0::/10",
   "ff00::/8",
-].map((c): Cidr => {
-  const [ip, bits] = c.split("/");
-  return [parseV6(ip!)!, Number(bits)];
-});
+].map(cidr(parseV6));
 
 function parseV4(s: string): bigint | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);

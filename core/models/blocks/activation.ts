@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
+import type { Builder } from "../../onnx/mod.ts";
 
 /** Activation names the builders accept. */
 export type Activation = "silu" | "gelu" | "quick_gelu";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
+import type { Builder } from "../../onnx/mod.ts";
 import type { BlockContext } from "./context.ts";
 import { linear } from "./linear.ts";
 

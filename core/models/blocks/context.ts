@@ -6,9 +6,14 @@
  *
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
-import { startGraph } from "../../onnx/compose.ts";
-import { DType, type Model, type Tensor, type ValueInfo } from "../../onnx/types.ts";
+import {
+  type Builder,
+  DType,
+  type Model,
+  startGraph,
+  type Tensor,
+  type ValueInfo,
+} from "../../onnx/mod.ts";
 
 /** The tensors of one model component, as external initializers. */
 export interface WeightSource {

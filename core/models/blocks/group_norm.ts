@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DType } from "../../onnx/types.ts";
+import { DType } from "../../onnx/mod.ts";
 import type { BlockContext } from "./context.ts";
 
 /** Options of {@link groupNorm}. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { attr } from "../../onnx/builder.ts";
+import { attr } from "../../onnx/mod.ts";
 import type { BlockContext } from "./context.ts";
 
 /**

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
-import { DType } from "../../onnx/types.ts";
+import { type Builder, DType } from "../../onnx/mod.ts";
 import { type Activation, activation } from "./activation.ts";
 import type { BlockContext } from "./context.ts";
 import { linear } from "./linear.ts";

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { attr } from "../../onnx/builder.ts";
-import { DType } from "../../onnx/types.ts";
+import { attr, DType } from "../../onnx/mod.ts";
 import type { BlockContext } from "./context.ts";
 import { conv2d } from "./conv2d.ts";
 
