@@ -14,8 +14,7 @@
  *
  * @module
  */
-import type { Builder } from "../onnx/builder.ts";
-import { DType, type Node } from "../onnx/types.ts";
+import { type Builder, DType, type Node } from "../onnx/mod.ts";
 import { GraphIndex } from "./graph_index.ts";
 
 const intAttr = (n: Node, name: string, def: number): number => {

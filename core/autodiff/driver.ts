@@ -8,16 +8,17 @@
  *
  * @module
  */
-import { Builder } from "../onnx/builder.ts";
-import { inferShapes, type ShapeTable } from "../onnx/shape_inference.ts";
 import {
+  Builder,
   defaultOpset,
+  inferShapes,
   isFloat,
   type Model,
   type Node,
   numel,
+  type ShapeTable,
   type ValueInfo,
-} from "../onnx/types.ts";
+} from "../onnx/mod.ts";
 import { canonicalise } from "./canonical.ts";
 import { GraphIndex } from "./graph_index.ts";
 import { RULES } from "./rules/mod.ts";

@@ -3,7 +3,7 @@
  * to know that an intermediate value is private to the pattern.
  * @module
  */
-import type { Node } from "../onnx/types.ts";
+import type { Node } from "../onnx/mod.ts";
 
 /** Producers and use counts of a node list; `kept` values (outputs) count as used. */
 export class GraphIndex {

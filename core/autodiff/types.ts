@@ -2,9 +2,7 @@
  * The shape of a vector-Jacobian rule and the view of a forward node that rules read.
  * @module
  */
-import type { Builder } from "../onnx/builder.ts";
-import type { ConstValue } from "../onnx/shape_inference.ts";
-import type { Attribute, Node } from "../onnx/types.ts";
+import type { Attribute, Builder, ConstValue, Node } from "../onnx/mod.ts";
 import type { GraphIndex } from "./graph_index.ts";
 import { AutodiffError } from "./autodiff_error.ts";
 

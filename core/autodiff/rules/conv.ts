@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Builder, ConvOptions } from "../../onnx/builder.ts";
+import type { Builder, ConvOptions } from "../../onnx/mod.ts";
 import type { NodeView, Vjp } from "../types.ts";
 import { AutodiffError } from "../autodiff_error.ts";
 

@@ -4,8 +4,7 @@
  * @module
  */
 import { ABSORBED, type Grad, type NodeView, type Vjp } from "../types.ts";
-import type { Builder } from "../../onnx/builder.ts";
-import type { Node } from "../../onnx/types.ts";
+import type { Builder, Node } from "../../onnx/mod.ts";
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 const LN_TWO_OVER_SQRT_PI = Math.log(TWO_OVER_SQRT_PI);

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
-import { DType } from "../../onnx/types.ts";
+import { type Builder, DType } from "../../onnx/mod.ts";
 import type { NodeView, Vjp } from "../types.ts";
 import { AutodiffError } from "../autodiff_error.ts";
 

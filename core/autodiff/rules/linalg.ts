@@ -3,7 +3,7 @@
  * same kind; broadcast batch dimensions are summed by the driver's un-broadcast.
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
+import type { Builder } from "../../onnx/mod.ts";
 import type { Vjp } from "../types.ts";
 import { AutodiffError } from "../autodiff_error.ts";
 

@@ -3,8 +3,7 @@
  * written with standard operators: the statistics are recomputed from the input.
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
-import { DType, numel } from "../../onnx/types.ts";
+import { type Builder, DType, numel } from "../../onnx/mod.ts";
 import type { NodeView, Vjp } from "../types.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);

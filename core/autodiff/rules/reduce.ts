@@ -3,8 +3,7 @@
  * against the input, and expanded where the rule needs the full shape.
  * @module
  */
-import type { Builder } from "../../onnx/builder.ts";
-import { numel } from "../../onnx/types.ts";
+import { type Builder, numel } from "../../onnx/mod.ts";
 import type { NodeView, Vjp } from "../types.ts";
 
 /**
