@@ -148,6 +148,17 @@ Deno.test("the in-browser sampler matches the server's samples at two gammas in 
       assert.ok(max <= TOLERANCE, `gamma ${gamma}: max pixel difference ${max} > ${TOLERANCE}`);
     }
 
+    // A template cannot be sampled in the page: its message in the error box, the page intact.
+    await b.type("#template", "{} at night");
+    await b.click("#sample-go");
+    const message = await b.until<string>(
+      `!document.getElementById("error").hidden && document.getElementById("error").textContent`,
+      "the error box",
+    );
+    assert.match(message, /one distribution without a template/);
+    await shot("14b-in-browser-template-refused");
+    await b.type("#template", "");
+
     // 4. Four images in the page at gamma 1.5 (the README's screenshot), then on the server.
     await b.type("#n", "4");
     await render("1.5");
