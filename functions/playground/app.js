@@ -360,7 +360,7 @@ async function onServer(body, tag) {
 }
 
 async function inBrowser(body, tag) {
-  const { sampleInBrowser } = await import("/playground/in_browser.js");
+  const { sampleInBrowser } = await import("./in_browser.js");
   const out = await sampleInBrowser(body, modelOf.get(body.distribution), api);
   $("sample-status").dataset.provider = out.provider;
   $("sample-status").dataset.cold = String(out.cold);

@@ -2,7 +2,7 @@
 // onnxruntime-web, loaded from this server (/playground/ort/; WebGPU where the browser has it,
 // else WebAssembly). The model's ONNX files and a distribution's mu, sigma and features come
 // from the API with the page's key, once per page; then a gamma needs no server round trip.
-import { BrowserSampler } from "/playground/sampler.js";
+import { BrowserSampler } from "./sampler.js";
 
 let runtime = null;
 /** onnxruntime-web and its execution provider, loaded once. */
