@@ -20,3 +20,4 @@ export * from "./safetensors.ts";
 export type * from "./types.ts";
 export * from "./unet.ts";
 export * from "./vae.ts";
+export * from "./sd_runtime.ts";

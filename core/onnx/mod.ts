@@ -11,3 +11,5 @@ export * from "./builder.ts";
 export * from "./shape_inference.ts";
 export * from "./compose.ts";
 export * from "./runtime.ts";
+export * from "./host_session.ts";
+export * from "./web_runtime.ts";

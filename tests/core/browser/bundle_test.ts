@@ -5,26 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { main } from "../../../core/tasks/playground_bundle.ts";
 
 Deno.test("functions/playground/sampler.js is the current bundle of core/browser (deno task playground:bundle)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dd-bundle-" });
   try {
     const out = join(dir, "sampler.js");
-    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "browser",
-        "--minify",
-        "-o",
-        out,
-        "core/browser/mod.ts",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    let err = "";
+    const code = await main(["--out", out], { out: () => {}, err: (l) => (err += l) });
+    assert.equal(code, 0, err);
     const fresh = await Deno.readFile(out);
     const committed = await Deno.readFile("functions/playground/sampler.js");
     assert.ok(
