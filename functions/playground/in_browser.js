@@ -5,12 +5,14 @@
 import { BrowserSampler } from "./sampler.js";
 
 let runtime = null;
+/** WebGPU failed once in this page: WebAssembly from then on. */
+let noWebGpu = false;
 /** onnxruntime-web and its execution provider, loaded once. */
 function ortRuntime() {
   runtime ??= (async () => {
     let webgpu = false;
     try {
-      webgpu = Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
+      webgpu = !noWebGpu && Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
     } catch { /* no WebGPU */ }
     const file = webgpu ? "ort.webgpu.bundle.min.mjs" : "ort.wasm.bundle.min.mjs";
     const ort = await import(`/playground/ort/${file}`);
@@ -61,8 +63,21 @@ export async function sampleInBrowser(body, model, api) {
       "In-browser sampling takes one distribution without a template; choose 'on server' for mixes and templates.",
     );
   }
+  try {
+    return await sampleWith(await ortRuntime(), body, model, api);
+  } catch (e) {
+    if ((await ortRuntime()).provider !== "webgpu") throw e;
+    // A WebGPU adapter that cannot run the model: the same code on WebAssembly.
+    console.warn(`WebGPU failed (${e.message}); sampling on WebAssembly`);
+    noWebGpu = true;
+    runtime = null;
+    samplers.clear();
+    return await sampleWith(await ortRuntime(), body, model, api);
+  }
+}
+
+async function sampleWith({ ort, provider }, body, model, api) {
   const cold = !samplers.has(model) || !distributions.has(body.distribution);
-  const { ort, provider } = await ortRuntime();
   const sampler = await once(
     samplers,
     model,
