@@ -16,9 +16,17 @@ import { tensorBytes } from "../onnx/model.ts";
 import { encodeModel } from "../onnx/proto.ts";
 import type { Model } from "../onnx/types.ts";
 import type { ClipTokenizerFiles } from "../tokenizer/clip.ts";
+import { EngineError } from "./engine_error.ts";
 
 /** The components the browser runs (sampling needs no token table and no VAE encoder). */
 export const BROWSER_COMPONENTS = ["textEncoder", "unet", "vaeDecoder"] as const;
+
+/**
+ * The largest model packed for a browser, all components together: one ONNX file must stay
+ * under protobuf's 2 GB, and a page that downloads more than this is no playground (Stable
+ * Diffusion's fp32 UNet alone is 3.4 GB; dd-world-tiny is 7 MB).
+ */
+export const BROWSER_MODEL_MAX_BYTES = 512 * 1024 * 1024;
 
 /** A component the browser runs. */
 export type BrowserComponent = typeof BROWSER_COMPONENTS[number];
@@ -73,6 +81,7 @@ async function readJson(path: string): Promise<unknown> {
  *
  * @param model The loaded model (its graphs; no session is created).
  * @returns The description and the files.
+ * @throws {EngineError} `model_too_large` over {@linkcode BROWSER_MODEL_MAX_BYTES} of weights.
  * @example
  * ```ts ignore
  * const { manifest, files } = await browserModel(await engine.model());
@@ -80,6 +89,19 @@ async function readJson(path: string): Promise<unknown> {
  */
 export async function browserModel(model: LoadedModel): Promise<BrowserModel> {
   const graphs = model.runtime.graphs;
+  let weights = 0;
+  for (const c of BROWSER_COMPONENTS) {
+    for (const t of graphs[c]?.graph.initializers ?? []) {
+      weights += t.external?.length ?? t.data?.length ?? 0;
+    }
+  }
+  if (weights > BROWSER_MODEL_MAX_BYTES) {
+    throw new EngineError(
+      "model_too_large",
+      `${model.name} has ${Math.round(weights / 2 ** 20)} MiB of weights, more than the ` +
+        `${BROWSER_MODEL_MAX_BYTES / 2 ** 20} MiB a page can sample with; sample on the server`,
+    );
+  }
   const files = new Map<string, Uint8Array>();
   const components: BrowserModelManifest["components"] = {};
   for (const c of BROWSER_COMPONENTS) {
