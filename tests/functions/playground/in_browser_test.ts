@@ -32,7 +32,7 @@ const EMBEDDED = "core/models/embedded/dd-world-tiny";
 const TOLERANCE = 2;
 /**
  * DD_PLAYGROUND_WEBGPU=1: the page gets WebGPU on SwiftShader (Chromium's CPU Vulkan), so the
- * sampler runs onnxruntime-web's WebGPU provider; about 80 s a render here, so not in CI.
+ * sampler runs onnxruntime-web's WebGPU provider; 30 to 80 s a render here, so not in CI.
  */
 const webgpu = Deno.env.get("DD_PLAYGROUND_WEBGPU") === "1";
 
