@@ -303,6 +303,8 @@ function offlineEngine(store: Store): EngineApi {
     trainBudgetBytes: fail,
     sampleBudgetBytes: fail,
     delete: fail,
+    browserModel: fail,
+    parameters: fail,
     close: () => Promise.resolve(),
   };
 }

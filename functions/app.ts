@@ -42,6 +42,8 @@ import { jobPreviews } from "./routes/job_previews.ts";
 import { jobsGet } from "./routes/jobs_get.ts";
 import { jobsList } from "./routes/jobs_list.ts";
 import { modelsList } from "./routes/models_list.ts";
+import { modelsBrowser } from "./routes/models_browser.ts";
+import { distributionParameters } from "./routes/distribution_parameters.ts";
 import { DOCS_ASSET_PATHS, openapi } from "./routes/openapi.ts";
 import { internalJobs } from "./routes/internal_jobs.ts";
 import { playground, PLAYGROUND_PATHS } from "./routes/playground.ts";
@@ -160,12 +162,14 @@ export function createApp(options: AppOptions | AppDeps): OpenAPIHono<AppEnv> {
 
   health(app, deps);
   modelsList(app, deps);
+  modelsBrowser(app, deps);
   distributionsCreate(app, deps);
   distributionsList(app, deps);
   distributionsGet(app, deps);
   distributionsDelete(app, deps);
   jobsList(app, deps);
   textualInversionGet(app, deps);
+  distributionParameters(app, deps);
   jobsGet(app, deps);
   jobsCancel(app, deps);
   jobPreviews(app, deps);

@@ -125,6 +125,7 @@ const CODE_STATUS: Partial<Record<string, ContentfulStatusCode>> = {
   unsupported_format: 415,
   image_too_large: 413,
   model_mismatch: 422,
+  model_too_large: 422,
 };
 
 /**

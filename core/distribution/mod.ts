@@ -8,6 +8,7 @@ export * from "./errors.ts";
 export * from "./fit.ts";
 export * from "./objective.ts";
 export * from "./prompt_distribution.ts";
+export * from "./render.ts";
 export * from "./sample.ts";
 export * from "./template.ts";
 export * from "./train.ts";

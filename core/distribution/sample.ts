@@ -7,10 +7,9 @@
  * @module
  */
 import type { DistributionTensors, Manifest } from "../artifacts/mod.ts";
-import { fromTensor, type RgbImage } from "../images/mod.ts";
+import type { RgbImage } from "../images/mod.ts";
 import type { ModelRuntime } from "../models/mod.ts";
-import { type PlannedTimesteps, txt2img } from "../pipeline/mod.ts";
-import { Rng } from "../random.ts";
+import type { PlannedTimesteps } from "../pipeline/mod.ts";
 import type { SchedulerConfig, SchedulerKind } from "../schedulers/mod.ts";
 import { DistributionInputError } from "./errors.ts";
 import {
@@ -20,7 +19,10 @@ import {
   type SamplerKind,
 } from "./prompt_distribution.ts";
 import { fitDistribution } from "./fit.ts";
+import { renderDistribution, storedDistribution } from "./render.ts";
 import { readTokenTable, templateIds, type TemplateTokenizer } from "./template.ts";
+
+export { encodePrompt, renderDistribution, sampleFeatures, storedDistribution } from "./render.ts";
 
 /** A tokenizer that also pads full sequences (for the negative prompt). */
 export interface SampleTokenizer extends TemplateTokenizer {
@@ -107,13 +109,7 @@ export async function resolveDistribution(
     }
     if (!template && (t.features || m.K === 1 || !needsFeatures)) {
       // Stored features give the spread; mu and sigma stay exactly as stored.
-      // One prompt (Textual Inversion) has a spread of one zero row: every sampler gives mu.
-      const spread = m.K === 1
-        ? PromptDistribution.withFeatures(t.mu.data, 1, [L, d]).spread
-        : t.features
-        ? PromptDistribution.withFeatures(t.features.data, m.K, [L, d]).spread
-        : undefined;
-      parts.push(new PromptDistribution(t.mu.data, t.sigma.data, [L, d], spread));
+      parts.push(storedDistribution(m.K, t, [L, d]));
       continue;
     }
     // A new template, or an artifact from before features were stored: re-encode the prompts.
@@ -138,33 +134,6 @@ export async function resolveDistribution(
     : PromptDistribution.mix(parts, dists.map((x) => x.weight), mixMode);
 }
 
-/** Text features of a plain prompt, [L, d]. */
-export async function encodePrompt(model: SampleModel, text: string): Promise<Float32Array> {
-  const ids = Int32Array.from(
-    model.tokenizer.encodePadded(text, model.runtime.graphs.info.maxLength),
-  );
-  return await model.runtime.encodeIds(ids, 1);
-}
-
-/** The sampled c~ [n, L, d] and the unconditional features [L, d]. */
-export async function sampleFeatures(
-  model: SampleModel,
-  dist: PromptDistribution,
-  o: Pick<SampleOptions, "gamma" | "n" | "seed" | "sharedSample" | "negativePrompt" | "sampler">,
-): Promise<{ cond: Float32Array; uncond: Float32Array }> {
-  const scaled = dist.scaled(o.gamma);
-  const rng = new Rng(o.seed).fork("c~");
-  const cond = o.sharedSample
-    ? (() => {
-      const one = scaled.sample(rng, o.sampler ?? DEFAULT_SAMPLER);
-      const all = new Float32Array(o.n * one.length);
-      for (let i = 0; i < o.n; i++) all.set(one, i * one.length);
-      return all;
-    })()
-    : scaled.sampleMany(o.n, rng, o.sampler ?? DEFAULT_SAMPLER);
-  return { cond, uncond: await encodePrompt(model, o.negativePrompt ?? "") };
-}
-
 /** Generates n images from one distribution or a weighted mix. */
 export async function sampleImages(
   model: SampleModel,
@@ -173,32 +142,4 @@ export async function sampleImages(
 ): Promise<RgbImage[]> {
   const dist = await resolveDistribution(model, dists, o.template, o.mixMode, o.sampler);
   return await renderDistribution(model, dist, o);
-}
-
-/**
- * Generates n images from a resolved distribution (a stored one, or one still being trained:
- * previews).
- */
-export async function renderDistribution(
-  model: SampleModel,
-  dist: PromptDistribution,
-  o: Omit<SampleOptions, "template" | "mixMode">,
-): Promise<RgbImage[]> {
-  const { cond, uncond } = await sampleFeatures(model, dist, o);
-  const { scheduler, plan } = o.timesteps;
-  const { pixels } = await txt2img(model.runtime, scheduler, cond, uncond, {
-    plan,
-    guidance: o.guidance,
-    guidanceRescale: o.guidanceRescale ?? 0,
-    seed: o.seed,
-    ...(o.batchSize ? { batchSize: o.batchSize } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  const { latentSize, vaeScale } = model.runtime.graphs.info;
-  const side = latentSize * vaeScale, size = 3 * side * side;
-  return Array.from(
-    { length: o.n },
-    (_, i) => fromTensor(pixels.subarray(i * size, (i + 1) * size), side, side),
-  );
 }

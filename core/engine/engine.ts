@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type BrowserModel, browserModel, distributionParameters } from "./browser_model.ts";
 import {
   deleteDistribution,
   type DistributionTensors,
@@ -114,6 +115,7 @@ export interface DistributionPage {
  */
 export class Engine {
   private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly browserModels = new Map<string, Promise<BrowserModel>>();
 
   constructor(readonly options: EngineOptions) {}
 
@@ -194,6 +196,25 @@ export class Engine {
       resolve: (n) => this.resolve(n),
       sessionOptions: this.options.sessionOptions ?? {},
     });
+  }
+
+  /**
+   * The named model packed for the in-browser sampler (browser_model.ts), once per process.
+   * @param name The model's name (default the engine's).
+   */
+  browserModel(name = this.options.defaultModel): Promise<BrowserModel> {
+    let p = this.browserModels.get(name);
+    if (!p) {
+      p = this.model(name).then(browserModel);
+      p.catch(() => this.browserModels.delete(name));
+      this.browserModels.set(name, p);
+    }
+    return p;
+  }
+
+  /** A distribution's mu, sigma and features as safetensors (browser_model.ts). */
+  async parameters(id: string): Promise<Uint8Array> {
+    return distributionParameters(await this.get(id));
   }
 
   /** Decodes reference images (limits checked from headers first). */

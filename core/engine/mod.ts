@@ -16,6 +16,7 @@ export * from "./budget.ts";
 export * from "./worker_engine.ts";
 export * from "./worker_host.ts";
 export * from "./preview.ts";
+export * from "./browser_model.ts";
 
 // What requests and responses are made of, from the layers below.
 export { type Manifest, manifestSchema } from "../artifacts/mod.ts";

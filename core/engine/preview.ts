@@ -65,10 +65,8 @@ export function previewHooks(
         gamma: 1,
         n,
         seed: o.seed ?? 0,
-        steps: o.sampleSteps ?? 10,
         guidance: model.defaultGuidance,
         guidanceRescale: model.defaultGuidanceRescale,
-        scheduler: model.defaultScheduler,
         timesteps,
         ...(signal ? { signal } : {}),
       });

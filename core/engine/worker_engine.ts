@@ -61,6 +61,10 @@ export interface EngineApi {
   /** Estimated peak bytes of a sampling request (budget.ts). */
   sampleBudgetBytes: Engine["sampleBudgetBytes"];
   delete(id: string): Promise<void>;
+  /** A model packed for the in-browser sampler (browser_model.ts). */
+  browserModel: Engine["browserModel"];
+  /** A distribution's parameters as safetensors (browser_model.ts). */
+  parameters: Engine["parameters"];
   close(): Promise<void>;
 }
 
@@ -170,6 +174,15 @@ export class WorkerEngine implements EngineApi {
   }
 
   /** @inheritdoc */
+  /** Packed on this thread: it reads the model's files and builds graphs, runs nothing. */
+  browserModel(name?: string): ReturnType<Engine["browserModel"]> {
+    return this.wo.local.browserModel(name);
+  }
+
+  parameters(id: string): Promise<Uint8Array> {
+    return this.wo.local.parameters(id);
+  }
+
   delete(id: string): Promise<void> {
     return this.wo.local.delete(id);
   }

@@ -30,3 +30,4 @@ export * from "./model_error.ts";
 export * from "./model_files.ts";
 export * from "./registry.ts";
 export * from "./sampler_defaults.ts";
+export * from "./sd_runtime.ts";

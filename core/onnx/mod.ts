@@ -12,3 +12,5 @@ export * from "./shape_inference.ts";
 export * from "./compose.ts";
 export * from "./share_tiled.ts";
 export * from "./runtime.ts";
+export * from "./host_session.ts";
+export * from "./web_runtime.ts";

@@ -9,17 +9,18 @@ import * as ort from "onnxruntime-node";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { tensorBytes } from "./model.ts";
 import { encodeModel } from "./proto.ts";
-import { DType, type Model, type Tensor } from "./types.ts";
+import type { Model, Tensor } from "./types.ts";
+import {
+  checkFeeds,
+  graphInputs,
+  type HostDType,
+  type HostSession,
+  type HostTensor,
+  type InputSpec,
+} from "./host_session.ts";
 
-/** Host-side tensor types passed to and from sessions. */
-export type HostDType = "float32" | "float64" | "int32" | "int64" | "bool";
-
-/** A tensor on the host. int64 data is a BigInt64Array. */
-export interface HostTensor {
-  dtype: HostDType;
-  dims: number[];
-  data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
-}
+export type { HostDType, HostTensor };
+export { hostDType } from "./host_session.ts";
 
 /** Execution provider: CPU everywhere, CUDA where the CUDA libraries are installed. */
 export type ExecutionProvider = "cpu" | "cuda";
@@ -51,21 +52,6 @@ export interface SessionOptions {
   cpuArena?: boolean;
   /** Writes ONNX Runtime's per-node profile (JSON) to files starting with this prefix. */
   profilePrefix?: string;
-}
-
-const HOST_DTYPE: Partial<Record<DType, HostDType>> = {
-  [DType.FLOAT]: "float32",
-  [DType.DOUBLE]: "float64",
-  [DType.INT32]: "int32",
-  [DType.INT64]: "int64",
-  [DType.BOOL]: "bool",
-};
-
-/** The host dtype of an ONNX dtype. */
-export function hostDType(dtype: DType): HostDType {
-  const h = HOST_DTYPE[dtype];
-  if (!h) throw new Error(`unsupported tensor dtype ${DType[dtype] ?? dtype}`);
-  return h;
 }
 
 /** The deepest directory containing every path. */
@@ -142,13 +128,8 @@ async function createOrtSession(
   }
 }
 
-interface InputSpec {
-  dtype: HostDType;
-  shape: (number | string | null)[] | null;
-}
-
-/** An ONNX Runtime session with checked inputs. */
-export class Session {
+/** An ONNX Runtime (onnxruntime-node) session with checked inputs. */
+export class Session implements HostSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly inputs: Map<string, InputSpec>,
@@ -188,11 +169,7 @@ export class Session {
       sessionOptions.profileFilePrefix = opts.profilePrefix;
     }
     const session = await createOrtSession(model, sessionOptions);
-    const inputs = new Map<string, InputSpec>();
-    const init = new Set(model.graph.initializers.map((t) => t.name));
-    for (const v of model.graph.inputs) {
-      if (!init.has(v.name)) inputs.set(v.name, { dtype: hostDType(v.dtype), shape: v.shape });
-    }
+    const inputs = graphInputs(model);
     return new Session(session, inputs, session.outputNames);
   }
 
@@ -206,26 +183,10 @@ export class Session {
     feeds: Record<string, HostTensor>,
     outputs?: string[],
   ): Promise<Record<string, HostTensor>> {
+    checkFeeds(this.inputs, feeds);
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, spec] of this.inputs) {
-      const t = feeds[name];
-      if (!t) throw new Error(`missing input '${name}'`);
-      if (t.dtype !== spec.dtype) {
-        throw new Error(`input '${name}' must be ${spec.dtype}, got ${t.dtype}`);
-      }
-      if (spec.shape) {
-        const ok = spec.shape.length === t.dims.length &&
-          spec.shape.every((d, i) => typeof d !== "number" || d === t.dims[i]);
-        if (!ok) {
-          throw new Error(
-            `input '${name}' must have shape [${spec.shape.join(",")}], got [${t.dims.join(",")}]`,
-          );
-        }
-      }
+    for (const [name, t] of Object.entries(feeds)) {
       ortFeeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
-    }
-    for (const name of Object.keys(feeds)) {
-      if (!this.inputs.has(name)) throw new Error(`unknown input '${name}'`);
     }
     const result = await this.session.run(ortFeeds, outputs ?? [...this.outputNames]);
     const out: Record<string, HostTensor> = {};

@@ -9,7 +9,7 @@
  */
 import { Rng } from "../random.ts";
 import type { Scheduler, SchedulerPlan } from "../schedulers/mod.ts";
-import type { ModelRuntime } from "../models/mod.ts";
+import type { SdRuntime } from "../models/mod.ts";
 
 /** A scheduler and its plan for one request: planned once (core/engine's `planTimesteps`). */
 export interface PlannedTimesteps {
@@ -58,13 +58,13 @@ export interface Txt2ImgResult {
  * @throws Error when aborted, or on inconsistent sizes.
  */
 export async function txt2img(
-  rt: ModelRuntime,
+  rt: SdRuntime,
   scheduler: Scheduler,
   cond: Float32Array,
   uncond: Float32Array,
   opts: Txt2ImgOptions,
 ): Promise<Txt2ImgResult> {
-  const { maxLength: L, hiddenSize: d, latentChannels: C, latentSize: h } = rt.graphs.info;
+  const { maxLength: L, hiddenSize: d, latentChannels: C, latentSize: h } = rt.info;
   const feat = L * d, lat = C * h * h;
   const n = cond.length / feat;
   if (!Number.isInteger(n) || n < 1) throw new Error(`cond must be [n, ${L}, ${d}]`);
@@ -114,7 +114,7 @@ export async function txt2img(
     }
     latents.set(x, start * lat);
     // 4. Decode.
-    pixels.push(await rt.decode(scale(x, 1 / rt.graphs.info.scalingFactor), b));
+    pixels.push(await rt.decode(scale(x, 1 / rt.info.scalingFactor), b));
   }
   return { latents, pixels: concat(pixels) };
 }

@@ -22,7 +22,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { z } from "zod";
 import { Bpe, bytesToUnicode } from "./_bpe.ts";
 import { fixText } from "./_ftfy.ts";
@@ -233,7 +232,9 @@ export class ClipTokenizer {
    * @throws TokenizerError naming the file when one is missing, malformed or inconsistent.
    */
   static async fromDir(dir: string): Promise<ClipTokenizer> {
-    const path = (name: string) => join(dir, name);
+    // Plain "/" rather than node:path, so this module also bundles for the browser
+    // (core/browser); Deno reads "/"-joined paths on every platform.
+    const path = (name: string) => `${dir.replace(/[\\/]+$/, "")}/${name}`;
     const names: FileNames = {
       vocab: path("vocab.json"),
       merges: path("merges.txt"),

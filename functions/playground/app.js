@@ -1,4 +1,6 @@
 // The playground: plain browser JavaScript over the public HTTP API (functions/README.md).
+// One script of about 450 lines (over the house's 400) so the page needs no build step; the
+// in-browser sampling lives in in_browser.js.
 // The API key lives in `apiKey` only (never stored); every error the API answers
 // ({error: {code, message}}) is shown in #error.
 "use strict";
@@ -13,6 +15,8 @@ let training = null;
 const picked = new Set();
 /** Mix weights by id (0–1 sliders). */
 const weights = new Map();
+/** Each listed distribution's model, by id (the in-browser sampler loads that model). */
+const modelOf = new Map();
 
 const $ = (id) => document.getElementById(id);
 
@@ -227,6 +231,7 @@ async function loadDistributions() {
     after = page.next;
   } while (after);
   for (const id of [...picked]) if (!items.some((d) => d.id === id)) picked.delete(id);
+  for (const d of items) modelOf.set(d.id, d.model.name);
   $("dist-list").replaceChildren(...items.map((d) => {
     const tr = document.createElement("tr");
     tr.dataset.id = d.id;
@@ -323,6 +328,48 @@ function renderWeights() {
   }));
 }
 
+/** Where samples are drawn: "server" or "browser" (the switch beside the Sample button). */
+function where() {
+  return document.querySelector('input[name="where"]:checked').value;
+}
+
+/** A sample's figure: the image (an <img> or a <canvas>) and its PNG link. */
+function figure(image, pngUrl, name) {
+  const fig = document.createElement("figure");
+  const a = document.createElement("a");
+  a.href = pngUrl;
+  a.download = name;
+  a.textContent = "PNG";
+  fig.append(image, a);
+  return fig;
+}
+
+async function onServer(body, tag) {
+  const res = await api("/v1/samples", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  const out = await res.json();
+  return out.images.map((im, i) => {
+    const img = document.createElement("img");
+    img.src = `data:image/png;base64,${im.png_base64}`;
+    img.alt = `sample ${i}`;
+    return figure(img, img.src, `sample-${tag}-${i}.png`);
+  });
+}
+
+async function inBrowser(body, tag) {
+  const { sampleInBrowser } = await import("./in_browser.js");
+  const out = await sampleInBrowser(body, modelOf.get(body.distribution), api);
+  $("sample-status").dataset.provider = out.provider;
+  $("sample-status").dataset.cold = String(out.cold);
+  return out.canvases.map((canvas, i) => {
+    canvas.setAttribute("aria-label", `sample ${i}`);
+    return figure(canvas, canvas.toDataURL("image/png"), `sample-${tag}-${i}.png`);
+  });
+}
+
 async function sample() {
   if (picked.size === 0) throw new Error("Tick a distribution in the list first.");
   const body = {
@@ -335,36 +382,45 @@ async function sample() {
   else body.mix = [...picked].map((id) => ({ id, weight: weights.get(id) ?? 0.5 }));
   const template = $("template").value.trim();
   if (template) body.template = template;
+  const status = $("sample-status");
   $("sample-go").disabled = true;
-  $("sample-status").textContent = "sampling…";
+  status.textContent = "sampling…";
+  const place = where();
+  const t0 = performance.now();
   try {
-    const res = await api("/v1/samples", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-    });
-    const out = await res.json();
-    const tag = `g${body.gamma}-seed${out.seed}`;
-    $("samples").replaceChildren(...out.images.map((im, i) => {
-      const fig = document.createElement("figure");
-      const img = document.createElement("img");
-      img.src = `data:image/png;base64,${im.png_base64}`;
-      img.alt = `sample ${i}`;
-      const a = document.createElement("a");
-      a.href = img.src;
-      a.download = `sample-${tag}-${i}.png`;
-      a.textContent = "PNG";
-      fig.append(img, a);
-      return fig;
-    }));
+    const tag = `g${body.gamma}-seed${body.seed}`;
+    const figures = place === "browser" ? await inBrowser(body, tag) : await onServer(body, tag);
+    const ms = performance.now() - t0;
+    $("samples").replaceChildren(...figures);
     const what = body.mix ? `mix of ${body.mix.length}` : body.distribution;
-    $("sample-status").textContent = `gamma ${body.gamma.toFixed(2)} · seed ${out.seed} · ${what}`;
+    Object.assign(status.dataset, { where: place, ms: ms.toFixed(0), images: body.n });
+    status.textContent = `gamma ${body.gamma.toFixed(2)} · seed ${body.seed} · ${what} · ${
+      place === "browser" ? `in browser (${status.dataset.provider})` : "on server"
+    } · ${body.n} in ${(ms / 1000).toFixed(2)} s`;
   } catch (e) {
-    $("sample-status").textContent = "";
+    status.textContent = "";
     throw e;
   } finally {
     $("sample-go").disabled = false;
   }
+}
+
+/** In-browser mode: the gamma slider re-renders (the latest value once the current is done). */
+let rendering = null;
+let again = false;
+function rerender() {
+  if (where() !== "browser" || picked.size !== 1) return;
+  if (rendering) {
+    again = true;
+    return;
+  }
+  rendering = guarded(sample).finally(() => {
+    rendering = null;
+    if (again) {
+      again = false;
+      rerender();
+    }
+  });
 }
 
 // --- wiring ---------------------------------------------------------------------------------
@@ -391,6 +447,7 @@ function init() {
   $("refresh").addEventListener("click", () => guarded(loadDistributions));
   $("gamma").addEventListener("input", () => {
     $("gamma-value").textContent = Number($("gamma").value).toFixed(2);
+    rerender();
   });
   $("sample-go").addEventListener("click", () => guarded(sample));
   connect();

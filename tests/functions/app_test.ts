@@ -38,6 +38,7 @@ Deno.test("GET /openapi.json describes every route; /docs points at it", async (
       "/readyz",
       "/v1/distributions",
       "/v1/distributions/{id}",
+      "/v1/distributions/{id}/parameters",
       "/v1/distributions/{id}/textual_inversion",
       "/v1/embeddings",
       "/v1/jobs",
@@ -46,6 +47,8 @@ Deno.test("GET /openapi.json describes every route; /docs points at it", async (
       "/v1/jobs/{id}/previews",
       "/v1/jobs/{id}/previews/{step}",
       "/v1/models",
+      "/v1/models/{name}/browser",
+      "/v1/models/{name}/browser/{file}",
       "/v1/samples",
     ]);
     const train = doc.paths["/v1/distributions"].post.requestBody.content;

@@ -40,6 +40,31 @@ Deno.test("GET /playground and its assets are open, same-origin only; other path
   }
 });
 
+Deno.test("the in-browser sampler's bundle and onnxruntime-web's files are served, open, from node_modules", async () => {
+  const { app, close } = await makeApp({ DD_API_KEYS: KEY });
+  try {
+    for (
+      const [path, type] of [
+        ["/playground/in_browser.js", /javascript/],
+        ["/playground/sampler.js", /javascript/],
+        ["/playground/ort/ort.wasm.bundle.min.mjs", /javascript/],
+        ["/playground/ort/ort-wasm-simd-threaded.wasm", /application\/wasm/],
+        ["/playground/ort/ort.webgpu.bundle.min.mjs", /javascript/],
+        ["/playground/ort/ort-wasm-simd-threaded.asyncify.wasm", /application\/wasm/],
+      ] as const
+    ) {
+      const r = await app.request(path);
+      assert.equal(r.status, 200, path);
+      assert.match(r.headers.get("content-type")!, type);
+      assert.match(r.headers.get("content-security-policy")!, /'wasm-unsafe-eval'/);
+      await r.body?.cancel();
+    }
+    assert.equal((await app.request("/playground/ort/ort.all.min.mjs")).status, 401);
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("the playground trains, previews, samples at two gammas, mixes, exports and deletes in headless Chromium", async () => {
   const { app, store, close } = await makeApp({ DD_API_KEYS: KEY });
   await fakeDistribution(store, "dd_other", MODEL);

@@ -67,15 +67,22 @@ export class Browser {
    *
    * @param width Window width in CSS pixels.
    * @param height Window height.
+   * @param opts `webgpu`: offer WebGPU on SwiftShader (Chromium's CPU Vulkan) instead of no GPU.
    */
-  static async launch(width = 1280, height = 1000): Promise<Browser> {
+  static async launch(
+    width = 1280,
+    height = 1000,
+    opts: { webgpu?: boolean } = {},
+  ): Promise<Browser> {
     const chromium = await findChromium();
     const profile = await Deno.makeTempDir({ prefix: "dd-chromium-" });
     const child = new Deno.Command(chromium, {
       args: [
         "--headless",
         "--no-sandbox",
-        "--disable-gpu",
+        ...(opts.webgpu
+          ? ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]
+          : ["--disable-gpu"]),
         "--disable-dev-shm-usage",
         "--no-first-run",
         "--no-default-browser-check",
