@@ -77,6 +77,19 @@ export function json<S extends z.ZodType>(description: string, schema: S) {
 }
 
 /**
+ * A binary response's OpenAPI description (one or more media types).
+ * @example
+ * ```ts
+ * console.assert("application/octet-stream" in binary("A file").content);
+ * ```
+ */
+export function binary(description: string, ...types: string[]) {
+  const schema = z.string().openapi({ format: "binary" });
+  const media = types.length > 0 ? types : ["application/octet-stream"];
+  return { description, content: Object.fromEntries(media.map((t) => [t, { schema }])) };
+}
+
+/**
  * A route's responses: its own (`ok`) and the shared error statuses ({@linkcode errorResponses}).
  * @example
  * ```ts

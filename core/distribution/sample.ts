@@ -9,7 +9,6 @@
 import type { DistributionTensors, Manifest } from "../artifacts/mod.ts";
 import type { RgbImage } from "../images/mod.ts";
 import type { ModelRuntime } from "../models/mod.ts";
-import type { PlannedTimesteps } from "../pipeline/mod.ts";
 import type { SchedulerConfig, SchedulerKind } from "../schedulers/mod.ts";
 import { DistributionInputError } from "./errors.ts";
 import {
@@ -19,7 +18,7 @@ import {
   type SamplerKind,
 } from "./prompt_distribution.ts";
 import { fitDistribution } from "./fit.ts";
-import { renderDistribution, storedDistribution } from "./render.ts";
+import { renderDistribution, type RenderOptions, storedDistribution } from "./render.ts";
 import { readTokenTable, templateIds, type TemplateTokenizer } from "./template.ts";
 
 export { encodePrompt, renderDistribution, sampleFeatures, storedDistribution } from "./render.ts";
@@ -36,32 +35,13 @@ export interface WeightedDistribution {
   weight: number;
 }
 
-/** What to sample. */
-export interface SampleOptions {
-  gamma: number;
+/** What to sample: what to render, plus an optional new template and the mix rule. */
+export interface SampleOptions extends RenderOptions {
   /** New template with `{}` for the learned prompt; absent = the learned mu/sigma as stored. */
   template?: string;
-  negativePrompt?: string;
   mixMode?: MixMode;
-  n: number;
-  seed: number;
   steps: number;
-  guidance: number;
-  /** diffusers' guidance_rescale phi in [0, 1] (0: plain classifier-free guidance). */
-  guidanceRescale?: number;
   scheduler?: SchedulerKind;
-  /**
-   * The request's timesteps (for `scheduler` and `steps`), planned once by the caller:
-   * core/engine's `planTimesteps`, the one check of `steps`.
-   */
-  timesteps: PlannedTimesteps;
-  /** How c~ is drawn (DESIGN §4b); default `DEFAULT_SAMPLER`. */
-  sampler?: SamplerKind;
-  /** One c~ shared by all images (authors' code) instead of a fresh one each (paper). */
-  sharedSample?: boolean;
-  batchSize?: number;
-  onProgress?: (done: number, total: number) => void;
-  signal?: AbortSignal;
 }
 
 /** A model ready to sample from. */

@@ -37,6 +37,35 @@ export interface HostSession {
   release(): Promise<void>;
 }
 
+/** An output tensor as either ONNX Runtime package returns it. */
+export interface RuntimeOutput {
+  type: string;
+  dims: readonly number[];
+}
+
+/**
+ * One checked run through either ONNX Runtime package, so the two adapters differ only in how
+ * they make and read tensors: the feeds are checked ({@linkcode checkFeeds}), converted by
+ * `toRuntime`, run, and each output read back by `read` as a host tensor.
+ */
+export async function runChecked<In, Out extends RuntimeOutput>(
+  inputs: ReadonlyMap<string, InputSpec>,
+  feeds: Record<string, HostTensor>,
+  toRuntime: (t: HostTensor) => In,
+  run: (feeds: Record<string, In>) => Promise<Record<string, Out>>,
+  read: (t: Out) => HostTensor["data"] | Promise<HostTensor["data"]>,
+): Promise<Record<string, HostTensor>> {
+  checkFeeds(inputs, feeds);
+  const runtimeFeeds: Record<string, In> = {};
+  for (const [name, t] of Object.entries(feeds)) runtimeFeeds[name] = toRuntime(t);
+  const result = await run(runtimeFeeds);
+  const out: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(result)) {
+    out[name] = { dtype: t.type as HostDType, dims: [...t.dims], data: await read(t) };
+  }
+  return out;
+}
+
 /**
  * Checks every feed's name, dtype and static dims against the graph's inputs, so a mistake
  * reads as a sentence rather than a runtime's stack trace.

@@ -11,12 +11,12 @@ import { tensorBytes } from "./model.ts";
 import { encodeModel } from "./proto.ts";
 import type { Model, Tensor } from "./types.ts";
 import {
-  checkFeeds,
   graphInputs,
   type HostDType,
   type HostSession,
   type HostTensor,
   type InputSpec,
+  runChecked,
 } from "./host_session.ts";
 
 export type { HostDType, HostTensor };
@@ -179,25 +179,17 @@ export class Session implements HostSession {
   }
 
   /** Runs the model; checks every feed's name, dtype and static dims first. */
-  async run(
+  run(
     feeds: Record<string, HostTensor>,
     outputs?: string[],
   ): Promise<Record<string, HostTensor>> {
-    checkFeeds(this.inputs, feeds);
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
-    }
-    const result = await this.session.run(ortFeeds, outputs ?? [...this.outputNames]);
-    const out: Record<string, HostTensor> = {};
-    for (const [name, t] of Object.entries(result)) {
-      out[name] = {
-        dtype: t.type as HostDType,
-        dims: [...t.dims],
-        data: t.data as HostTensor["data"],
-      };
-    }
-    return out;
+    return runChecked(
+      this.inputs,
+      feeds,
+      (t) => new ort.Tensor(t.dtype, t.data, t.dims),
+      (f) => this.session.run(f, outputs ?? [...this.outputNames]),
+      (t) => t.data as HostTensor["data"],
+    );
   }
 
   /** Ends profiling (see `profilePrefix`); ONNX Runtime writes the profile file. */

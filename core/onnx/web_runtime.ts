@@ -7,13 +7,7 @@
  * @module
  */
 import type * as OrtWeb from "onnxruntime-web";
-import {
-  checkFeeds,
-  type HostDType,
-  type HostSession,
-  type HostTensor,
-  type InputSpec,
-} from "./host_session.ts";
+import { type HostSession, type HostTensor, type InputSpec, runChecked } from "./host_session.ts";
 
 /** The onnxruntime-web module (any of its bundles: wasm, webgpu). */
 export type OrtWebModule = Pick<typeof OrtWeb, "InferenceSession" | "Tensor" | "env">;
@@ -63,26 +57,18 @@ export class WebSession implements HostSession {
   }
 
   /** Runs the model; checks every feed's name, dtype and static dims first. */
-  async run(
+  run(
     feeds: Record<string, HostTensor>,
     outputs?: string[],
   ): Promise<Record<string, HostTensor>> {
-    checkFeeds(this.inputs, feeds);
-    const ortFeeds: Record<string, OrtWeb.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      // The constructor's overloads are per dtype; the feed was checked above.
-      ortFeeds[name] = new this.ort.Tensor(t.dtype, t.data as Float32Array, t.dims);
-    }
-    const result = await this.session.run(ortFeeds, outputs ?? [...this.outputNames]);
-    const out: Record<string, HostTensor> = {};
-    for (const [name, t] of Object.entries(result)) {
-      out[name] = {
-        dtype: t.type as HostDType,
-        dims: [...t.dims],
-        data: (await t.getData()) as HostTensor["data"],
-      };
-    }
-    return out;
+    return runChecked(
+      this.inputs,
+      feeds,
+      // The constructor's overloads are per dtype; the feeds are checked first.
+      (t) => new this.ort.Tensor(t.dtype, t.data as Float32Array, t.dims),
+      (f) => this.session.run(f, outputs ?? [...this.outputNames]),
+      async (t) => (await t.getData()) as HostTensor["data"],
+    );
   }
 
   /** Frees the session. */

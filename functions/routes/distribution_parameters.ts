@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { route, withErrors } from "../errors.ts";
+import { binary, route, withErrors } from "../errors.ts";
 import { DistributionIdParams } from "../lib/schemas.ts";
 
 /** Mounts the route on `app`. */
@@ -23,12 +23,7 @@ export function distributionParameters(app: OpenAPIHono<AppEnv>, deps: AppDeps):
         "c~ from exactly these (POST /v1/samples does the same on the server).",
       request: { params: DistributionIdParams },
       responses: withErrors({
-        200: {
-          description: "A safetensors file",
-          content: {
-            "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
-          },
-        },
+        200: binary("A safetensors file"),
       }),
     },
   );

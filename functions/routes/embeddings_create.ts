@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { errorResponses, route } from "../errors.ts";
+import { binary, errorResponses, route } from "../errors.ts";
 import { embeddingsBodySchema, toSampleRequest } from "../lib/sample_input.ts";
 
 /** Mounts the route on `app`. */
@@ -23,12 +23,7 @@ export function embeddingsCreate(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
         },
       },
       responses: {
-        200: {
-          description: "A safetensors file",
-          content: {
-            "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
-          },
-        },
+        200: binary("A safetensors file"),
         ...errorResponses,
       },
     },

@@ -8,7 +8,7 @@
  */
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { ApiError, json, route, withErrors } from "../errors.ts";
+import { ApiError, binary, json, route, withErrors } from "../errors.ts";
 
 const NameParams = z.object({
   name: z.string().min(1).max(200).openapi({ example: "dd-world-tiny" }),
@@ -90,12 +90,7 @@ export function modelsBrowser(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       "in `components` of GET /v1/models/{name}/browser.",
     request: { params: FileParams },
     responses: withErrors({
-      200: {
-        description: "The ONNX model",
-        content: {
-          "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
-        },
-      },
+      200: binary("The ONNX model"),
     }),
   });
   app.openapi(file, async (c) => {
