@@ -53,11 +53,11 @@ export const SAMPLER_KINDS = [
 ] as const satisfies readonly SamplerKind[];
 
 /**
- * The sampler used when a request names none: the product default, with the best-prompt
- * objective, chosen by protocol v2 of `deno task eval` on the development concepts (the
- * README's evaluation says why). The paper's "diagonal" stays available.
+ * The sampler used when a request names none: the product default, with
+ * `DEFAULT_OBJECTIVE`, chosen by protocol v2 of `deno task eval` on the development concepts
+ * (the README's evaluation says why). Every sampler stays available.
  */
-export const DEFAULT_SAMPLER: SamplerKind = "low_rank";
+export const DEFAULT_SAMPLER: SamplerKind = "diagonal";
 
 /**
  * Kernel width of the mixture sampler in units of the prompts' spread: at gamma 1 a sample

@@ -10,6 +10,12 @@ import { DistributionInputError } from "./errors.ts";
 export const MAX_TEXT = 300;
 
 /**
+ * The training objective when a request names none: the product default, chosen by protocol
+ * v2 of `deno task eval` on the development concepts (the README's evaluation says why).
+ */
+export const DEFAULT_OBJECTIVE: "paper" | "best_prompt" = "paper";
+
+/**
  * zod schema of the training options; defaults follow the paper. Every number has a finite
  * range (a value outside it is refused before any work) and every string a length limit, so
  * that an option can neither overflow the training nor balloon the stored manifest:
@@ -46,11 +52,11 @@ export const TrainOptionsSchema = z.object({
   /** omega shared by the batch (paper) or drawn per image (authors' code), DESIGN §4b. */
   omega: z.enum(["shared", "per_image"]).default("shared"),
   /**
-   * "paper": eq. 3-4 only. "best_prompt" (the product default, chosen by `deno task eval`; see
-   * the README) adds, with weight `bestPromptWeight`, a term in which each reference image is
-   * explained by its best prompt (a soft-min over k, DESIGN §4b).
+   * "paper": eq. 3-4 only. "best_prompt" adds, with weight `bestPromptWeight`, a term in which
+   * each reference image is explained by its best prompt (a soft-min over k, DESIGN §4b). The
+   * default is {@linkcode DEFAULT_OBJECTIVE}.
    */
-  objective: z.enum(["paper", "best_prompt"]).default("best_prompt"),
+  objective: z.enum(["paper", "best_prompt"]).default(DEFAULT_OBJECTIVE),
   bestPromptWeight: z.number().min(0).max(100).default(1),
   /**
    * How the eq. 3 term draws c~ while training: "diagonal" (the paper: mu + omega * sigma) or

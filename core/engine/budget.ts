@@ -39,6 +39,7 @@
  * @module
  */
 import { join } from "node:path";
+import { DEFAULT_OBJECTIVE } from "../distribution/mod.ts";
 import { parseClipTextConfig, parseUNetConfig, parseVaeConfig, perBlock } from "../models/mod.ts";
 
 /** Fixed cost of a run in its own process: Deno, ONNX Runtime, graph building. */
@@ -68,7 +69,7 @@ export interface TrainBudgetOptions {
   M: number;
   S: number;
   batchSize: number;
-  /** Default "best_prompt" (the product default), which adds a K-batch UNet pass. */
+  /** Default `DEFAULT_OBJECTIVE`; "best_prompt" adds a K-batch UNet pass. */
   objective?: "paper" | "best_prompt";
 }
 
@@ -166,7 +167,7 @@ async function readFacts(dir: string): Promise<BudgetModelFacts> {
  * @returns The estimate in bytes.
  */
 export function estimateTrainBytes(m: BudgetModelFacts, o: TrainBudgetOptions): number {
-  const best = (o.objective ?? "best_prompt") === "best_prompt" ? 1 : 0;
+  const best = (o.objective ?? DEFAULT_OBJECTIVE) === "best_prompt" ? 1 : 0;
   const floats = TRAIN_FACTOR * (m.unetFloats * o.S * o.batchSize + m.textFloats * o.K) +
     INFER_FACTOR * m.unetFloats * o.K * best;
   return BASE_BYTES + 3 * m.weightBytes + 4 * floats;

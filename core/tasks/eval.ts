@@ -90,9 +90,9 @@ const PROTOCOL: Sizes = { n: 200, sweepN: 100, steps: 10, trainSteps: 200, k: 16
 const GAMMAS = [0, 1, 2, 4, 6];
 const SWEEP_SEEDS = [0], VARIANT_SEEDS = [0];
 const COMMON = { M: 4, batchSize: 4, lr: 5e-3 } as const;
-// The paper's objective named explicitly: the product default changed to best_prompt after
-// this protocol was fixed, and the `paper` rows must stay the paper's form.
-const DD = { ...COMMON, S: 2, objective: "paper" } as const;
+// The paper's objective and lambda named explicitly: the product defaults may change with the
+// results, and the `paper` rows must stay the paper's form.
+const DD = { ...COMMON, S: 2, objective: "paper", lambda: 5e-3 } as const;
 const TRAININGS: Record<string, { options: TrainOptionsInput; variant?: boolean }> = {
   paper: { options: DD },
   best_prompt: { options: { ...DD, objective: "best_prompt" } },
@@ -142,7 +142,7 @@ const ROWS: Row[] = [
 ];
 
 /** The row the product uses by default (chosen on the development concepts; see the README). */
-export const PRODUCT_DEFAULT = "dd_best_prompt_low_rank";
+export const PRODUCT_DEFAULT = "dd_paper_diagonal";
 
 /** What one cell keeps: the analysed scene keys (null: misread) and the D&C values. */
 interface Cell {

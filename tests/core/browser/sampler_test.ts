@@ -29,7 +29,7 @@ Deno.test("BrowserSampler on onnxruntime-node gives the server's exact pixels (t
     const dist = await sampler.distribution("dd_b");
     assert.equal(dist.K, 3);
     await assert.rejects(
-      sampler.sample(dist, { gamma: 1, n: 1, seed: 0, steps: 2 }),
+      sampler.sample(dist, { gamma: 1, n: 1, seed: 0, steps: 2, sampler: "low_rank" }),
       /no stored features for the low_rank sampler/,
     );
     const o = { gamma: 1.5, n: 2, seed: 3, steps: 3, sampler: "diagonal" as const };

@@ -72,7 +72,7 @@ Deno.test("train --help lists every training option with its default", async () 
     lambda: "0.005; 0.001 with --ortho pooled",
     ortho: "paper",
     omega: "shared",
-    objective: "best_prompt",
+    objective: "paper",
     "train-sampler": "diagonal",
     "best-prompt-weight": "1",
     "best-prompt-temperature": "0.5",
