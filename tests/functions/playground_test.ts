@@ -10,9 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodePng } from "../../core/images/encode.ts";
 import { Browser } from "../helpers/cdp.ts";
-import { discImages } from "../helpers/tiny_model.ts";
+import { pageScratch } from "../helpers/page_scratch.ts";
 import { fakeDistribution, makeApp } from "./_helpers.ts";
 
 const KEY = "k1";
@@ -68,20 +67,13 @@ Deno.test("the in-browser sampler's bundle and onnxruntime-web's files are serve
 Deno.test("the playground trains, previews, samples at two gammas, mixes, exports and deletes in headless Chromium", async () => {
   const { app, store, close } = await makeApp({ DD_API_KEYS: KEY });
   await fakeDistribution(store, "dd_other", MODEL);
+  const scratch = await pageScratch(21);
+  const { files, refs } = scratch;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const base = `http://127.0.0.1:${server.addr.port}`;
-  const keep = Deno.env.get("DD_PLAYGROUND_SHOTS");
-  const shots = keep ?? await Deno.makeTempDir({ prefix: "dd-playground-shots-" });
-  await Deno.mkdir(shots, { recursive: true });
-  const files = await Deno.makeTempDir({ prefix: "dd-playground-files-" });
   const downloads = await Deno.makeTempDir({ prefix: "dd-playground-dl-" });
   let browser: Browser | undefined;
   try {
-    const refs: string[] = [];
-    for (const [i, img] of discImages(21).entries()) {
-      refs.push(join(files, `ref${i}.png`));
-      await Deno.writeFile(refs[i]!, encodePng(img));
-    }
     const text = join(files, "notes.txt");
     await Deno.writeTextFile(text, "not an image");
     const apiMessage = async (res: Response) => (await res.json()).error.message as string;
@@ -90,8 +82,7 @@ Deno.test("the playground trains, previews, samples at two gammas, mixes, export
     browser = await Browser.launch(1280, 1100);
     const b = browser;
     await b.send("Page.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
-    const shot = async (name: string) =>
-      await Deno.writeFile(join(shots, `${name}.png`), await b.screenshot());
+    const shot = async (name: string) => await scratch.save(name, await b.screenshot());
     const errorBox = () =>
       b.until<string>(
         `!document.getElementById("error").hidden && document.getElementById("error").textContent`,
@@ -220,9 +211,8 @@ Deno.test("the playground trains, previews, samples at two gammas, mixes, export
     await browser?.close();
     await server.shutdown();
     await close();
-    await Deno.remove(files, { recursive: true });
     await Deno.remove(downloads, { recursive: true });
-    if (!keep) await Deno.remove(shots, { recursive: true });
+    await scratch.cleanup();
   }
 });
 

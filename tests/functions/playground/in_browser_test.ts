@@ -18,11 +18,10 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { Engine } from "../../../core/engine/engine.ts";
 import { decodeImage } from "../../../core/images/decode.ts";
-import { encodePng } from "../../../core/images/encode.ts";
 import { FsStore } from "../../../core/store/fs_store.ts";
 import { createApp, resolveDeps } from "../../../functions/app.ts";
 import { Browser } from "../../helpers/cdp.ts";
-import { discImages } from "../../helpers/tiny_model.ts";
+import { pageScratch } from "../../helpers/page_scratch.ts";
 import { silent, testConfig } from "../_helpers.ts";
 
 const KEY = "k1";
@@ -46,27 +45,19 @@ Deno.test("the in-browser sampler matches the server's samples at two gammas in 
   });
   const deps = resolveDeps({ engine, config: testConfig({ DD_API_KEYS: KEY }), log: silent });
   const app = createApp(deps);
+  const scratch = await pageScratch(6);
+  const { refs } = scratch;
   const paths: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     paths.push(new URL(req.url).pathname);
     return app.fetch(req);
   });
   const base = `http://127.0.0.1:${server.addr.port}`;
-  const keep = Deno.env.get("DD_PLAYGROUND_SHOTS");
-  const shots = keep ?? await Deno.makeTempDir({ prefix: "dd-playground-shots-" });
-  await Deno.mkdir(shots, { recursive: true });
-  const files = await Deno.makeTempDir({ prefix: "dd-playground-files-" });
   let browser: Browser | undefined;
   try {
-    const refs: string[] = [];
-    for (const [i, img] of discImages(6).entries()) {
-      refs.push(join(files, `ref${i}.png`));
-      await Deno.writeFile(refs[i]!, encodePng(img));
-    }
     browser = await Browser.launch(1280, 1100, { webgpu });
     const b = browser;
-    const shot = async (name: string) =>
-      await Deno.writeFile(join(shots, `${name}.png`), await b.screenshot());
+    const shot = async (name: string) => await scratch.save(name, await b.screenshot());
 
     // 1. Connect, upload six references, train 3 steps.
     await b.goto(`${base}/playground`);
@@ -192,7 +183,6 @@ Deno.test("the in-browser sampler matches the server's samples at two gammas in 
     await deps.jobs.idle();
     await engine.close();
     await Deno.remove(dir, { recursive: true });
-    await Deno.remove(files, { recursive: true });
-    if (!keep) await Deno.remove(shots, { recursive: true });
+    await scratch.cleanup();
   }
 });
