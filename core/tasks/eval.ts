@@ -40,6 +40,14 @@
  *   rule could pick on seed 0 alone (eligible there, with a mean coverage above the best
  *   eligible six-seed row) is run on every seed (`--variants-all-seeds`); rows with fewer seeds
  *   are reported but not candidates.
+ * - Amendment 5 (written after the seed-0 sweep was seen, and after a look at an exploration
+ *   seed outside the protocol's seeds, before any sweep cell on seeds 1-5): one seed's sweep
+ *   cannot tell the dial (on an exploration seed, cool-squares' diversity fell from gamma 0 to
+ *   1 where seed 0's rose). The product default's row is swept on every seed of `--seeds`
+ *   (gamma 0, 1, 2, 4, 6; 100 images); the other rows keep seed 0. The dial is judged on the
+ *   means over those seeds: on-concept diversity rises at each step 0 → 1 → 2 and fidelity at
+ *   gamma 2 is at most 10 points below gamma 0. Each step's paired-bootstrap 95% interval
+ *   over seeds is reported next to it.
  *
  * Every cell (concept, seed, row, gamma, n) is cached as JSON under `--out`/cache, and every
  * trained distribution in `--out`/store, so a stopped run resumes and `--shard i/n` splits the
@@ -309,6 +317,11 @@ async function evaluate(values: EvalArgs, out: (line: string) => void): Promise<
   try {
     const model = await engine.model();
     if (!values.report) {
+      // Amendment 5: the product default's sweep on the seeds the full sweep does not cover.
+      const dial = (some: number[]) =>
+        some.filter((s) => !SWEEP_SEEDS.includes(s)).flatMap((s) =>
+          concepts.map((c) => ["dial", c, s] as const)
+        );
       // Most important first, so a run cut short still reports the main table: the main rows
       // on three seeds, the gamma sweep, a fourth seed, the variants, then more seeds.
       const jobs = [
@@ -316,10 +329,13 @@ async function evaluate(values: EvalArgs, out: (line: string) => void): Promise<
         ...SWEEP_SEEDS.filter((s) => seeds.includes(s)).flatMap((s) =>
           concepts.map((c) => ["sweep", c, s] as const)
         ),
+        ...dial(seeds.slice(0, 3)),
         ...seeds.slice(3, 4).flatMap((s) => concepts.map((c) => ["main", c, s] as const)),
+        ...dial(seeds.slice(3, 4)),
         ...(values.variantsAllSeeds ? seeds : VARIANT_SEEDS.filter((s) => seeds.includes(s)))
           .flatMap((s) => concepts.map((c) => ["variants", c, s] as const)),
         ...seeds.slice(4).flatMap((s) => concepts.map((c) => ["main", c, s] as const)),
+        ...dial(seeds.slice(4)),
       ];
       for (const [i, [phase, concept, seed]] of jobs.entries()) {
         if (i % shards !== shard) continue;
@@ -367,7 +383,7 @@ async function runPair(
   concept: Concept,
   seed: number,
   rows: Row[],
-  phase: "main" | "sweep" | "variants",
+  phase: "main" | "sweep" | "variants" | "dial",
   out: string,
   t0: number,
   sizes: Sizes,
@@ -452,6 +468,10 @@ async function runPair(
     for (const row of rows.filter((r) => !isVariant(r))) await cell(row, 1, sizes.n);
   } else if (phase === "variants") {
     for (const row of rows.filter(isVariant)) await cell(row, 1, sizes.n);
+  } else if (phase === "dial") {
+    for (const row of rows.filter((r) => r.name === PRODUCT_DEFAULT)) {
+      for (const g of GAMMAS) await cell(row, g, sizes.sweepN);
+    }
   } else {
     for (const row of rows.filter((r) => SWEEP_ROWS.includes(r.name))) {
       for (const g of GAMMAS) await cell(row, g, sizes.sweepN);
@@ -572,30 +592,36 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
         seeds: common.length,
       };
     }
-    const sweep: Record<
-      string,
-      { gamma: number; fidelity: number; on_concept_diversity: number }[]
-    > = {};
+    const sweep: Record<string, SweepPoint[]> = {};
+    const bySeed = new Map<number, Map<number, { fid: number; div: number }>>();
     for (const row of ROWS.filter((r) => r.name.startsWith("dd_"))) {
       const points = [];
       for (const gamma of GAMMAS) {
         const cells = await load(row.name, gamma, sizes.sweepN);
         if (cells.length === 0) continue;
+        const fid = cells.map((c) => fidelity(c.scenes, concept));
+        const div = cells.map((c) => onConceptDiversity(c.scenes, concept));
         points.push({
           gamma,
-          fidelity: mean(cells.map((c) => fidelity(c.scenes, concept))),
-          on_concept_diversity: mean(cells.map((c) => onConceptDiversity(c.scenes, concept))),
+          fidelity: mean(fid),
+          on_concept_diversity: mean(div),
+          seeds: cells.length,
         });
+        if (row.name === PRODUCT_DEFAULT) {
+          bySeed.set(gamma, new Map(cells.map((c, i) => [c.seed, { fid: fid[i]!, div: div[i]! }])));
+        }
       }
       if (points.length > 0) sweep[row.name] = points;
     }
+    const dial = judgeDial(bySeed);
     (json.concepts as Record<string, unknown>)[concept.name] = {
       support_size: concept.supportScenes().length,
       methods,
       vs_textual_inversion: vs,
       gamma_sweep: sweep,
+      ...(dial ? { dial: { [PRODUCT_DEFAULT]: dial } } : {}),
     };
-    lines.push(...conceptMarkdown(concept, methods, vs, sweep));
+    lines.push(...conceptMarkdown(concept, methods, vs, sweep, dial));
     const series = Object.entries(sweep).filter(([name]) => !/lambda|omega/.test(name));
     if (series.length > 0) {
       charts.push(lineChart(
@@ -630,11 +656,63 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
   return { json, markdown: lines.join("\n") + "\n", chart };
 }
 
+/** One point of a gamma sweep: means over the seeds that have it. */
+interface SweepPoint {
+  gamma: number;
+  fidelity: number;
+  on_concept_diversity: number;
+  seeds: number;
+}
+
+/** The dial (amendment 5): the product default's steps gamma 0 → 1 → 2, paired over seeds. */
+export interface Dial {
+  seeds: number;
+  diversity_steps: { from: number; to: number; diff: number; ci95: [number, number] }[];
+  fidelity_drop: { diff: number; ci95: [number, number] };
+  met: boolean;
+}
+
+/**
+ * Judges the dial from per-gamma, per-seed {fidelity, diversity} of one row: mean diversity
+ * rises at each step 0 → 1 → 2 and mean fidelity at gamma 2 is at most 10 points below gamma 0,
+ * on the seeds that have all three gammas. Null when no seed has them.
+ *
+ * @example
+ * ```ts
+ * import { judgeDial } from "./eval.ts";
+ * const at = (fid: number, div: number) => new Map([[0, { fid, div }]]);
+ * const d = judgeDial(new Map([[0, at(0.9, 4)], [1, at(0.85, 8)], [2, at(0.82, 12)]]));
+ * console.assert(d!.met && d!.seeds === 1);
+ * ```
+ */
+export function judgeDial(
+  bySeed: Map<number, Map<number, { fid: number; div: number }>>,
+): Dial | null {
+  const g = [0, 1, 2].map((x) => bySeed.get(x));
+  if (g.some((m) => !m)) return null;
+  const seeds = [...g[0]!.keys()].filter((s) => g[1]!.has(s) && g[2]!.has(s));
+  if (seeds.length === 0) return null;
+  const step = (a: number, b: number, key: "fid" | "div") =>
+    pairedBootstrap(seeds.map((s) => g[b]!.get(s)![key] - g[a]!.get(s)![key]));
+  const diversity_steps = [[0, 1], [1, 2]].map(([a, b]) => {
+    const r = step(a!, b!, "div");
+    return { from: a!, to: b!, diff: r.mean, ci95: r.ci95 as [number, number] };
+  });
+  const f = step(0, 2, "fid");
+  return {
+    seeds: seeds.length,
+    diversity_steps,
+    fidelity_drop: { diff: f.mean, ci95: f.ci95 as [number, number] },
+    met: diversity_steps.every((s) => s.diff > 0) && f.mean >= -0.1,
+  };
+}
+
 function conceptMarkdown(
   concept: Concept,
   methods: Record<string, Summary>,
   vs: Record<string, unknown>,
-  sweep: Record<string, { gamma: number; fidelity: number; on_concept_diversity: number }[]>,
+  sweep: Record<string, SweepPoint[]>,
+  dial: Dial | null,
 ): string[] {
   const f = (x: number) => x.toFixed(3);
   const out = [
@@ -656,19 +734,29 @@ function conceptMarkdown(
         ` | ${d ? f(d.fidelity_diff) : ""} | ${f(m.density)} | ${f(m.dc_coverage)} |`,
     );
   }
-  out.push("", "| gamma sweep | " + GAMMAS.map((g) => `γ ${g}`).join(" | ") + " |");
-  out.push("| --- |" + GAMMAS.map(() => " --- |").join(""));
+  out.push("", "| gamma sweep | seeds | " + GAMMAS.map((g) => `γ ${g}`).join(" | ") + " |");
+  out.push("| --- | --- |" + GAMMAS.map(() => " --- |").join(""));
   for (const [name, pts] of Object.entries(sweep)) {
     const at = (g: number) => pts.find((p) => p.gamma === g);
     out.push(
-      `| ${name} | ` +
+      `| ${name} | ${Math.max(...pts.map((p) => p.seeds))} | ` +
         GAMMAS.map((g) => {
           const p = at(g);
           return p ? `${p.on_concept_diversity.toFixed(1)} / ${f(p.fidelity)}` : "";
         }).join(" | ") + " |",
     );
   }
-  out.push("", "(sweep cells: on-concept diversity / fidelity)", "");
+  out.push("", "(sweep cells: on-concept diversity / fidelity; means over the seeds)", "");
+  if (dial) {
+    const iv = (x: { diff: number; ci95: [number, number] }, d: number) =>
+      `${x.diff.toFixed(d)} [${x.ci95[0].toFixed(d)}, ${x.ci95[1].toFixed(d)}]`;
+    out.push(
+      `Dial (${PRODUCT_DEFAULT}, ${dial.seeds} seeds): diversity γ 0 → 1 ` +
+        `${iv(dial.diversity_steps[0]!, 1)}, γ 1 → 2 ${iv(dial.diversity_steps[1]!, 1)}; ` +
+        `fidelity γ 0 → 2 ${iv(dial.fidelity_drop, 3)}: **${dial.met ? "met" : "not met"}**.`,
+      "",
+    );
+  }
   return out;
 }
 

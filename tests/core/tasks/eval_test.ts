@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { main, PRODUCT_DEFAULT } from "../../../core/tasks/eval.ts";
+import { judgeDial, main, PRODUCT_DEFAULT } from "../../../core/tasks/eval.ts";
 
 const TINY = [
   "--model=tiny-sd2-fixture",
@@ -53,6 +53,7 @@ Deno.test("eval: a tiny run reports every row, the JSON shape, the chart; a reru
     assert.ok(vs.ci95[0] <= vs.support_coverage_diff && vs.support_coverage_diff <= vs.ci95[1]);
     const sweep = reds.gamma_sweep.dd_paper_diagonal;
     assert.deepEqual(sweep.map((p: { gamma: number }) => p.gamma), [0, 1, 2, 4, 6]);
+    assert.equal(reds.dial[PRODUCT_DEFAULT].seeds, 1, "the dial is judged on the sweep's seed");
     const png = await Deno.readFile(join(out, "gamma_sweep.png"));
     assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
     // A second run finds every cell cached: no cell file changes.
@@ -92,4 +93,64 @@ Deno.test("eval: bad concept files, flags and sizes exit 1 before any work", asy
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("eval: the default row is swept on a seed the full sweep skips (amendment 5)", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const file = join(out, "concepts.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify([{ name: "reds", description: "red", constraints: { colour: ["red"] } }]),
+    );
+    const args = [
+      ...TINY.filter((a) => !a.startsWith("--seeds") && !a.startsWith("--rows")),
+      "--seeds=1",
+      `--rows=${PRODUCT_DEFAULT},dd_paper_mixture`,
+      `--concepts-file=${file}`,
+      `--out=${out}`,
+      `--json=${out}/r.json`,
+    ];
+    assert.equal(await main(args), 0);
+    const reds = JSON.parse(await Deno.readTextFile(join(out, "r.json"))).concepts.reds;
+    const sweep = reds.gamma_sweep[PRODUCT_DEFAULT];
+    assert.deepEqual(sweep.map((p: { gamma: number }) => p.gamma), [0, 1, 2, 4, 6]);
+    assert.ok(sweep.every((p: { seeds: number }) => p.seeds === 1));
+    assert.equal(reds.gamma_sweep.dd_paper_mixture, undefined, "other rows: seed 0 only");
+    assert.equal(reds.dial[PRODUCT_DEFAULT].seeds, 1);
+    assert.match(
+      await Deno.readTextFile(join(out, "eval.md")),
+      /Dial \(dd_paper_diagonal, 1 seeds\)/,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("eval: judgeDial pairs the steps over seeds and applies the rule", () => {
+  const seeds = (xs: [number, number][]) =>
+    new Map(xs.map(([fid, div], s) => [s, { fid, div }] as const));
+  // Two seeds: diversity 4 → 8 → 10 and 6 → 6 → 12; fidelity 0.9 → 0.82 and 0.8 → 0.7.
+  const d = judgeDial(
+    new Map([
+      [0, seeds([[0.9, 4], [0.8, 6]])],
+      [1, seeds([[0.85, 8], [0.8, 6]])],
+      [2, seeds([[0.82, 10], [0.7, 12]])],
+    ]),
+  )!;
+  assert.equal(d.seeds, 2);
+  assert.deepEqual(d.diversity_steps.map((s) => s.diff), [2, 4]);
+  assert.deepEqual(d.diversity_steps[0]!.ci95, [0, 4]);
+  assert.ok(Math.abs(d.fidelity_drop.diff - -0.09) < 1e-12);
+  assert.equal(d.met, true);
+  // A step that does not rise, or a drop of more than 10 points, fails.
+  const flat = judgeDial(
+    new Map([[0, seeds([[0.9, 4]])], [1, seeds([[0.9, 4]])], [2, seeds([[0.9, 9]])]]),
+  )!;
+  assert.equal(flat.met, false);
+  const steep = judgeDial(
+    new Map([[0, seeds([[0.9, 4]])], [1, seeds([[0.85, 5]])], [2, seeds([[0.79, 9]])]]),
+  )!;
+  assert.equal(steep.met, false);
+  assert.equal(judgeDial(new Map([[0, seeds([[0.9, 4]])]])), null, "gamma 1 and 2 missing");
 });
