@@ -11,6 +11,10 @@
  *                                              form, w [S, K] (or [S*B, K]) standard normal,
  *                                              so training draws what sampling will draw
  *   loss = mean_{s,b} w_b ||target_b - unet(x_t_b, t_b, c~_s)||^2 + lambda * L_ortho
+ *        (with `sampleSoftmin` tau > 0 the mean over s becomes, per image b, a soft-min
+ *         m_b - T_b log mean_s exp(-(L_sb - m_b) / T_b), T_b = tau * m_b, m_b = mean_s L_sb:
+ *         the importance-weighted bound on the Gaussian's likelihood of image b, which,
+ *         unlike the mean, pays sigma for samples that explain different references)
  *        (+ beta * mean_b w_b ||target_b - unet(x_t_b, t_b, select_b · c)||^2 with the
  *         best-prompt objective: select_b is a one-hot row naming the prompt that explains
  *         image b, drawn by the trainer from the soft-min responsibilities, DESIGN §4b)
@@ -48,6 +52,11 @@ export interface ObjectiveOptions {
    * deviations) instead of mu + omega * sigma; `omega` is then [S, K] (or [S*B, K]).
    */
   lowRank?: boolean;
+  /**
+   * Temperature tau of a soft-min over the S samples of each image (relative to the image's
+   * mean loss over s); 0 or absent: the paper's mean. DESIGN §4b.
+   */
+  sampleSoftmin?: number;
 }
 
 /** Names of the objective's input values inside the builder. */
@@ -111,6 +120,19 @@ function pairwiseCos(g: Builder, flat: string, K: number, squaredOrdered: boolea
   const term = squaredOrdered ? g.mul(cos, cos) : g.abs(cos);
   const total = g.reduceSum(g.mul(term, g.constant(g.dtype(flat), [K, K], mask)), [0, 1], false);
   return g.div(total, K * (K - 1));
+}
+
+/**
+ * mean_b of m_b - T_b log mean_s exp(-(L_sb - m_b) / T_b) over rows [S*B] (row s*B + b), with
+ * m_b = mean_s L_sb and T_b = tau * m_b. Subtracting m_b keeps exp in range; the value is the
+ * soft-min itself, so the gradient is exact (no stop-gradient is needed).
+ */
+function sampleSoftmin(g: Builder, rows: string, S: number, B: number, tau: number): string {
+  const L = g.reshape(rows, [S, B]);
+  const m = g.reduceMean(L, [0], true); // [1, B]
+  const T = g.mul(m, tau);
+  const lme = g.log(g.reduceMean(g.exp(g.div(g.neg(g.sub(L, m)), T)), [0], true));
+  return g.reduceMean(g.sub(m, g.mul(T, lme)), [0, 1], false);
 }
 
 /**
@@ -179,7 +201,9 @@ export function buildObjective(
   if (v.weights) perSample = g.mul(perSample, both(tile(v.weights, []), v.weights));
   const paperRows = best ? g.slice(perSample, [0], [SB], [0]) : perSample;
   const diffusion = g.reduceMean(paperRows, [0], false);
-  let loss = diffusion;
+  let loss = (o.sampleSoftmin ?? 0) > 0 && o.S > 1
+    ? sampleSoftmin(g, paperRows, o.S, B!, o.sampleSoftmin!)
+    : diffusion;
   if (best) {
     const bestRows = g.slice(perSample, [SB], [SB + B!], [0]);
     loss = g.add(loss, g.mul(g.reduceMean(bestRows, [0], false), o.bestPromptWeight!));

@@ -38,6 +38,8 @@ export interface TrainGraphSpec {
   bestPromptWeight: number;
   /** The eq. 3 samples are drawn in the low-rank sampler's form (omega is [rows, K]). */
   lowRank: boolean;
+  /** Soft-min temperature over the S samples of each image (0: the paper's mean). */
+  sampleSoftmin: number;
   lambda: number;
   sigma: ObjectiveOptions["sigma"];
   ortho: "paper" | "pooled";
@@ -103,6 +105,7 @@ export function buildTrainGraph(graphs: SdGraphs, spec: TrainGraphSpec): Model {
     omegaPerImage: spec.omegaPerImage,
     bestPromptWeight: spec.bestPromptWeight,
     lowRank: spec.lowRank,
+    sampleSoftmin: spec.sampleSoftmin,
     ...(graphs.unet.baseDir ? { baseDir: graphs.unet.baseDir } : {}),
   });
   g.name(o.loss, "loss");

@@ -30,6 +30,7 @@ export const DEFAULT_OBJECTIVE: "paper" | "best_prompt" = "paper";
  * | weightDecay | 0..1 | | bestPromptRefresh | 1..10000 |
  * | maxGradNorm | 0..1000 | | seed | 0..2^32-1 |
  * | checkpointEvery | 0..100000 | | initWords, template | 1..300 / 0..300 characters |
+ * | sampleSoftmin | 0..10 | | | |
  *
  * The server may lower K, M and steps further, and refuses what exceeds its memory budget
  * (core/engine/budget.ts). A training that still goes non-finite fails with
@@ -65,6 +66,13 @@ export const TrainOptionsSchema = z.object({
    * references), DESIGN §4b.
    */
   trainSampler: z.enum(["diagonal", "low_rank"]).default("diagonal"),
+  /**
+   * 0: the eq. 3 term averages the S samples' losses of each reference (paper). tau > 0: a
+   * soft-min over them instead (temperature tau times the reference's mean loss), the
+   * importance-weighted bound on the Gaussian's likelihood, which rewards sigma for samples
+   * that explain different references (DESIGN §4b). Needs S >= 2.
+   */
+  sampleSoftmin: z.number().min(0).max(10).default(0),
   /** Temperature of the soft-min, on per-reference standardised losses (0.05 to 10). */
   bestPromptTemperature: z.number().min(0.05).max(10).default(0.5),
   /** Steps between refreshes of the soft-min responsibilities. */
@@ -143,12 +151,26 @@ function checkTrainOptions(
   }
   if (o.mode === "textual_inversion") {
     // Textual Inversion: one prompt, no sigma, no ortho loss, one sample.
-    return { ...o, K: 1, S: 1, lambda: 0, objective: "paper", omega: "shared" };
+    return {
+      ...o,
+      K: 1,
+      S: 1,
+      lambda: 0,
+      objective: "paper",
+      omega: "shared",
+      sampleSoftmin: 0,
+    };
   }
   if (o.K < 2) {
     throw new DistributionInputError(
       "options",
       "invalid training option K: a distribution needs K >= 2 prompts",
+    );
+  }
+  if (o.sampleSoftmin > 0 && o.S < 2) {
+    throw new DistributionInputError(
+      "options",
+      "invalid training option sampleSoftmin: a soft-min over samples needs S >= 2",
     );
   }
   return o;

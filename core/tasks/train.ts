@@ -92,6 +92,11 @@ const TRAIN_FLAGS: Record<string, { key: keyof TrainOptions; kind: Kind; help: s
     kind: ["diagonal", "low_rank"],
     help: "how the eq. 3 term draws c~ while training: diagonal (paper) or low_rank",
   },
+  "sample-softmin": {
+    key: "sampleSoftmin",
+    kind: "float",
+    help: "soft-min temperature over the S samples of each reference (0: the paper's mean)",
+  },
   sigma: { key: "sigma", kind: ["unbiased", "population"], help: "std estimator over K" },
   "min-snr-gamma": {
     key: "minSnrGamma",

@@ -112,6 +112,7 @@ function objectiveModel(graphs: SdGraphs, spec: TrainGraphSpec): { model: Model;
     omegaPerImage: false,
     bestPromptWeight: 0,
     lowRank: false,
+    sampleSoftmin: 0,
     ...(graphs.unet.baseDir ? { baseDir: graphs.unet.baseDir } : {}),
   });
   g.name(o.loss, "loss");
@@ -157,6 +158,7 @@ async function setup(name: ModelName, arm: Arm) {
     omegaPerImage: false,
     bestPromptWeight: 0,
     lowRank: false,
+    sampleSoftmin: 0,
     lambda: o.lambda,
     sigma: o.sigma,
     ortho: o.ortho,

@@ -42,6 +42,7 @@ Deno.test("train-step graph reproduces the composed objective case of sd-tiny-to
     omegaPerImage: false,
     bestPromptWeight: 0,
     lowRank: false,
+    sampleSoftmin: 0,
   });
   const s = await Session.create(model);
   for (const c of cases.dream_distribution) {
@@ -87,6 +88,7 @@ Deno.test("train-step gradient equals central finite differences of the same los
     omegaPerImage: false,
     bestPromptWeight: 0,
     lowRank: false,
+    sampleSoftmin: 0,
   };
   const s = await Session.create(buildTrainGraph(graphs, spec));
   const rnd = (n: number, k: number) =>

@@ -171,6 +171,7 @@ Deno.test("omega per image + best-prompt graph: gradient equals central finite d
     omegaPerImage: true,
     bestPromptWeight: 0.7,
     lowRank: false,
+    sampleSoftmin: 0,
   }));
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const feeds = (x: Float32Array): Record<string, HostTensor> => ({
@@ -223,6 +224,7 @@ Deno.test("pooled ortho reads the EOS row after a template's suffix, not the fir
     omegaPerImage: false,
     bestPromptWeight: 0,
     lowRank: false,
+    sampleSoftmin: 0,
   }));
   const rows = (list: number[]) => {
     const out = new Float32Array(list.length * 32);
@@ -342,6 +344,7 @@ Deno.test("low-rank training samples: c~ = mu + w·(c - mu)/sqrt(K-1), and the g
     omegaPerImage: false,
     bestPromptWeight: 1,
     lowRank: true,
+    sampleSoftmin: 0,
   }));
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const feeds = (x: Float32Array, w: Float32Array, sel: number[]): Record<string, HostTensor> => ({
@@ -394,4 +397,87 @@ Deno.test("low-rank training samples: c~ = mu + w·(c - mu)/sqrt(K-1), and the g
     }
   });
   await s.release();
+});
+
+Deno.test("sample soft-min: the loss is the soft-min of the S samples' losses, and its gradient equals finite differences", async (t) => {
+  const graphs = await loadTinySd2();
+  const [Kp, M] = [3, 2];
+  const spec = (S: number, B: number, tau: number) => ({
+    K: Kp,
+    M,
+    S,
+    batch: B,
+    beforeRows: 1,
+    afterRows: 74,
+    suffixRows: 0,
+    lambda: 0,
+    sigma: "unbiased" as const,
+    ortho: "paper" as const,
+    minSnr: false,
+    omegaPerImage: false,
+    bestPromptWeight: 0,
+    lowRank: false,
+    sampleSoftmin: tau,
+  });
+  const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
+  const omega = rnd(2 * 77 * 32, 6).map((v) => 3 * v);
+  const feeds = (B: number, x: Float32Array, om: Float32Array): Record<string, HostTensor> => ({
+    [TRAIN_INPUTS.ctx]: f([Kp, M, 32], x),
+    [TRAIN_INPUTS.before]: f([1, 32], rnd(32, 2)),
+    [TRAIN_INPUTS.after]: f([74, 32], rnd(74 * 32, 3)),
+    [TRAIN_INPUTS.xT]: f([B, 4, 16, 16], rnd(B * 1024, 4)),
+    [TRAIN_INPUTS.timestep]: f([B], Float32Array.from([300, 700].slice(0, B))),
+    [TRAIN_INPUTS.target]: f([B, 4, 16, 16], rnd(B * 1024, 5)),
+    [TRAIN_INPUTS.omega]: f([om.length / (77 * 32), 77, 32], om),
+  });
+  await t.step("value: m - T log mean_s exp(-(L_s - m)/T), T = tau m", async () => {
+    const one = await Session.create(buildTrainGraph(graphs, spec(1, 1, 0)));
+    const L = [];
+    for (let s = 0; s < 2; s++) {
+      const om = omega.subarray(s * 77 * 32, (s + 1) * 77 * 32);
+      L.push(Number((await one.run(feeds(1, ctx, om))).loss!.data[0]));
+    }
+    await one.release();
+    assert.ok(Math.abs(L[0]! - L[1]!) > 1e-4 * L[0]!, "the two samples' losses differ");
+    for (const tau of [0.01, 0.1]) {
+      const two = await Session.create(buildTrainGraph(graphs, spec(2, 1, tau)));
+      const r = await two.run(feeds(1, ctx, omega));
+      await two.release();
+      const m = (L[0]! + L[1]!) / 2, T = tau * m;
+      const want = m - T * Math.log((Math.exp(-(L[0]! - m) / T) + Math.exp(-(L[1]! - m) / T)) / 2);
+      const got = Number(r.loss!.data[0]);
+      assert.ok(Math.abs(got - want) <= 1e-5 * want, `tau ${tau}: ${got} vs ${want}`);
+      assert.ok(Math.abs(Number(r.diffusion!.data[0]) - m) <= 1e-5 * m, "diffusion stays the mean");
+      assert.ok(got < m && got >= Math.min(...L), "between the best sample and the mean");
+    }
+  });
+  await t.step("gradient equals central finite differences", async () => {
+    const s = await Session.create(buildTrainGraph(graphs, spec(2, 2, 0.05)));
+    const grad = (await s.run(feeds(2, ctx, omega))).grad_ctx!.data as Float32Array;
+    const h = 1e-2;
+    for (let k = 0; k < 3; k++) {
+      const dir = rnd(ctx.length, 10 + k);
+      const norm = Math.sqrt(dir.reduce((a, v) => a + v * v, 0));
+      const at = async (eps: number) =>
+        Number(
+          (await s.run(feeds(2, ctx.map((v, i) => v + (eps * dir[i]!) / norm), omega))).loss!
+            .data[0],
+        );
+      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+      const an = grad.reduce((a, g, i) => a + (g * dir[i]!) / norm, 0);
+      assert.ok(Math.abs(fd - an) <= 2e-2 * Math.abs(an) + 1e-5, `dir ${k}: fd ${fd} vs ${an}`);
+    }
+    await s.release();
+  });
+  await t.step("options: needs S >= 2; Textual Inversion has none", () => {
+    assert.throws(
+      () => validateTrainOptions({ sampleSoftmin: 0.1, S: 1, K: 4 }, 4),
+      /sampleSoftmin: a soft-min over samples needs S >= 2/,
+    );
+    assert.equal(validateTrainOptions({ sampleSoftmin: 0.1, S: 2, K: 4 }, 4).sampleSoftmin, 0.1);
+    assert.equal(
+      validateTrainOptions({ mode: "textual_inversion", sampleSoftmin: 0.1 }, 4).sampleSoftmin,
+      0,
+    );
+  });
 });
