@@ -54,6 +54,8 @@ const HELP: Record<string, string> = {
   best_prompt_weight: "weight of the best-prompt term",
   best_prompt_temperature: "temperature of its soft-min",
   best_prompt_refresh: "steps between refreshes of its responsibilities",
+  train_sampler: "how eq. 3 draws c~ while training: diagonal (paper) or low_rank",
+  sample_softmin: "soft-min temperature over each reference's S samples (0: the paper's mean)",
   sigma: "unbiased or population standard deviation over the K prompts",
   min_snr_gamma: "Min-SNR-gamma loss weighting (authors' code: 5); null: off",
   init_std: "std of the normal initialisation of the prompts",
