@@ -48,7 +48,7 @@
  *   means over those seeds: on-concept diversity rises at each step 0 → 1 → 2 and fidelity at
  *   gamma 2 is at most 10 points below gamma 0. Each step's paired-bootstrap 95% interval
  *   over seeds is reported next to it.
- * - Amendment 7 (written after a pilot on exploration seed 6, outside the protocol's seeds,
+ * - Amendment 6 (written after a pilot on exploration seed 6, outside the protocol's seeds,
  *   before any cell of it on seeds 0-5): training `sample_softmin`, the paper's objective whose
  *   eq. 3 term takes, per reference, a soft-min over its S samples instead of their mean
  *   (`sampleSoftmin` 0.05: the importance-weighted bound, which pays sigma for samples that
@@ -121,7 +121,7 @@ const TRAININGS: Record<
   omega_per_image: { options: { ...DD, omega: "per_image" }, variant: true },
   "lambda_0": { options: { ...DD, lambda: 0 }, variant: true },
   "lambda_0.05": { options: { ...DD, lambda: 0.05 }, variant: true },
-  // Amendment 7: a soft-min over each reference's S samples instead of their mean.
+  // Amendment 6: a soft-min over each reference's S samples instead of their mean.
   sample_softmin: {
     options: { ...DD, sampleSoftmin: 0.05 },
     samplers: ["diagonal", "low_rank"],
