@@ -16,6 +16,12 @@ export const MAX_TEXT = 300;
 export const DEFAULT_OBJECTIVE: "paper" | "best_prompt" = "paper";
 
 /**
+ * The soft-min temperature over each reference's S samples when a request names none: the
+ * product default, chosen by the same rule (the eval's `dd_sample_softmin_diagonal` row).
+ */
+export const DEFAULT_SAMPLE_SOFTMIN = 0.05;
+
+/**
  * zod schema of the training options; defaults follow the paper. Every number has a finite
  * range (a value outside it is refused before any work) and every string a length limit, so
  * that an option can neither overflow the training nor balloon the stored manifest:
@@ -70,9 +76,10 @@ export const TrainOptionsSchema = z.object({
    * 0: the eq. 3 term averages the S samples' losses of each reference (paper). tau > 0: a
    * soft-min over them instead (temperature tau times the reference's mean loss), the
    * importance-weighted bound on the Gaussian's likelihood, which rewards sigma for samples
-   * that explain different references (DESIGN §4b). Needs S >= 2.
+   * that explain different references (DESIGN §4b). With S = 1 both are the same loss. The
+   * default is {@linkcode DEFAULT_SAMPLE_SOFTMIN}.
    */
-  sampleSoftmin: z.number().min(0).max(10).default(0),
+  sampleSoftmin: z.number().min(0).max(10).default(DEFAULT_SAMPLE_SOFTMIN),
   /** Temperature of the soft-min, on per-reference standardised losses (0.05 to 10). */
   bestPromptTemperature: z.number().min(0.05).max(10).default(0.5),
   /** Steps between refreshes of the soft-min responsibilities. */
@@ -165,12 +172,6 @@ function checkTrainOptions(
     throw new DistributionInputError(
       "options",
       "invalid training option K: a distribution needs K >= 2 prompts",
-    );
-  }
-  if (o.sampleSoftmin > 0 && o.S < 2) {
-    throw new DistributionInputError(
-      "options",
-      "invalid training option sampleSoftmin: a soft-min over samples needs S >= 2",
     );
   }
   return o;

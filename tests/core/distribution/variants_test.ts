@@ -14,7 +14,10 @@ import { buildTrainGraph, TRAIN_INPUTS } from "../../../core/distribution/train_
 import { promptFeatures } from "../../../core/distribution/fit.ts";
 import { type TrainCheckpoint, trainDistribution } from "../../../core/distribution/train.ts";
 import { readTokenTable, templateIds } from "../../../core/distribution/template.ts";
-import { validateTrainOptions } from "../../../core/distribution/train_options.ts";
+import {
+  DEFAULT_SAMPLE_SOFTMIN,
+  validateTrainOptions,
+} from "../../../core/distribution/train_options.ts";
 import { type HostTensor, Session } from "../../../core/onnx/runtime.ts";
 import { ModelRuntime } from "../../../core/models/model_runtime.ts";
 import { Rng } from "../../../core/random.ts";
@@ -469,12 +472,10 @@ Deno.test("sample soft-min: the loss is the soft-min of the S samples' losses, a
     }
     await s.release();
   });
-  await t.step("options: needs S >= 2; Textual Inversion has none", () => {
-    assert.throws(
-      () => validateTrainOptions({ sampleSoftmin: 0.1, S: 1, K: 4 }, 4),
-      /sampleSoftmin: a soft-min over samples needs S >= 2/,
-    );
-    assert.equal(validateTrainOptions({ sampleSoftmin: 0.1, S: 2, K: 4 }, 4).sampleSoftmin, 0.1);
+  await t.step("options: the product default; Textual Inversion has none", () => {
+    assert.equal(validateTrainOptions({ K: 4 }, 4).sampleSoftmin, DEFAULT_SAMPLE_SOFTMIN);
+    assert.equal(validateTrainOptions({ sampleSoftmin: 0, K: 4 }, 4).sampleSoftmin, 0);
+    assert.throws(() => validateTrainOptions({ sampleSoftmin: -1, K: 4 }, 4), /sampleSoftmin/);
     assert.equal(
       validateTrainOptions({ mode: "textual_inversion", sampleSoftmin: 0.1 }, 4).sampleSoftmin,
       0,
