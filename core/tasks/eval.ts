@@ -644,7 +644,10 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
     if (series.length > 0) {
       charts.push(lineChart(
         series.map(([name, pts]) => ({
-          label: name.replace(/^dd_/, ""),
+          label: name.replace(/^dd_/, "") +
+            (pts.some((p) => p.seeds > 1)
+              ? ` (${Math.max(...pts.map((p) => p.seeds))} seeds)`
+              : ""),
           points: pts.map((p) => ({
             x: p.on_concept_diversity,
             y: p.fidelity,
@@ -652,8 +655,8 @@ async function aggregate(concepts: Concept[], seeds: number[], out: string, size
           })),
         })),
         {
-          title: `${concept.name}: gamma 0-6 (labels), ${sizes.sweepN} images`,
-          xLabel: "on-concept diversity (distinct in-support combinations)",
+          title: `${concept.name}: gamma 0-6 (labels)`,
+          xLabel: `on-concept diversity (in-support combinations in ${sizes.sweepN} images)`,
           yLabel: "fidelity",
           yRange: [0, 1],
           width: 640,
