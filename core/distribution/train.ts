@@ -183,7 +183,7 @@ export async function trainDistribution(
     omegaPerImage: o.omega === "per_image",
     bestPromptWeight: o.objective === "best_prompt" ? o.bestPromptWeight : 0,
     lowRank: o.mode !== "textual_inversion" && o.trainSampler === "low_rank",
-    sampleSoftmin: o.mode === "textual_inversion" ? 0 : o.sampleSoftmin,
+    sampleSoftmin: o.sampleSoftmin, // validateTrainOptions sets 0 for Textual Inversion
     lambda: o.mode === "textual_inversion" ? 0 : o.lambda,
     sigma: sigmaMode,
     ortho: o.ortho,

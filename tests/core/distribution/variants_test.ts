@@ -10,7 +10,11 @@ import {
   type SamplerKind,
 } from "../../../core/distribution/prompt_distribution.ts";
 import { drawSelection, responsibilities } from "../../../core/distribution/best_prompt.ts";
-import { buildTrainGraph, TRAIN_INPUTS } from "../../../core/distribution/train_graph.ts";
+import {
+  buildTrainGraph,
+  TRAIN_INPUTS,
+  type TrainGraphSpec,
+} from "../../../core/distribution/train_graph.ts";
 import { promptFeatures } from "../../../core/distribution/fit.ts";
 import { type TrainCheckpoint, trainDistribution } from "../../../core/distribution/train.ts";
 import { readTokenTable, templateIds } from "../../../core/distribution/template.ts";
@@ -156,26 +160,49 @@ const f = (dims: number[], data: Float32Array): HostTensor => ({ dtype: "float32
 const rnd = (len: number, k: number) =>
   Float32Array.from({ length: len }, (_, i) => Math.sin(i * 1.3 + k));
 
+/** A train-graph spec on the tiny SD2 model (template rows: BOS, V, 74 after), plain paper form. */
+const tinySpec = (over: Partial<TrainGraphSpec>): TrainGraphSpec => ({
+  K: 3,
+  M: 2,
+  S: 2,
+  batch: 2,
+  beforeRows: 1,
+  afterRows: 74,
+  suffixRows: 0,
+  lambda: 0,
+  sigma: "unbiased",
+  ortho: "paper",
+  minSnr: false,
+  omegaPerImage: false,
+  bestPromptWeight: 0,
+  lowRank: false,
+  sampleSoftmin: 0,
+  ...over,
+});
+
+/** The loss's directional derivative along three directions: analytic vs central differences. */
+async function assertGradMatchesFd(
+  lossAt: (x: Float32Array) => Promise<number>,
+  ctx: Float32Array,
+  grad: Float32Array,
+): Promise<void> {
+  const h = 1e-2;
+  for (let k = 0; k < 3; k++) {
+    const dir = rnd(ctx.length, 10 + k);
+    const norm = Math.sqrt(dir.reduce((a, v) => a + v * v, 0));
+    const at = (eps: number) => lossAt(ctx.map((v, i) => v + (eps * dir[i]!) / norm));
+    const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+    const an = grad.reduce((a, g, i) => a + (g * dir[i]!) / norm, 0);
+    assert.ok(Math.abs(fd - an) <= 2e-2 * Math.abs(an) + 1e-5, `dir ${k}: fd ${fd} vs ${an}`);
+  }
+}
+
 Deno.test("omega per image + best-prompt graph: gradient equals central finite differences", async () => {
   const graphs = await loadTinySd2();
   const [Kp, M, S, B] = [3, 2, 2, 2];
-  const s = await Session.create(buildTrainGraph(graphs, {
-    K: Kp,
-    M,
-    S,
-    batch: B,
-    beforeRows: 1,
-    afterRows: 74,
-    suffixRows: 0,
-    lambda: 0.1,
-    sigma: "unbiased",
-    ortho: "paper",
-    minSnr: false,
-    omegaPerImage: true,
-    bestPromptWeight: 0.7,
-    lowRank: false,
-    sampleSoftmin: 0,
-  }));
+  const s = await Session.create(
+    buildTrainGraph(graphs, tinySpec({ lambda: 0.1, omegaPerImage: true, bestPromptWeight: 0.7 })),
+  );
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const feeds = (x: Float32Array): Record<string, HostTensor> => ({
     [TRAIN_INPUTS.ctx]: f([Kp, M, 32], x),
@@ -191,16 +218,7 @@ Deno.test("omega per image + best-prompt graph: gradient equals central finite d
   const grad = r.grad_ctx!.data as Float32Array;
   // The best-prompt term is really in the loss: it differs from the paper part.
   assert.ok(Math.abs(Number(r.loss!.data[0]) - Number(r.diffusion!.data[0])) > 1e-4);
-  const h = 1e-2;
-  for (let k = 0; k < 3; k++) {
-    const dir = rnd(ctx.length, 10 + k);
-    const norm = Math.sqrt(dir.reduce((a, v) => a + v * v, 0));
-    const at = async (eps: number) =>
-      Number((await s.run(feeds(ctx.map((v, i) => v + (eps * dir[i]!) / norm)))).loss!.data[0]);
-    const fd = ((await at(h)) - (await at(-h))) / (2 * h);
-    const an = grad.reduce((a, g, i) => a + (g * dir[i]!) / norm, 0);
-    assert.ok(Math.abs(fd - an) <= 2e-2 * Math.abs(an) + 1e-5, `dir ${k}: fd ${fd} vs ${an}`);
-  }
+  await assertGradMatchesFd(async (x) => Number((await s.run(feeds(x))).loss!.data[0]), ctx, grad);
   await s.release();
 });
 
@@ -332,23 +350,9 @@ Deno.test("best-prompt training resumed between two refreshes continues exactly"
 Deno.test("low-rank training samples: c~ = mu + w·(c - mu)/sqrt(K-1), and the gradient equals finite differences", async (t) => {
   const graphs = await loadTinySd2();
   const [Kp, M, S, B] = [3, 2, 2, 2];
-  const s = await Session.create(buildTrainGraph(graphs, {
-    K: Kp,
-    M,
-    S,
-    batch: B,
-    beforeRows: 1,
-    afterRows: 74,
-    suffixRows: 0,
-    lambda: 0,
-    sigma: "unbiased",
-    ortho: "paper",
-    minSnr: false,
-    omegaPerImage: false,
-    bestPromptWeight: 1,
-    lowRank: true,
-    sampleSoftmin: 0,
-  }));
+  const s = await Session.create(
+    buildTrainGraph(graphs, tinySpec({ bestPromptWeight: 1, lowRank: true })),
+  );
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const feeds = (x: Float32Array, w: Float32Array, sel: number[]): Record<string, HostTensor> => ({
     [TRAIN_INPUTS.ctx]: f([Kp, M, 32], x),
@@ -385,19 +389,8 @@ Deno.test("low-rank training samples: c~ = mu + w·(c - mu)/sqrt(K-1), and the g
     const w = rnd(S * Kp, 6);
     const sel = [0, 0, 1, 1, 0, 0];
     const grad = (await s.run(feeds(ctx, w, sel))).grad_ctx!.data as Float32Array;
-    const h = 1e-2;
-    for (let k = 0; k < 3; k++) {
-      const dir = rnd(ctx.length, 10 + k);
-      const norm = Math.sqrt(dir.reduce((a, v) => a + v * v, 0));
-      const at = async (eps: number) =>
-        Number(
-          (await s.run(feeds(ctx.map((v, i) => v + (eps * dir[i]!) / norm), w, sel))).loss!
-            .data[0],
-        );
-      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
-      const an = grad.reduce((a, g, i) => a + (g * dir[i]!) / norm, 0);
-      assert.ok(Math.abs(fd - an) <= 2e-2 * Math.abs(an) + 1e-5, `dir ${k}: fd ${fd} vs ${an}`);
-    }
+    const loss = async (x: Float32Array) => Number((await s.run(feeds(x, w, sel))).loss!.data[0]);
+    await assertGradMatchesFd(loss, ctx, grad);
   });
   await s.release();
 });
@@ -405,23 +398,8 @@ Deno.test("low-rank training samples: c~ = mu + w·(c - mu)/sqrt(K-1), and the g
 Deno.test("sample soft-min: the loss is the soft-min of the S samples' losses, and its gradient equals finite differences", async (t) => {
   const graphs = await loadTinySd2();
   const [Kp, M] = [3, 2];
-  const spec = (S: number, B: number, tau: number) => ({
-    K: Kp,
-    M,
-    S,
-    batch: B,
-    beforeRows: 1,
-    afterRows: 74,
-    suffixRows: 0,
-    lambda: 0,
-    sigma: "unbiased" as const,
-    ortho: "paper" as const,
-    minSnr: false,
-    omegaPerImage: false,
-    bestPromptWeight: 0,
-    lowRank: false,
-    sampleSoftmin: tau,
-  });
+  const spec = (S: number, batch: number, sampleSoftmin: number) =>
+    tinySpec({ S, batch, sampleSoftmin });
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const omega = rnd(2 * 77 * 32, 6).map((v) => 3 * v);
   const feeds = (B: number, x: Float32Array, om: Float32Array): Record<string, HostTensor> => ({
@@ -457,19 +435,8 @@ Deno.test("sample soft-min: the loss is the soft-min of the S samples' losses, a
   await t.step("gradient equals central finite differences", async () => {
     const s = await Session.create(buildTrainGraph(graphs, spec(2, 2, 0.05)));
     const grad = (await s.run(feeds(2, ctx, omega))).grad_ctx!.data as Float32Array;
-    const h = 1e-2;
-    for (let k = 0; k < 3; k++) {
-      const dir = rnd(ctx.length, 10 + k);
-      const norm = Math.sqrt(dir.reduce((a, v) => a + v * v, 0));
-      const at = async (eps: number) =>
-        Number(
-          (await s.run(feeds(2, ctx.map((v, i) => v + (eps * dir[i]!) / norm), omega))).loss!
-            .data[0],
-        );
-      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
-      const an = grad.reduce((a, g, i) => a + (g * dir[i]!) / norm, 0);
-      assert.ok(Math.abs(fd - an) <= 2e-2 * Math.abs(an) + 1e-5, `dir ${k}: fd ${fd} vs ${an}`);
-    }
+    const loss = async (x: Float32Array) => Number((await s.run(feeds(2, x, omega))).loss!.data[0]);
+    await assertGradMatchesFd(loss, ctx, grad);
     await s.release();
   });
   await t.step("options: the product default; Textual Inversion has none", () => {

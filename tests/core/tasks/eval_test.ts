@@ -19,14 +19,20 @@ const TINY = [
   `own_captions,ideal_sampler,${PRODUCT_DEFAULT}`,
 ];
 
+/** A concepts file with one concept, "reds", written into `dir`; returns its path. */
+async function redsConcept(dir: string): Promise<string> {
+  const file = join(dir, "concepts.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify([{ name: "reds", description: "red", constraints: { colour: ["red"] } }]),
+  );
+  return file;
+}
+
 Deno.test("eval: a tiny run reports every row, the JSON shape, the chart; a rerun resumes", async () => {
   const out = await Deno.makeTempDir();
   try {
-    const file = join(out, "concepts.json");
-    await Deno.writeTextFile(
-      file,
-      JSON.stringify([{ name: "reds", description: "red", constraints: { colour: ["red"] } }]),
-    );
+    const file = await redsConcept(out);
     const args = [...TINY, `--concepts-file=${file}`, `--out=${out}`, `--json=${out}/r.json`];
     assert.equal(await main(args), 0);
     const report = await Deno.readTextFile(join(out, "eval.md"));
@@ -98,11 +104,7 @@ Deno.test("eval: bad concept files, flags and sizes exit 1 before any work", asy
 Deno.test("eval: the default row is swept on a seed the full sweep skips (amendment 5)", async () => {
   const out = await Deno.makeTempDir();
   try {
-    const file = join(out, "concepts.json");
-    await Deno.writeTextFile(
-      file,
-      JSON.stringify([{ name: "reds", description: "red", constraints: { colour: ["red"] } }]),
-    );
+    const file = await redsConcept(out);
     const args = [
       ...TINY.filter((a) => !a.startsWith("--seeds") && !a.startsWith("--rows")),
       "--seeds=1",
