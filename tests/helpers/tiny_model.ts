@@ -1,6 +1,7 @@
 /** Small models and inputs for method tests: the fixture checkpoints plus a toy tokenizer. */
 import { loadDiffusersCheckpoint } from "../../core/models/checkpoint.ts";
 import type { TemplateTokenizer } from "../../core/distribution/template.ts";
+import type { TrainGraphSpec } from "../../core/distribution/train_graph.ts";
 import type { RgbImage } from "../../core/images/types.ts";
 import { parseSchedulerConfig, type SchedulerConfig } from "../../core/schedulers/config.ts";
 import { FIXTURES } from "./fixtures.ts";
@@ -46,3 +47,26 @@ export function discImages(n: number, seed = 1): RgbImage[] {
     return { width: size, height: size, data };
   });
 }
+
+/**
+ * A train-graph spec for the tiny SD2 model (K 3, M 2, S 2, batch 2; template rows: BOS, V and
+ * 74 after), the paper's plain form; `over` changes what a test is about.
+ */
+export const tinyTrainSpec = (over: Partial<TrainGraphSpec> = {}): TrainGraphSpec => ({
+  K: 3,
+  M: 2,
+  S: 2,
+  batch: 2,
+  beforeRows: 1,
+  afterRows: 74,
+  suffixRows: 0,
+  lambda: 0,
+  sigma: "unbiased",
+  ortho: "paper",
+  minSnr: false,
+  omegaPerImage: false,
+  bestPromptWeight: 0,
+  lowRank: false,
+  sampleSoftmin: 0,
+  ...over,
+});

@@ -15,6 +15,7 @@ import {
   discImages,
   loadTinySd2,
   tinySchedulerConfig,
+  tinyTrainSpec,
   toyTokenizer,
 } from "../../helpers/tiny_model.ts";
 
@@ -27,23 +28,10 @@ type DdCase = {
 Deno.test("train-step graph reproduces the composed objective case of sd-tiny-torch (loss and d/dV)", async () => {
   const cases = await readJson<{ dream_distribution: DdCase[] }>("sd-tiny-torch/cases.json");
   const graphs = await loadOnnxFolder(`${FIXTURES}sd-tiny-torch`, { latentSize: 16 });
-  const model = buildTrainGraph(graphs, {
-    K: 4,
-    M: 3,
-    S: 2,
-    batch: 1,
-    beforeRows: 1,
-    afterRows: 12,
-    lambda: 5e-3,
-    sigma: "population",
-    ortho: "paper",
-    minSnr: false,
-    suffixRows: 0,
-    omegaPerImage: false,
-    bestPromptWeight: 0,
-    lowRank: false,
-    sampleSoftmin: 0,
-  });
+  const model = buildTrainGraph(
+    graphs,
+    tinyTrainSpec({ K: 4, M: 3, batch: 1, afterRows: 12, lambda: 5e-3, sigma: "population" }),
+  );
   const s = await Session.create(model);
   for (const c of cases.dream_distribution) {
     const x = c.inputs;
@@ -73,23 +61,7 @@ Deno.test("train-step graph reproduces the composed objective case of sd-tiny-to
 
 Deno.test("train-step gradient equals central finite differences of the same loss (float32)", async () => {
   const graphs = await loadTinySd2();
-  const spec = {
-    K: 3,
-    M: 2,
-    S: 2,
-    batch: 2,
-    beforeRows: 1,
-    afterRows: 74,
-    lambda: 0.1,
-    sigma: "unbiased" as const,
-    ortho: "paper" as const,
-    minSnr: true,
-    suffixRows: 0,
-    omegaPerImage: false,
-    bestPromptWeight: 0,
-    lowRank: false,
-    sampleSoftmin: 0,
-  };
+  const spec = tinyTrainSpec({ lambda: 0.1, minSnr: true });
   const s = await Session.create(buildTrainGraph(graphs, spec));
   const rnd = (n: number, k: number) =>
     Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.3 + k));

@@ -10,11 +10,7 @@ import {
   type SamplerKind,
 } from "../../../core/distribution/prompt_distribution.ts";
 import { drawSelection, responsibilities } from "../../../core/distribution/best_prompt.ts";
-import {
-  buildTrainGraph,
-  TRAIN_INPUTS,
-  type TrainGraphSpec,
-} from "../../../core/distribution/train_graph.ts";
+import { buildTrainGraph, TRAIN_INPUTS } from "../../../core/distribution/train_graph.ts";
 import { promptFeatures } from "../../../core/distribution/fit.ts";
 import { type TrainCheckpoint, trainDistribution } from "../../../core/distribution/train.ts";
 import { readTokenTable, templateIds } from "../../../core/distribution/template.ts";
@@ -29,6 +25,7 @@ import {
   discImages,
   loadTinySd2,
   tinySchedulerConfig,
+  tinyTrainSpec,
   toyTokenizer,
 } from "../../helpers/tiny_model.ts";
 
@@ -160,26 +157,6 @@ const f = (dims: number[], data: Float32Array): HostTensor => ({ dtype: "float32
 const rnd = (len: number, k: number) =>
   Float32Array.from({ length: len }, (_, i) => Math.sin(i * 1.3 + k));
 
-/** A train-graph spec on the tiny SD2 model (template rows: BOS, V, 74 after), plain paper form. */
-const tinySpec = (over: Partial<TrainGraphSpec>): TrainGraphSpec => ({
-  K: 3,
-  M: 2,
-  S: 2,
-  batch: 2,
-  beforeRows: 1,
-  afterRows: 74,
-  suffixRows: 0,
-  lambda: 0,
-  sigma: "unbiased",
-  ortho: "paper",
-  minSnr: false,
-  omegaPerImage: false,
-  bestPromptWeight: 0,
-  lowRank: false,
-  sampleSoftmin: 0,
-  ...over,
-});
-
 /** The loss's directional derivative along three directions: analytic vs central differences. */
 async function assertGradMatchesFd(
   lossAt: (x: Float32Array) => Promise<number>,
@@ -201,7 +178,10 @@ Deno.test("omega per image + best-prompt graph: gradient equals central finite d
   const graphs = await loadTinySd2();
   const [Kp, M, S, B] = [3, 2, 2, 2];
   const s = await Session.create(
-    buildTrainGraph(graphs, tinySpec({ lambda: 0.1, omegaPerImage: true, bestPromptWeight: 0.7 })),
+    buildTrainGraph(
+      graphs,
+      tinyTrainSpec({ lambda: 0.1, omegaPerImage: true, bestPromptWeight: 0.7 }),
+    ),
   );
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const feeds = (x: Float32Array): Record<string, HostTensor> => ({
@@ -351,7 +331,7 @@ Deno.test("low-rank training samples: c~ = mu + w·(c - mu)/sqrt(K-1), and the g
   const graphs = await loadTinySd2();
   const [Kp, M, S, B] = [3, 2, 2, 2];
   const s = await Session.create(
-    buildTrainGraph(graphs, tinySpec({ bestPromptWeight: 1, lowRank: true })),
+    buildTrainGraph(graphs, tinyTrainSpec({ bestPromptWeight: 1, lowRank: true })),
   );
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const feeds = (x: Float32Array, w: Float32Array, sel: number[]): Record<string, HostTensor> => ({
@@ -399,7 +379,7 @@ Deno.test("sample soft-min: the loss is the soft-min of the S samples' losses, a
   const graphs = await loadTinySd2();
   const [Kp, M] = [3, 2];
   const spec = (S: number, batch: number, sampleSoftmin: number) =>
-    tinySpec({ S, batch, sampleSoftmin });
+    tinyTrainSpec({ S, batch, sampleSoftmin });
   const ctx = rnd(Kp * M * 32, 1).map((v) => v * 0.5);
   const omega = rnd(2 * 77 * 32, 6).map((v) => 3 * v);
   const feeds = (B: number, x: Float32Array, om: Float32Array): Record<string, HostTensor> => ({
