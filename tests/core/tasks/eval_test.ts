@@ -19,6 +19,9 @@ const TINY = [
   `own_captions,ideal_sampler,${PRODUCT_DEFAULT}`,
 ];
 
+/** Amendment 7's row, swept on every seed like the product default. */
+const S4 = "dd_sample_softmin_s4_diagonal";
+
 /** A concepts file with one concept, "reds", written into `dir`; returns its path. */
 async function redsConcept(dir: string): Promise<string> {
   const file = join(dir, "concepts.json");
@@ -101,14 +104,14 @@ Deno.test("eval: bad concept files, flags and sizes exit 1 before any work", asy
   }
 });
 
-Deno.test("eval: the default row is swept on a seed the full sweep skips (amendment 5)", async () => {
+Deno.test("eval: the dial rows are swept on a seed the full sweep skips (amendments 5, 7)", async () => {
   const out = await Deno.makeTempDir();
   try {
     const file = await redsConcept(out);
     const args = [
       ...TINY.filter((a) => !a.startsWith("--seeds") && !a.startsWith("--rows")),
       "--seeds=1",
-      `--rows=${PRODUCT_DEFAULT},dd_paper_mixture`,
+      `--rows=${PRODUCT_DEFAULT},${S4},dd_paper_mixture`,
       `--concepts-file=${file}`,
       `--out=${out}`,
       `--json=${out}/r.json`,
@@ -119,12 +122,12 @@ Deno.test("eval: the default row is swept on a seed the full sweep skips (amendm
     assert.deepEqual(sweep.map((p: { gamma: number }) => p.gamma), [0, 1, 2, 4, 6]);
     assert.ok(sweep.every((p: { seeds: number }) => p.seeds === 1));
     assert.equal(reds.gamma_sweep.dd_paper_mixture, undefined, "other rows: seed 0 only");
-    assert.equal(reds.dial[PRODUCT_DEFAULT].seeds, 1);
-    assert.ok(
-      (await Deno.readTextFile(join(out, "eval.md"))).includes(
-        `Dial (${PRODUCT_DEFAULT}, 1 seeds)`,
-      ),
-    );
+    const md = await Deno.readTextFile(join(out, "eval.md"));
+    for (const row of [PRODUCT_DEFAULT, S4]) {
+      assert.equal(reds.gamma_sweep[row].length, 5, row);
+      assert.equal(reds.dial[row].seeds, 1, row);
+      assert.ok(md.includes(`Dial (${row}, 1 seeds)`), row);
+    }
   } finally {
     await Deno.remove(out, { recursive: true });
   }
