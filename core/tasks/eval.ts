@@ -65,6 +65,13 @@
  *   product default, amendment 5) and its dial is reported; the low-rank row's sweep is on
  *   seed 0. A candidate for the product-default rule like any six-seed row; the rule is
  *   unchanged.
+ * - Amendment 8 (written before any result of amendment 7 and of seeds 7-12): power. The issue
+ *   asks for a 95% interval of the coverage difference with a half-width of at most 0.05.
+ *   Where the product default (as the rule picks it on seeds 0-5) misses that on a concept,
+ *   that concept's `textual_inversion` and product-default rows, with the default's sweep, are
+ *   run on seeds 7-12 as well (seed 6 was the exploration seed), and the concept's coverage
+ *   and dial criteria are judged once on all twelve seeds (no further extension). The rule
+ *   still compares rows on seeds 0-5.
  *
  * Every cell (concept, seed, row, gamma, n) is cached as JSON under `--out`/cache, and every
  * trained distribution in `--out`/store, so a stopped run resumes and `--shard i/n` splits the
