@@ -191,10 +191,17 @@ const ROWS: Row[] = [
   { name: "ideal_sampler" },
 ];
 
-/** The row the product uses by default (chosen on the development concepts; see the README). */
-export const PRODUCT_DEFAULT = "dd_sample_softmin_diagonal";
-/** The rows swept on every seed, whose dial is judged: the product default and amendment 7's. */
-const DIAL_ROWS = [...new Set([PRODUCT_DEFAULT, "dd_sample_softmin_s4_diagonal"])];
+/**
+ * The row the product uses by default (chosen on the development concepts by the rule; see the
+ * README). Amendment 7's row: the product's own training defaults (S 4, `sampleSoftmin` 0.05)
+ * with the diagonal sampler.
+ */
+export const PRODUCT_DEFAULT = "dd_sample_softmin_s4_diagonal";
+/**
+ * The rows swept on every seed, whose dial is judged: the product default, and amendment 6's
+ * row, the default before amendment 7's result.
+ */
+const DIAL_ROWS = [...new Set([PRODUCT_DEFAULT, "dd_sample_softmin_diagonal"])];
 
 /** What one cell keeps: the analysed scene keys (null: misread) and the D&C values. */
 interface Cell {

@@ -19,8 +19,8 @@ const TINY = [
   `own_captions,ideal_sampler,${PRODUCT_DEFAULT}`,
 ];
 
-/** Amendment 7's row, swept on every seed like the product default. */
-const S4 = "dd_sample_softmin_s4_diagonal";
+/** Amendment 6's row, the default before amendment 7's, still swept on every seed. */
+const SS2 = "dd_sample_softmin_diagonal";
 
 /** A concepts file with one concept, "reds", written into `dir`; returns its path. */
 async function redsConcept(dir: string): Promise<string> {
@@ -111,7 +111,7 @@ Deno.test("eval: the dial rows are swept on a seed the full sweep skips (amendme
     const args = [
       ...TINY.filter((a) => !a.startsWith("--seeds") && !a.startsWith("--rows")),
       "--seeds=1",
-      `--rows=${PRODUCT_DEFAULT},${S4},dd_paper_mixture`,
+      `--rows=${PRODUCT_DEFAULT},${SS2},dd_paper_mixture`,
       `--concepts-file=${file}`,
       `--out=${out}`,
       `--json=${out}/r.json`,
@@ -123,7 +123,7 @@ Deno.test("eval: the dial rows are swept on a seed the full sweep skips (amendme
     assert.ok(sweep.every((p: { seeds: number }) => p.seeds === 1));
     assert.equal(reds.gamma_sweep.dd_paper_mixture, undefined, "other rows: seed 0 only");
     const md = await Deno.readTextFile(join(out, "eval.md"));
-    for (const row of [PRODUCT_DEFAULT, S4]) {
+    for (const row of [PRODUCT_DEFAULT, SS2]) {
       assert.equal(reds.gamma_sweep[row].length, 5, row);
       assert.equal(reds.dial[row].seeds, 1, row);
       assert.ok(md.includes(`Dial (${row}, 1 seeds)`), row);
