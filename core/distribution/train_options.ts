@@ -17,7 +17,8 @@ export const DEFAULT_OBJECTIVE: "paper" | "best_prompt" = "paper";
 
 /**
  * The soft-min temperature over each reference's S samples when a request names none: the
- * product default, chosen by the same rule (the eval's `dd_sample_softmin_diagonal` row).
+ * product default, chosen by the same rule (since eval amendment 6; the eval's current default
+ * row, `dd_sample_softmin_s4_diagonal`, uses it with S 4).
  */
 export const DEFAULT_SAMPLE_SOFTMIN = 0.05;
 

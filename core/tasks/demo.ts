@@ -15,7 +15,7 @@ import type { ResolvedModel } from "../models/mod.ts";
 import { drawText, encodePng, makeGrid, type RgbImage, textWidth } from "../images/mod.ts";
 import { FsStore } from "../store/mod.ts";
 import { CONCEPTS } from "../world/mod.ts";
-import { defineTask, num, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
+import { defineTask, isDirectory, num, runMain, str, type TaskMain, UsageError } from "./_cli.ts";
 import { DEFAULT_MODEL, MODEL_OPTION, resolveModel, resolverWith } from "./_models.ts";
 import { ProgressBar } from "./_progress.ts";
 
@@ -75,8 +75,7 @@ export const main: TaskMain = defineTask({
       scale: num(v, "scale", 3, { integer: true, min: 1, max: 16 }),
     };
     // Checked before a minute of training, not when the grid is written.
-    const target = await Deno.stat(values.out).catch(() => null);
-    if (target?.isDirectory) {
+    if (await isDirectory(values.out)) {
       throw new UsageError(`--out ${values.out} is a directory; give a PNG file path`);
     }
     const t0 = performance.now();
@@ -112,8 +111,8 @@ async function demo(
         name: `${c}-${i}`,
       }));
     const main = CONCEPTS["warm-shapes-dark"], other = CONCEPTS["cool-squares"];
-    // The product's default method (see the README's evaluation), at demo sizes: S stays the
-    // product's (4), since the sample soft-min's gain depends on it (eval amendment 7).
+    // The product's default method (see the README's evaluation), at demo sizes; S is the
+    // model's default (4 for dd-world-tiny), since the sample soft-min's gain depends on it.
     const options = { K: 8, M: 2, batchSize: 4, steps, lr: 5e-3, seed };
     const bar = new ProgressBar({
       total: steps * 3,

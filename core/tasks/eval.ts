@@ -64,7 +64,9 @@
  *   low-rank samplers on every seed; the diagonal row is also swept on every seed (like the
  *   product default, amendment 5) and its dial is reported; the low-rank row's sweep is on
  *   seed 0. A candidate for the product-default rule like any six-seed row; the rule is
- *   unchanged.
+ *   unchanged. (Correction after its results, not a change of protocol: S 4 is the paper's and
+ *   the product's default, but dd-world-tiny's own training defaults had S 2; they took S 4
+ *   when the rule chose this row.)
  * - Amendment 8 (written before any result of amendment 7 and of seeds 7-12): power. The issue
  *   asks for a 95% interval of the coverage difference with a half-width of at most 0.05.
  *   Where the product default (as the rule picks it on seeds 0-5) misses that on a concept,
