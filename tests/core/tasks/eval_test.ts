@@ -104,7 +104,7 @@ Deno.test("eval: bad concept files, flags and sizes exit 1 before any work", asy
   }
 });
 
-Deno.test("eval: the dial rows are swept on a seed the full sweep skips (amendments 5, 7)", async () => {
+Deno.test("eval: the dial rows are swept on a seed the full sweep skips (amendments 5, 7, 9)", async () => {
   const out = await Deno.makeTempDir();
   try {
     const file = await redsConcept(out);
