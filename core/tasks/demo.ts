@@ -111,8 +111,8 @@ async function demo(
         name: `${c}-${i}`,
       }));
     const main = CONCEPTS["warm-shapes-dark"], other = CONCEPTS["cool-squares"];
-    // The product's default method (see the README's evaluation), at demo sizes; S is the
-    // model's default (4 for dd-world-tiny), since the sample soft-min's gain depends on it.
+    // The product's default method (see the README's evaluation), at demo sizes; S and the
+    // objective are the model's and the product's defaults, as the evaluation trained them.
     const options = { K: 8, M: 2, batchSize: 4, steps, lr: 5e-3, seed };
     const bar = new ProgressBar({
       total: steps * 3,

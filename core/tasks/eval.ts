@@ -269,6 +269,16 @@ const OPTIONS: OptionTable = {
     help: "results, cache and trained distributions",
   },
   json: { type: "string", arg: "FILE", help: "also write the results as JSON" },
+  markdown: {
+    type: "string",
+    arg: "FILE",
+    help: "write the report here (default: OUT/eval.md), e.g. a report of other seeds",
+  },
+  chart: {
+    type: "string",
+    arg: "FILE",
+    help: "the gamma-sweep chart (default: OUT/gamma_sweep.png)",
+  },
   shard: {
     type: "string",
     arg: "i/n",
@@ -311,6 +321,8 @@ export const main: TaskMain = defineTask({
       "concepts-file": opt("concepts-file"),
       out: s("out", "eval"),
       json: opt("json"),
+      markdown: opt("markdown"),
+      chart: opt("chart"),
       shard: s("shard", "0/1"),
       rows: opt("rows"),
       variantsAllSeeds: v["variants-all-seeds"] === true,
@@ -332,6 +344,8 @@ interface EvalArgs {
   "concepts-file": string | undefined;
   out: string;
   json: string | undefined;
+  markdown: string | undefined;
+  chart: string | undefined;
   shard: string;
   rows: string | undefined;
   variantsAllSeeds: boolean;
@@ -364,6 +378,13 @@ async function evaluate(values: EvalArgs, out: (line: string) => void): Promise<
       throw new UsageError(`--${flag} must be a positive integer${key === "k" ? " >= 2" : ""}`);
     }
     sizes[key] = Number(v);
+  }
+  // Checked before hours of work, not when the report is written.
+  for (const flag of ["json", "markdown", "chart"] as const) {
+    const path = values[flag];
+    if (path !== undefined && (await Deno.stat(path).catch(() => null))?.isDirectory) {
+      throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
+    }
   }
   const wanted = values.rows?.split(",");
   const unknown = wanted?.filter((w) => !ROWS.some((r) => r.name === w)) ?? [];
@@ -422,8 +443,11 @@ async function evaluate(values: EvalArgs, out: (line: string) => void): Promise<
       }
     }
     const report = await aggregate(concepts, seeds, values.out, sizes);
-    await Deno.writeTextFile(join(values.out, "eval.md"), report.markdown);
-    await Deno.writeFile(join(values.out, "gamma_sweep.png"), encodePng(report.chart));
+    await Deno.writeTextFile(values.markdown ?? join(values.out, "eval.md"), report.markdown);
+    await Deno.writeFile(
+      values.chart ?? join(values.out, "gamma_sweep.png"),
+      encodePng(report.chart),
+    );
     if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(report.json, null, 2));
     out(report.markdown);
     console.error(`eval: ${((performance.now() - t0) / 60000).toFixed(1)} min`);

@@ -422,6 +422,7 @@ Deno.test("sample soft-min: the loss is the soft-min of the S samples' losses, a
   await t.step("options: the product default; Textual Inversion has none", () => {
     assert.equal(validateTrainOptions({ K: 4 }, 4).sampleSoftmin, DEFAULT_SAMPLE_SOFTMIN);
     assert.equal(validateTrainOptions({ sampleSoftmin: 0, K: 4 }, 4).sampleSoftmin, 0);
+    assert.equal(validateTrainOptions({ sampleSoftmin: 0.05, K: 4 }, 4).sampleSoftmin, 0.05);
     assert.throws(() => validateTrainOptions({ sampleSoftmin: -1, K: 4 }, 4), /sampleSoftmin/);
     assert.equal(
       validateTrainOptions({ mode: "textual_inversion", sampleSoftmin: 0.1 }, 4).sampleSoftmin,

@@ -93,6 +93,9 @@ Deno.test("eval: bad concept files, flags and sizes exit 1 before any work", asy
     assert.equal(await main(["--concepts=nope", `--out=${out}`]), 1);
     assert.equal(await main(["--n=0", `--out=${out}`]), 1);
     assert.equal(await main(["--shard=2/2", `--out=${out}`]), 1);
+    for (const flag of ["json", "markdown", "chart"]) {
+      assert.equal(await main([`--${flag}=${out}`, `--out=${out}`]), 1, flag);
+    }
     assert.equal(await main(["--bogus"]), 1);
     assert.deepEqual(
       (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name),
@@ -115,6 +118,8 @@ Deno.test("eval: the dial rows are swept on a seed the full sweep skips (amendme
       `--concepts-file=${file}`,
       `--out=${out}`,
       `--json=${out}/r.json`,
+      `--markdown=${out}/seed1.md`,
+      `--chart=${out}/seed1.png`,
     ];
     assert.equal(await main(args), 0);
     const reds = JSON.parse(await Deno.readTextFile(join(out, "r.json"))).concepts.reds;
@@ -122,7 +127,9 @@ Deno.test("eval: the dial rows are swept on a seed the full sweep skips (amendme
     assert.deepEqual(sweep.map((p: { gamma: number }) => p.gamma), [0, 1, 2, 4, 6]);
     assert.ok(sweep.every((p: { seeds: number }) => p.seeds === 1));
     assert.equal(reds.gamma_sweep.dd_paper_mixture, undefined, "other rows: seed 0 only");
-    const md = await Deno.readTextFile(join(out, "eval.md"));
+    const md = await Deno.readTextFile(join(out, "seed1.md"));
+    await Deno.stat(join(out, "seed1.png"));
+    await assert.rejects(Deno.stat(join(out, "eval.md")), Deno.errors.NotFound, "report moved");
     for (const row of [PRODUCT_DEFAULT, SS2]) {
       assert.equal(reds.gamma_sweep[row].length, 5, row);
       assert.equal(reds.dial[row].seeds, 1, row);

@@ -77,7 +77,7 @@ Deno.test("train --help lists every training option with its default", async () 
     "best-prompt-weight": "1",
     "best-prompt-temperature": "0.5",
     "best-prompt-refresh": "25",
-    "sample-softmin": "0.05",
+    "sample-softmin": "0",
     sigma: "unbiased",
     "min-snr-gamma": "off",
     "init-std": "0.02",
