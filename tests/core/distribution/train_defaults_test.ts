@@ -26,7 +26,7 @@ Deno.test("parseTrainDefaults() maps snake_case options and refuses unknown or b
 
 Deno.test("readTrainDefaults() reads dd-world-tiny's; a folder without the key gives none", async () => {
   const d = await readTrainDefaults(EMBEDDED);
-  assert.deepEqual(d.options, { K: 16, M: 4, S: 4, batchSize: 4, steps: 200, lr: 0.005 });
+  assert.deepEqual(d.options, { K: 16, M: 4, S: 2, batchSize: 4, steps: 200, lr: 0.005 });
   assert.ok(d.secondsPerStep! > 0 && d.domain !== undefined);
   assert.deepEqual(await readTrainDefaults("/no/such/dir"), { options: {} });
 });

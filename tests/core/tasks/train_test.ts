@@ -100,7 +100,7 @@ Deno.test("train --help lists every training option with its default", async () 
   // The embedded model's own defaults and quick settings are named.
   assert.match(
     r.stdout,
-    /dd-world-tiny's own defaults: --k 16 --m 4 --s 4 --batch-size 4 --steps 200/,
+    /dd-world-tiny's own defaults: --k 16 --m 4 --s 2 --batch-size 4 --steps 200/,
   );
   assert.match(r.stdout, /Quick settings:/);
 });
@@ -218,13 +218,13 @@ Deno.test("train takes absent options from the model's _dd_train_defaults, flags
     );
     assert.equal(r.code, 0, r.stderr);
     const { manifest } = await loadDistribution(new FsStore(store), r.stdout.trim());
-    // dd-world-tiny's defaults: K 16, S 4, batch 4, lr 5e-3 (steps and M from the flags).
+    // dd-world-tiny's defaults: K 16, S 2, batch 4, lr 5e-3 (steps and M from the flags).
     assert.deepEqual(
       [manifest.K, manifest.M, manifest.options.S, manifest.options.batchSize],
-      [16, 1, 4, 4],
+      [16, 1, 2, 4],
     );
     assert.equal(manifest.options.lr, 0.005);
-    assert.match(r.stderr, /^train: 4 images, distribution K=16 M=1 S=4 batch 4, 1 steps/m);
+    assert.match(r.stderr, /^train: 4 images, distribution K=16 M=1 S=2 batch 4, 1 steps/m);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
